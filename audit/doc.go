@@ -1,0 +1,24 @@
+// Package audit defines the audit trail that flamingock-go keeps apart from
+// the business data: the [Entry] model and its [State] values, the [Store]
+// contract every audit store implements (append-only history, a latest-state
+// [Snapshot], and a fenced lease [Lock]), and the sentinel errors stores
+// return.
+//
+// The package imports only the standard library so that every store and the
+// runtime can depend on it without pulling in a driver.
+//
+// # Fencing
+//
+// Every write to the audit trail carries the fencing token of the lease the
+// writer holds. A store must apply the write only if that token is still the
+// current one for the lock, and it must decide that atomically with the write
+// (in SQL: the insert is conditional on the lock row), so that a process that
+// was paused past its lease cannot record anything after another process has
+// taken over. A rejected write returns [ErrFenced].
+//
+// # Clocks
+//
+// Times that matter for correctness (the lease expiry and the CreatedAt of
+// entries) come from the store's clock, never from the client's, so that
+// instances with skewed clocks agree on who holds the lock.
+package audit

@@ -1,0 +1,154 @@
+package audit
+
+import (
+	"fmt"
+	"time"
+)
+
+// State is the outcome an [Entry] records for one attempt on a change. The
+// words are the same as the Java original's so that operators moving between
+// the two read the same trail.
+type State string
+
+// The states an entry can record.
+const (
+	// Started is written before a change that is not protected by a shared
+	// transaction runs. Left as the latest state, it means the process died
+	// (or lost its lease) while the change was running.
+	Started State = "STARTED"
+	// Applied means the change took effect.
+	Applied State = "APPLIED"
+	// Failed means the change returned an error and no rollback ran: a
+	// transactional change was rolled back by its transaction, a
+	// non-transactional one without a rollback function may be half done.
+	Failed State = "FAILED"
+	// RolledBack means the change failed and its rollback function succeeded.
+	RolledBack State = "ROLLED_BACK"
+	// RollbackFailed means the change failed and so did its rollback.
+	RollbackFailed State = "ROLLBACK_FAILED"
+	// ManualMarkedAsApplied is an operator's resolution: the change is in
+	// place (fixed by hand) and must not run again.
+	ManualMarkedAsApplied State = "MANUAL_MARKED_AS_APPLIED"
+	// ManualMarkedAsRolledBack is an operator's resolution: the target was
+	// restored by hand and the change may run again.
+	ManualMarkedAsRolledBack State = "MANUAL_MARKED_AS_ROLLED_BACK"
+)
+
+// States lists every state in a stable order.
+var States = []State{Started, Applied, Failed, RolledBack, RollbackFailed, ManualMarkedAsApplied, ManualMarkedAsRolledBack}
+
+// Valid reports whether s is one of [States].
+func (s State) Valid() bool {
+	for _, v := range States {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseState parses the name of a state, as written in the audit trail.
+func ParseState(s string) (State, error) {
+	if st := State(s); st.Valid() {
+		return st, nil
+	}
+	return "", fmt.Errorf("audit: unknown state %q (want one of %v)", s, States)
+}
+
+// TxStrategy records which execution protocol a change ran under.
+type TxStrategy string
+
+// The execution protocols. See docs/protocols.md.
+const (
+	// NonTx: the change ran outside any transaction.
+	NonTx TxStrategy = "NON_TX"
+	// TxShared: the change and its APPLIED entry committed in one
+	// transaction of the database that holds both.
+	TxShared TxStrategy = "TX_SHARED"
+	// TxSeparateWithMarker: the change ran in a target transaction that also
+	// wrote a commit marker; the audit store is elsewhere.
+	TxSeparateWithMarker TxStrategy = "TX_SEPARATE_WITH_MARKER"
+)
+
+// Entry is one append-only record in the audit trail.
+type Entry struct {
+	// Seq orders entries within a store. The store assigns it on append; it
+	// increases with every append.
+	Seq int64 `json:"seq"`
+	// RunID identifies the run (or the operator action) that wrote the entry.
+	RunID    string `json:"run_id"`
+	Stage    string `json:"stage"`
+	ChangeID string `json:"change_id"`
+	Author   string `json:"author"`
+	Order    string `json:"order"`
+	State    State  `json:"state"`
+	TargetID string `json:"target_id"`
+	// TxStrategy is the protocol the attempt ran under.
+	TxStrategy TxStrategy `json:"tx_strategy"`
+	// Recovery is the change's recovery strategy: "manual" or "retry".
+	Recovery string `json:"recovery"`
+	// Checksum of the change's normalised source when the entry was written.
+	Checksum string `json:"checksum"`
+	// CreatedAt comes from the store's clock; stores ignore the caller's value.
+	CreatedAt time.Time     `json:"created_at"`
+	Duration  time.Duration `json:"duration_ns"`
+	Host      string        `json:"host"`
+	PID       int           `json:"pid"`
+	// ToolVersion is the flamingock-go version that wrote the entry.
+	ToolVersion string `json:"tool_version"`
+	// Actor is who wrote the entry: the service for a run, the operator for a
+	// manual resolution.
+	Actor string `json:"actor"`
+	// Reason is the operator's explanation of a manual resolution.
+	Reason string `json:"reason,omitempty"`
+	// Error is the text of the error(s) the attempt ended with; when a
+	// rollback failed too, both are kept.
+	Error string `json:"error,omitempty"`
+	// Metadata is free-form run metadata (service name, version, ...).
+	Metadata map[string]string `json:"metadata,omitempty"`
+	// Token is the fencing token of the lease the writer held.
+	Token int64 `json:"token"`
+}
+
+// Validate reports the first field that makes e unfit to append.
+func (e *Entry) Validate() error {
+	switch {
+	case e.ChangeID == "":
+		return fmt.Errorf("audit: entry: change_id is empty")
+	case !e.State.Valid():
+		return fmt.Errorf("audit: entry for %q: invalid state %q", e.ChangeID, e.State)
+	case e.RunID == "":
+		return fmt.Errorf("audit: entry for %q: run_id is empty", e.ChangeID)
+	case e.Token <= 0:
+		return fmt.Errorf("audit: entry for %q: fencing token %d is not positive", e.ChangeID, e.Token)
+	}
+	return nil
+}
+
+// Snapshot is the latest entry of every change that has one, keyed by change id.
+type Snapshot map[string]Entry
+
+// HistoryQuery filters [Store.History]. Zero fields do not filter.
+type HistoryQuery struct {
+	ChangeID string
+	State    State
+	Since    time.Time
+	// Limit caps the number of entries returned (the newest are dropped);
+	// zero means no cap.
+	Limit int
+}
+
+// Matches reports whether e passes the query's filters (Limit aside). Stores
+// that filter in memory use it so that every store filters alike.
+func (q HistoryQuery) Matches(e Entry) bool {
+	if q.ChangeID != "" && e.ChangeID != q.ChangeID {
+		return false
+	}
+	if q.State != "" && e.State != q.State {
+		return false
+	}
+	if !q.Since.IsZero() && e.CreatedAt.Before(q.Since) {
+		return false
+	}
+	return true
+}
