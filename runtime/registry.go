@@ -21,6 +21,11 @@ const (
 	RecoveryRetry Recovery = "retry"
 )
 
+// DefaultTargetID is the target of changes that name none. Unless the
+// application registers a target with this id, it is a non-transactional
+// target that hands changes only the application's dependencies.
+const DefaultTargetID = "default"
+
 // Position is where a change is declared in source.
 type Position struct {
 	File string // path relative to the module root
@@ -40,9 +45,8 @@ type Change struct {
 	Order       string
 	Author      string
 	Description string
-	// Target is the id of the target system the change applies to; empty
-	// means the default target registered with [WithDefaultTarget] (or the
-	// built-in dependency-only target when none is registered).
+	// Target is the id of the target system the change applies to. Empty
+	// means [DefaultTargetID].
 	Target string
 	// Transactional asks for the change to run inside a transaction of its
 	// target when the target supports transactions.

@@ -1,0 +1,287 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/flamingock/flamingock-go/audit"
+)
+
+// auditTimeout bounds each audit write made after the run's context was
+// cancelled: the outcome of a change must still be recorded, but a dead
+// store must not hang the shutdown.
+const auditTimeout = 15 * time.Second
+
+// execute runs the plan's changes in order under the held lock. It stops at
+// the first failure, and before the first blocked change.
+func (r *Runner) execute(l *heldLock, rep *Report, p *Plan) error {
+	rep.Changes = make([]ChangeResult, 0, len(p.Changes))
+	for i := range p.Changes {
+		pc := &p.Changes[i]
+		res := ChangeResult{Stage: pc.Stage, ChangeID: pc.Change.ID, Action: pc.Action, Reason: pc.Reason, Protocol: pc.Protocol, Drift: pc.Drift}
+		switch pc.Action {
+		case ActionSkip, ActionIssue, ActionBlocked:
+			rep.Changes = append(rep.Changes, res)
+			continue
+		}
+		if err := context.Cause(l.ctx); err != nil {
+			r.appendRest(rep, p, i)
+			return fmt.Errorf("run stopped before change %q: %w", pc.Change.ID, err)
+		}
+		r.emit(ChangeStarted{Stage: pc.Stage, ChangeID: pc.Change.ID, Action: pc.Action, Protocol: pc.Protocol})
+		r.cfg.logger.Info("applying change", "change", pc.Change.ID, "stage", pc.Stage, "protocol", pc.Protocol, "reason", pc.Reason)
+		a := &attempt{r: r, l: l, pc: pc, runID: rep.RunID}
+		start := time.Now()
+		var err error
+		if pc.Action == ActionRecordApplied {
+			err = a.recordApplied()
+		} else {
+			err = a.run()
+		}
+		res.Duration = time.Since(start)
+		res.State, res.Err = a.state, err
+		rep.Changes = append(rep.Changes, res)
+		r.emit(ChangeFinished{Result: res})
+		if err != nil {
+			r.appendRest(rep, p, i+1)
+			return err
+		}
+		r.cfg.logger.Info("change applied", "change", pc.Change.ID, "state", a.state, "duration", res.Duration)
+	}
+	if issues := p.Issues(); len(issues) > 0 {
+		return &IssuesError{Issues: issues}
+	}
+	return nil
+}
+
+// appendRest reports the changes a stopped run did not reach as planned
+// but not run.
+func (r *Runner) appendRest(rep *Report, p *Plan, from int) {
+	for _, pc := range p.Changes[from:] {
+		rep.Changes = append(rep.Changes, ChangeResult{Stage: pc.Stage, ChangeID: pc.Change.ID, Action: pc.Action, Reason: "not reached: the run stopped earlier", Protocol: pc.Protocol, Drift: pc.Drift})
+	}
+}
+
+// attempt is one execution of one change.
+type attempt struct {
+	r     *Runner
+	l     *heldLock
+	pc    *PlannedChange
+	runID string
+	start time.Time
+	// state is the last state recorded in the audit trail.
+	state audit.State
+}
+
+func (a *attempt) change() *Change { return a.pc.Change }
+
+func (a *attempt) entry(s audit.State) audit.Entry {
+	c := a.change()
+	cfg := &a.r.cfg
+	e := audit.Entry{
+		RunID: a.runID, Stage: a.pc.Stage, ChangeID: c.ID, Author: c.Author, Order: c.Order, State: s,
+		TargetID: a.r.targetOf(c).ID(), TxStrategy: a.pc.Protocol, Recovery: string(c.Recovery), Checksum: c.Checksum,
+		Host: a.r.host, PID: a.r.pid, ToolVersion: Version, Actor: cfg.service, Metadata: a.r.metadata(), Token: a.l.token,
+	}
+	if e.Recovery == "" {
+		e.Recovery = string(RecoveryManual)
+	}
+	if !a.start.IsZero() {
+		e.Duration = time.Since(a.start)
+	}
+	return e
+}
+
+func (r *Runner) metadata() map[string]string {
+	if len(r.cfg.metadata) == 0 && r.cfg.service == "" {
+		return nil
+	}
+	m := make(map[string]string, len(r.cfg.metadata)+2)
+	for k, v := range r.cfg.metadata {
+		m[k] = v
+	}
+	if r.cfg.service != "" {
+		m["service"] = r.cfg.service
+	}
+	if r.cfg.version != "" {
+		m["service_version"] = r.cfg.version
+	}
+	return m
+}
+
+// record appends an entry with a context that survives the run's
+// cancellation, so a change interrupted by a shutdown is still recorded.
+func (a *attempt) record(e audit.Entry) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.l.ctx), auditTimeout)
+	defer cancel()
+	if _, err := a.r.cfg.store.Append(ctx, e); err != nil {
+		return fmt.Errorf("recording %s for %q: %w", e.State, e.ChangeID, err)
+	}
+	a.state = e.State
+	return nil
+}
+
+func (a *attempt) fail(apply, rollback, auditErr error) *RunError {
+	return &RunError{Stage: a.pc.Stage, ChangeID: a.change().ID, Source: a.change().Source, State: a.state, Apply: apply, Rollback: rollback, Audit: auditErr}
+}
+
+func (a *attempt) run() error {
+	switch a.pc.Protocol {
+	case audit.TxShared:
+		return a.runShared()
+	case audit.TxSeparateWithMarker:
+		return a.runSeparate()
+	default:
+		return a.runNonTx()
+	}
+}
+
+func (a *attempt) recordApplied() error {
+	e := a.entry(audit.Applied)
+	e.Reason = "recovered: " + a.pc.Reason
+	if err := a.record(e); err != nil {
+		return a.fail(nil, nil, err)
+	}
+	return nil
+}
+
+// runShared: BEGIN; apply; append APPLIED inside the transaction; COMMIT.
+// The change and its audit entry commit together or not at all.
+func (a *attempt) runShared() error {
+	tt := a.r.targetOf(a.change()).(TransactionalTarget)
+	appendTx, _ := tt.SharedAudit(a.r.cfg.store)
+	ctx := a.l.ctx
+	a.start = time.Now()
+	tx, err := tt.Begin(ctx)
+	if err != nil {
+		return a.failed(fmt.Errorf("beginning a transaction on %q: %w", tt.ID(), err))
+	}
+	deps := NewDeps(a.r.cfg.deps)
+	tx.Provide(deps)
+	err = a.change().Apply(ctx, deps)
+	if err == nil {
+		_, err = appendTx(ctx, tx, a.entry(audit.Applied))
+		if err != nil {
+			err = fmt.Errorf("recording APPLIED in the change's transaction: %w", err)
+		}
+	}
+	if err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return a.failed(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		// A failed commit can still have committed (the reply was lost).
+		// The APPLIED entry is in the same transaction, so the store knows.
+		if a.committedShared() {
+			a.state = audit.Applied
+			return nil
+		}
+		return a.failed(fmt.Errorf("committing: %w", err))
+	}
+	a.state = audit.Applied
+	return nil
+}
+
+func (a *attempt) committedShared() bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.l.ctx), auditTimeout)
+	defer cancel()
+	snap, err := a.r.cfg.store.Snapshot(ctx)
+	if err != nil {
+		return false
+	}
+	e, ok := snap[a.change().ID]
+	return ok && e.RunID == a.runID && e.State == audit.Applied
+}
+
+// failed records FAILED for an attempt whose effects were rolled back (or
+// never happened) and returns the run error.
+func (a *attempt) failed(cause error) error {
+	e := a.entry(audit.Failed)
+	e.Error = cause.Error()
+	return a.fail(cause, nil, a.record(e))
+}
+
+// runSeparate: STARTED; BEGIN on the target; apply; write the commit
+// marker; COMMIT; APPLIED. The marker lets the next run tell a commit whose
+// APPLIED entry was lost from a transaction that never committed.
+func (a *attempt) runSeparate() error {
+	tt := a.r.targetOf(a.change()).(TransactionalTarget)
+	ctx := a.l.ctx
+	var since int64
+	if a.pc.Latest != nil {
+		since = a.pc.Latest.Token
+	}
+	a.start = time.Now()
+	if err := a.record(a.entry(audit.Started)); err != nil {
+		return a.fail(nil, nil, err)
+	}
+	tx, err := tt.Begin(ctx)
+	if err != nil {
+		return a.failed(fmt.Errorf("beginning a transaction on %q: %w", tt.ID(), err))
+	}
+	deps := NewDeps(a.r.cfg.deps)
+	tx.Provide(deps)
+	err = a.change().Apply(ctx, deps)
+	if err == nil {
+		err = tx.WriteMarker(ctx, Marker{ChangeID: a.change().ID, RunID: a.runID, Token: a.l.token}, since)
+	}
+	if err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		if conflict, ok := errors.AsType[*MarkerConflictError](err); ok {
+			// Someone else committed this change after we planned: ours is
+			// rolled back and theirs stands.
+			e := a.entry(audit.Applied)
+			e.Reason = "recovered: " + conflict.Error()
+			if rerr := a.record(e); rerr != nil {
+				return a.fail(nil, nil, rerr)
+			}
+			return nil
+		}
+		return a.failed(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if m, found, merr := tt.ReadMarker(context.WithoutCancel(ctx), a.change().ID); merr != nil || !found || m.Token != a.l.token || m.RunID != a.runID {
+			return a.failed(fmt.Errorf("committing: %w", err))
+		}
+	}
+	if err := a.record(a.entry(audit.Applied)); err != nil {
+		// The change committed; its marker lets the next run record it.
+		return a.fail(nil, nil, err)
+	}
+	return nil
+}
+
+// runNonTx: STARTED; apply; APPLIED, or on failure the rollback function
+// and ROLLED_BACK / ROLLBACK_FAILED, or FAILED without one.
+func (a *attempt) runNonTx() error {
+	t := a.r.targetOf(a.change())
+	ctx := a.l.ctx
+	a.start = time.Now()
+	if err := a.record(a.entry(audit.Started)); err != nil {
+		return a.fail(nil, nil, err)
+	}
+	deps := NewDeps(a.r.cfg.deps)
+	t.Provide(deps)
+	applyErr := a.change().Apply(ctx, deps)
+	if applyErr == nil {
+		if err := a.record(a.entry(audit.Applied)); err != nil {
+			return a.fail(nil, nil, err)
+		}
+		return nil
+	}
+	if a.change().Rollback == nil {
+		return a.failed(applyErr)
+	}
+	rbErr := a.change().Rollback(ctx, deps)
+	var e audit.Entry
+	if rbErr == nil {
+		e = a.entry(audit.RolledBack)
+		e.Error = applyErr.Error()
+	} else {
+		e = a.entry(audit.RollbackFailed)
+		e.Error = fmt.Sprintf("apply: %v; rollback: %v", applyErr, rbErr)
+	}
+	return a.fail(applyErr, rbErr, a.record(e))
+}

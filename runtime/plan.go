@@ -1,0 +1,170 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/flamingock/flamingock-go/audit"
+)
+
+// Action is what a run decides to do with a change.
+type Action string
+
+// The actions of the decision table (docs/protocols.md).
+const (
+	// ActionApply runs the change.
+	ActionApply Action = "apply"
+	// ActionSkip leaves an applied change alone.
+	ActionSkip Action = "skip"
+	// ActionRecordApplied records APPLIED without running the change: its
+	// commit marker proves that an earlier attempt committed.
+	ActionRecordApplied Action = "record-applied"
+	// ActionIssue means the change needs manual intervention; its stage and
+	// every later stage are blocked.
+	ActionIssue Action = "issue"
+	// ActionBlocked is a change that would run but sits in or after a
+	// stage with an issue.
+	ActionBlocked Action = "blocked"
+)
+
+// Plan is what a run would do, change by change, in pipeline order.
+type Plan struct {
+	Changes []PlannedChange
+}
+
+// PlannedChange is the decision for one change.
+type PlannedChange struct {
+	Stage  string
+	Change *Change
+	Action Action
+	// Reason explains the decision.
+	Reason string
+	// Latest is the change's latest audit entry; nil when it has none.
+	Latest *audit.Entry
+	// Protocol is the protocol the change runs under if applied.
+	Protocol audit.TxStrategy
+	// Drift is set for an applied change whose checksum changed.
+	Drift bool
+}
+
+// Pending reports whether the plan has anything to do or to resolve.
+func (p *Plan) Pending() bool {
+	for _, c := range p.Changes {
+		if c.Action != ActionSkip {
+			return true
+		}
+	}
+	return false
+}
+
+// Issues returns the changes that need manual intervention.
+func (p *Plan) Issues() []Issue {
+	var out []Issue
+	for _, c := range p.Changes {
+		if c.Action == ActionIssue {
+			out = append(out, Issue{Stage: c.Stage, Latest: *c.Latest})
+		}
+	}
+	return out
+}
+
+// decide is the decision table: what to do with a change given its latest
+// entry. It needs the target only for the commit marker of an attempt that
+// ran under the separate-transaction protocol.
+func (r *Runner) decide(ctx context.Context, c *Change, latest *audit.Entry) (Action, string, error) {
+	if latest == nil {
+		return ActionApply, "never applied", nil
+	}
+	l := latest
+	switch l.State {
+	case audit.Applied, audit.ManualMarkedAsApplied:
+		return ActionSkip, "applied by run " + l.RunID, nil
+	case audit.RolledBack:
+		return ActionApply, "the last attempt failed and was rolled back", nil
+	case audit.ManualMarkedAsRolledBack:
+		return ActionApply, "an operator marked it rolled back", nil
+	}
+	// STARTED, FAILED or ROLLBACK_FAILED.
+	switch l.TxStrategy {
+	case audit.TxShared:
+		return ActionApply, fmt.Sprintf("the last attempt (%s) ran in a shared transaction that did not commit", l.State), nil
+	case audit.TxSeparateWithMarker:
+		committed, m, err := r.markerProvesCommit(ctx, c, l)
+		if err != nil {
+			return "", "", err
+		}
+		if committed {
+			return ActionRecordApplied, fmt.Sprintf("the last attempt left %s but its commit marker (run %s) proves it committed", l.State, m.RunID), nil
+		}
+		return ActionApply, fmt.Sprintf("the last attempt left %s and has no commit marker: its transaction never committed", l.State), nil
+	}
+	if l.Recovery == string(RecoveryRetry) {
+		return ActionApply, fmt.Sprintf("the last attempt left %s; recovery is retry", l.State), nil
+	}
+	return ActionIssue, fmt.Sprintf("the last attempt left %s outside a transaction; recovery is manual", l.State), nil
+}
+
+// markerProvesCommit reports whether the target holds a commit marker
+// written after latest: tokens increase with every lock acquisition, so a
+// marker whose token is at least the latest entry's was committed by that
+// attempt or a later one.
+func (r *Runner) markerProvesCommit(ctx context.Context, c *Change, latest *audit.Entry) (bool, Marker, error) {
+	tt, ok := r.targetOf(c).(TransactionalTarget)
+	if !ok {
+		return false, Marker{}, nil
+	}
+	m, found, err := tt.ReadMarker(ctx, c.ID)
+	if err != nil {
+		return false, Marker{}, fmt.Errorf("reading the commit marker of %q on target %q: %w", c.ID, tt.ID(), err)
+	}
+	return found && m.Token >= latest.Token, m, nil
+}
+
+// plan decides every change from a snapshot. Issues block their stage and
+// every later stage.
+func (r *Runner) plan(ctx context.Context, snap audit.Snapshot) (*Plan, error) {
+	p := &Plan{Changes: make([]PlannedChange, 0, r.count)}
+	blocked := false
+	for si := range r.pipeline {
+		s := &r.pipeline[si]
+		start := len(p.Changes)
+		stageIssue := false
+		for ci := range s.Changes {
+			c := &s.Changes[ci]
+			pc := PlannedChange{Stage: s.Name, Change: c, Protocol: r.protocolOf(c)}
+			if e, ok := snap[c.ID]; ok {
+				pc.Latest = &e
+			}
+			a, why, err := r.decide(ctx, c, pc.Latest)
+			if err != nil {
+				return nil, err
+			}
+			pc.Action, pc.Reason = a, why
+			if a == ActionSkip && c.Checksum != "" && pc.Latest.Checksum != "" && c.Checksum != pc.Latest.Checksum {
+				pc.Drift = true
+			}
+			stageIssue = stageIssue || a == ActionIssue
+			p.Changes = append(p.Changes, pc)
+		}
+		blocked = blocked || stageIssue
+		if blocked {
+			for i := start; i < len(p.Changes); i++ {
+				if pc := &p.Changes[i]; pc.Action == ActionApply || pc.Action == ActionRecordApplied {
+					pc.Action = ActionBlocked
+					pc.Reason = "blocked by a change that needs manual intervention: " + pc.Reason
+				}
+			}
+		}
+	}
+	return p, nil
+}
+
+func (r *Runner) drift(p *Plan) []Drift {
+	var out []Drift
+	for _, pc := range p.Changes {
+		if pc.Drift {
+			out = append(out, Drift{ChangeID: pc.Change.ID, Source: pc.Change.Source, Recorded: pc.Latest.Checksum, Current: pc.Change.Checksum})
+		}
+	}
+	return out
+}

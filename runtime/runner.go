@@ -1,0 +1,292 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/flamingock/flamingock-go/audit"
+)
+
+// Runner applies a pipeline's pending changes. Create it with [New]; it is
+// safe to call its methods from several goroutines, though runs serialise
+// on the audit store's lock.
+type Runner struct {
+	pipeline Pipeline
+	cfg      config
+	count    int
+	host     string
+	pid      int
+}
+
+// New validates the pipeline and the options and returns a runner. Every
+// problem is reported, not just the first.
+func New(p Pipeline, opts ...Option) (*Runner, error) {
+	cfg := defaultConfig()
+	var errs []error
+	for _, o := range opts {
+		if o == nil {
+			errs = append(errs, errors.New("nil option"))
+			continue
+		}
+		if err := o.apply(&cfg); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.store == nil {
+		errs = append(errs, errors.New("no audit store: pass WithAuditStore"))
+	}
+	if err := p.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("flamingock: invalid configuration:\n%w", errors.Join(errs...))
+	}
+	if cfg.targets[DefaultTargetID] == nil {
+		cfg.targets[DefaultTargetID] = NewDependencyTarget(DefaultTargetID)
+	}
+	host, _ := os.Hostname()
+	r := &Runner{pipeline: p, cfg: cfg, host: host, pid: os.Getpid()}
+	for _, s := range p {
+		r.count += len(s.Changes)
+	}
+	return r, nil
+}
+
+func (r *Runner) targetOf(c *Change) Target {
+	id := c.Target
+	if id == "" {
+		id = DefaultTargetID
+	}
+	return r.cfg.targets[id]
+}
+
+// protocolOf picks the execution protocol of a change.
+func (r *Runner) protocolOf(c *Change) audit.TxStrategy {
+	if !c.Transactional {
+		return audit.NonTx
+	}
+	tt, ok := r.targetOf(c).(TransactionalTarget)
+	if !ok {
+		return audit.NonTx
+	}
+	if _, shared := tt.SharedAudit(r.cfg.store); shared {
+		return audit.TxShared
+	}
+	return audit.TxSeparateWithMarker
+}
+
+// Run applies every pending change in order and returns what it did.
+//
+// When the audit trail shows nothing pending, Run returns after one read of
+// the store's snapshot without locking. Otherwise it takes the lock (waiting
+// at most the configured lock wait), re-reads the snapshot, plans, validates
+// the pending changes' dependencies, and runs each change by its protocol.
+//
+// Errors: a *[RunError] when a change fails (the run stops there), an
+// *[IssuesError] when changes need manual intervention (their stages are
+// blocked; earlier stages still run), a *[DriftError] under [DriftFail], a
+// *[DependencyError], [ErrLockTimeout], or the audit store's error. The
+// report is never nil.
+func (r *Runner) Run(ctx context.Context) (*Report, error) {
+	rep := &Report{RunID: newRunID(), Started: time.Now()}
+	err := r.run(ctx, rep)
+	rep.Finished = time.Now()
+	r.emit(RunFinished{Report: rep, Err: err})
+	if err != nil {
+		r.cfg.logger.Error("flamingock run failed", "run_id", rep.RunID, "error", err)
+	}
+	return rep, err
+}
+
+func (r *Runner) run(ctx context.Context, rep *Report) error {
+	snap, err := r.cfg.store.Snapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the audit snapshot: %w", err)
+	}
+	if drift, upToDate := r.fastPath(snap); upToDate {
+		rep.UpToDate = true
+		rep.Changes = r.skippedResults(snap)
+		return r.checkDrift(drift)
+	}
+	r.emit(RunStarted{RunID: rep.RunID})
+	l, err := r.acquire(ctx, rep.RunID)
+	if err != nil {
+		return err
+	}
+	r.emit(LockAcquired{Lease: l.lease()})
+	defer l.release()
+	// Another instance may have run while we waited: decide from what the
+	// store says now that we hold the lock.
+	if snap, err = r.cfg.store.Snapshot(l.ctx); err != nil {
+		return fmt.Errorf("reading the audit snapshot: %w", err)
+	}
+	p, err := r.plan(l.ctx, snap)
+	if err != nil {
+		return err
+	}
+	if err := r.checkDrift(r.drift(p)); err != nil {
+		return err
+	}
+	if err := r.validateDeps(p); err != nil {
+		return err
+	}
+	return r.execute(l, rep, p)
+}
+
+// fastPath reports whether every change's latest state is applied, using
+// nothing but the snapshot, and collects checksum drift on the way.
+func (r *Runner) fastPath(snap audit.Snapshot) ([]Drift, bool) {
+	var drift []Drift
+	for si := range r.pipeline {
+		for ci := range r.pipeline[si].Changes {
+			c := &r.pipeline[si].Changes[ci]
+			e, ok := snap[c.ID]
+			if !ok || (e.State != audit.Applied && e.State != audit.ManualMarkedAsApplied) {
+				return nil, false
+			}
+			if c.Checksum != "" && e.Checksum != "" && c.Checksum != e.Checksum {
+				drift = append(drift, Drift{ChangeID: c.ID, Source: c.Source, Recorded: e.Checksum, Current: c.Checksum})
+			}
+		}
+	}
+	return drift, true
+}
+
+func (r *Runner) skippedResults(snap audit.Snapshot) []ChangeResult {
+	out := make([]ChangeResult, 0, r.count)
+	for _, s := range r.pipeline {
+		for ci := range s.Changes {
+			c := &s.Changes[ci]
+			e := snap[c.ID]
+			out = append(out, ChangeResult{Stage: s.Name, ChangeID: c.ID, Action: ActionSkip, Reason: "applied by run " + e.RunID,
+				Drift: c.Checksum != "" && e.Checksum != "" && c.Checksum != e.Checksum})
+		}
+	}
+	return out
+}
+
+func (r *Runner) checkDrift(drift []Drift) error {
+	if len(drift) == 0 {
+		return nil
+	}
+	derr := &DriftError{Changes: drift}
+	if r.cfg.driftPolicy == DriftFail {
+		return derr
+	}
+	r.cfg.logger.Warn("checksum drift", "error", derr.Error())
+	return nil
+}
+
+// validateDeps checks, before anything runs, that every change the plan
+// will apply has its target and every parameter it needs.
+func (r *Runner) validateDeps(p *Plan) error {
+	var problems []string
+	for _, pc := range p.Changes {
+		if pc.Action != ActionApply {
+			continue
+		}
+		c := pc.Change
+		t := r.targetOf(c)
+		if t == nil {
+			problems = append(problems, fmt.Sprintf("%s: change %q: target %q is not registered (use WithTargets)", c.Source, c.ID, c.Target))
+			continue
+		}
+		provided := NewDeps(r.cfg.deps)
+		if pc.Protocol == audit.NonTx {
+			t.Provide(provided)
+		} else {
+			for _, typ := range t.(TransactionalTarget).TxTypes() {
+				provided.values[typ] = nil
+			}
+		}
+		for _, need := range c.Needs {
+			if !provided.Has(need) {
+				where := "outside a transaction"
+				if pc.Protocol != audit.NonTx {
+					where = "inside a transaction"
+				}
+				problems = append(problems, fmt.Sprintf("%s: change %q needs a %s, which target %q does not provide %s and no WithDependency registers", c.Source, c.ID, need, t.ID(), where))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return &DependencyError{Problems: problems}
+	}
+	return nil
+}
+
+// Plan reports what Run would do now and why, without locking or writing.
+// Another instance may be running at the same time; Plan shows the audit
+// trail as it is when read.
+func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
+	snap, err := r.cfg.store.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit snapshot: %w", err)
+	}
+	return r.plan(ctx, snap)
+}
+
+// Validate returns nil when every change is applied. Otherwise it returns
+// an *[IssuesError] when changes need manual intervention, or an error
+// wrapping [ErrPending] that lists the pending changes.
+func (r *Runner) Validate(ctx context.Context) error {
+	p, err := r.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	if issues := p.Issues(); len(issues) > 0 {
+		return &IssuesError{Issues: issues}
+	}
+	var ids []string
+	for _, pc := range p.Changes {
+		if pc.Action != ActionSkip {
+			ids = append(ids, pc.Change.ID)
+		}
+	}
+	if len(ids) > 0 {
+		return fmt.Errorf("%w: %d change(s): %v", ErrPending, len(ids), ids)
+	}
+	return nil
+}
+
+// Snapshot returns the latest audit entry of every change.
+func (r *Runner) Snapshot(ctx context.Context) (audit.Snapshot, error) {
+	return r.cfg.store.Snapshot(ctx)
+}
+
+// History returns the audit entries matching q, oldest first.
+func (r *Runner) History(ctx context.Context, q audit.HistoryQuery) ([]audit.Entry, error) {
+	return r.cfg.store.History(ctx, q)
+}
+
+// Issues returns the changes that need manual intervention.
+func (r *Runner) Issues(ctx context.Context) ([]Issue, error) {
+	p, err := r.Plan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Issues(), nil
+}
+
+// Pipeline returns the runner's pipeline.
+func (r *Runner) Pipeline() Pipeline { return r.pipeline }
+
+// Store returns the runner's audit store.
+func (r *Runner) Store() audit.Store { return r.cfg.store }
+
+func (r *Runner) emit(e Event) {
+	for _, f := range r.cfg.listeners {
+		f(e)
+	}
+}
+
+func newRunID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
