@@ -1,0 +1,182 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sync"
+
+	"github.com/flamingock/flamingock-go/audit"
+	flamingock "github.com/flamingock/flamingock-go/runtime"
+)
+
+// Target is a SQL database target. Create it with [New].
+type Target struct {
+	id          string
+	db          *sql.DB
+	markerTable string
+
+	mu      sync.Mutex
+	created bool
+}
+
+// Option configures a [Target].
+type Option func(*Target) error
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// WithMarkerTable names the commit-marker table (default
+// "flamingock_marker"). The name must be a plain SQL identifier.
+func WithMarkerTable(name string) Option {
+	return func(t *Target) error {
+		if !identifier.MatchString(name) {
+			return fmt.Errorf("sqldb: WithMarkerTable: %q is not a valid table name (letters, digits and _, starting with a letter or _, at most 63)", name)
+		}
+		t.markerTable = name
+		return nil
+	}
+}
+
+// New returns a target with the given id over db.
+func New(id string, db *sql.DB, opts ...Option) (*Target, error) {
+	if id == "" {
+		return nil, errors.New("sqldb: target id is empty")
+	}
+	if db == nil {
+		return nil, fmt.Errorf("sqldb: target %q: db is nil", id)
+	}
+	t := &Target{id: id, db: db, markerTable: "flamingock_marker"}
+	for _, o := range opts {
+		if err := o(t); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// ID implements [flamingock.Target].
+func (t *Target) ID() string { return t.id }
+
+// Provide gives non-transactional changes the *sql.DB.
+func (t *Target) Provide(d *flamingock.Deps) { flamingock.Provide(d, t.db) }
+
+// TxTypes reports that transactional changes receive a *sql.Tx.
+func (t *Target) TxTypes() []reflect.Type {
+	return []reflect.Type{flamingock.TypeOf[*sql.Tx]()}
+}
+
+// sharedStore is what an audit store offers to write inside this target's
+// transactions; audit/sqlite implements it.
+type sharedStore interface {
+	DB() *sql.DB
+	AppendTx(ctx context.Context, tx *sql.Tx, e audit.Entry) (audit.Entry, error)
+}
+
+// SharedAudit returns an appender when store keeps its trail in the same
+// *sql.DB as the target.
+func (t *Target) SharedAudit(store audit.Store) (flamingock.TxAppender, bool) {
+	s, ok := store.(sharedStore)
+	if !ok || s.DB() != t.db {
+		return nil, false
+	}
+	return func(ctx context.Context, tx flamingock.TargetTx, e audit.Entry) (audit.Entry, error) {
+		return s.AppendTx(ctx, tx.(*Tx).tx, e)
+	}, true
+}
+
+// Begin starts a transaction, creating the marker table first if needed.
+func (t *Target) Begin(ctx context.Context) (flamingock.TargetTx, error) {
+	// Created before the transaction: on SQLite a second connection could
+	// not write while the transaction holds the database.
+	if err := t.ensureMarkerTable(ctx); err != nil {
+		return nil, err
+	}
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{t: t, tx: tx}, nil
+}
+
+// ensureMarkerTable creates the marker table once per target.
+func (t *Target) ensureMarkerTable(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.created {
+		return nil
+	}
+	_, err := t.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+t.markerTable+` (
+	change_id TEXT PRIMARY KEY,
+	run_id    TEXT NOT NULL,
+	token     INTEGER NOT NULL
+)`)
+	if err != nil {
+		return fmt.Errorf("sqldb: creating marker table %s: %w", t.markerTable, err)
+	}
+	t.created = true
+	return nil
+}
+
+// ReadMarker returns the commit marker of a change.
+func (t *Target) ReadMarker(ctx context.Context, changeID string) (flamingock.Marker, bool, error) {
+	if err := t.ensureMarkerTable(ctx); err != nil {
+		return flamingock.Marker{}, false, err
+	}
+	return readMarker(ctx, t.db, t.markerTable, changeID)
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func readMarker(ctx context.Context, q queryer, table, changeID string) (flamingock.Marker, bool, error) {
+	m := flamingock.Marker{ChangeID: changeID}
+	err := q.QueryRowContext(ctx, `SELECT run_id, token FROM `+table+` WHERE change_id = ?`, changeID).Scan(&m.RunID, &m.Token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return flamingock.Marker{}, false, nil
+	}
+	if err != nil {
+		return flamingock.Marker{}, false, fmt.Errorf("sqldb: reading marker of %q: %w", changeID, err)
+	}
+	return m, true, nil
+}
+
+// Tx is an open transaction on the target.
+type Tx struct {
+	t  *Target
+	tx *sql.Tx
+}
+
+// Provide gives transactional changes the *sql.Tx.
+func (x *Tx) Provide(d *flamingock.Deps) { flamingock.Provide(d, x.tx) }
+
+// WriteMarker upserts the change's marker unless a marker at or above since
+// exists, in which case another attempt committed the change.
+func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) error {
+	res, err := x.tx.ExecContext(ctx, `INSERT INTO `+x.t.markerTable+` (change_id, run_id, token) VALUES (?, ?, ?)
+ON CONFLICT (change_id) DO UPDATE SET run_id = excluded.run_id, token = excluded.token
+WHERE `+x.t.markerTable+`.token < ?`, m.ChangeID, m.RunID, m.Token, since)
+	if err != nil {
+		return fmt.Errorf("sqldb: writing marker of %q: %w", m.ChangeID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	existing, found, err := readMarker(ctx, x.tx, x.t.markerTable, m.ChangeID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("sqldb: marker of %q was neither written nor found", m.ChangeID)
+	}
+	return &flamingock.MarkerConflictError{Existing: existing}
+}
+
+// Commit commits the transaction.
+func (x *Tx) Commit(context.Context) error { return x.tx.Commit() }
+
+// Rollback rolls the transaction back.
+func (x *Tx) Rollback(context.Context) error { return x.tx.Rollback() }
