@@ -1,0 +1,57 @@
+package annotations
+
+import "testing"
+
+func TestLikelyTypo(t *testing.T) {
+	const lead = "looks like a flamingock directive but is an ordinary comment, so it is ignored: "
+	tests := []struct{ in, hint string }{
+		{"// flamingock:change id=x", lead + `remove the space after "//" (write "//flamingock:change ...")`},
+		{"//\tflamingock:rollback x", lead + `remove the space after "//" (write "//flamingock:rollback ...")`},
+		{"// flamingock:change", lead + `remove the space after "//" (write "//flamingock:change")`},
+		{"//flamingock change id=x", lead + `put ":" right after "flamingock" (write "//flamingock:change ...")`},
+		{"//flamingock rollback x", lead + `put ":" right after "flamingock" (write "//flamingock:rollback ...")`},
+		{"//Flamingock:change id=x", lead + `write "flamingock" in lowercase (write "//flamingock:change ...")`},
+		{"//FLAMINGOCK:Change id=x", lead + `write "flamingock" in lowercase (write "//flamingock:change ...")`},
+		{"//flamingok:change id=x", lead + `spell it "flamingock" (write "//flamingock:change ...")`},
+		{"//flamigncok:change id=x", lead + `spell it "flamingock" (write "//flamingock:change ...")`},
+		{"//flamingo:change id=x", lead + `spell it "flamingock" (write "//flamingock:change ...")`},
+		{"///flamingock:change id=x", lead + `remove the space after "//" (write "//flamingock:change ...")`},
+		{"/* flamingock:change id=x */", lead + `use a line comment, not /* */ (write "//flamingock:change ...")`},
+		{"/*flamingock:rollback x*/", lead + `use a line comment, not /* */ (write "//flamingock:rollback ...")`},
+		{"// Flamingock change id=x", lead + `remove the space after "//"; write "flamingock" in lowercase; put ":" right after "flamingock" (write "//flamingock:change ...")`},
+		{"//Flamingock: x", lead + `write "flamingock" in lowercase (write "//flamingock:x")`},
+	}
+	for _, tt := range tests {
+		hint, typo := LikelyTypo(tt.in)
+		if !typo || hint != tt.hint {
+			t.Errorf("LikelyTypo(%q) = %q, %v\nwant %q, true", tt.in, hint, typo, tt.hint)
+		}
+		if _, ok, _ := Parse(tt.in); ok {
+			t.Errorf("Parse(%q) accepted a comment LikelyTypo flags", tt.in)
+		}
+	}
+}
+
+func TestLikelyTypoLeavesProseAlone(t *testing.T) {
+	for _, in := range []string{
+		"//flamingock:change id=x", // a directive, not a typo
+		"//flamingock:chnage id=x", // a directive with an error Parse reports
+		"",
+		"// CreateUsers creates the users table.",
+		"// Flamingock: applies changes exactly once.",
+		"// flamingock runs changes in order",
+		"// Flamingock change ids must be unique.",
+		"// flamingock rollback is manual here",
+		"/* Flamingock: see docs */",
+		"// flamingos: pink birds",
+		"//go:generate flamingock-gen",
+		"// flam:change id=x",
+		"//flamingockish:change",
+		"//flamingock",
+		"//flamingock_change id=x",
+	} {
+		if hint, typo := LikelyTypo(in); typo {
+			t.Errorf("LikelyTypo(%q) = %q, true; want false", in, hint)
+		}
+	}
+}
