@@ -1,0 +1,33 @@
+// Package postgres is an [audit.Store] in PostgreSQL, through pgx v5's
+// native API (a *pgxpool.Pool, not database/sql).
+//
+// The store keeps three tables (names configurable, validated as plain
+// identifiers and always quoted): an append-only history, a latest-state
+// table with one row per change, and a lock table with one row per lock.
+//
+//   - Append is one statement: a fenced INSERT into the history that only
+//     happens if the writer's token is the lock row's current, unexpired
+//     token, and an upsert of the latest state from the inserted row, in
+//     common table expressions. One round trip, no check-then-write.
+//   - Snapshot is one SELECT of the latest-state table.
+//   - The lock is a lease row whose expiry is computed by the database's
+//     clock; acquire, refresh and release are single conditional
+//     statements, and the fencing token grows on every acquisition.
+//   - The tables are created by [New] in one round trip, serialised by a
+//     transaction-scoped advisory lock, so many instances can start at once.
+//
+// Nothing relies on session state (no session advisory locks, no SET, no
+// temporary tables), so the store works behind PgBouncer in transaction
+// pooling mode; every statement also works with pgx's exec and
+// simple_protocol query modes, which such a proxy needs.
+//
+// [Store.AppendTx] appends inside a caller's pgx.Tx: targets/postgres uses
+// it to commit a change and its audit entry in one transaction when both
+// live in the same database.
+//
+// See docs/audit-stores.md for the table definitions and the statements.
+package postgres
+
+import "github.com/flamingock/flamingock-go/audit"
+
+var _ audit.Store = (*Store)(nil)

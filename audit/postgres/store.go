@@ -1,0 +1,230 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flamingock/flamingock-go/audit"
+)
+
+// Store is an [audit.Store] kept in PostgreSQL tables. It is safe for
+// concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	cfg    config
+	q      queries
+	closed atomic.Bool
+}
+
+// New returns a store on pool, creating its schema and tables unless
+// [WithoutAutoCreate] is given. Creation takes one round trip; it is
+// idempotent and safe when many instances start at once.
+//
+// The pool stays the caller's: [Store.Close] does not close it.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("audit/postgres: New: pool is nil")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{pool: pool, cfg: cfg, q: buildQueries(cfg)}
+	if cfg.autoCreate {
+		if err := s.createSchema(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// createSchema runs the DDL as one multi-statement simple query. The server
+// runs such a query as one implicit transaction, so the advisory lock taken
+// by its first statement is a transaction lock: it serialises concurrent
+// creators and is released when the query ends, leaving no session state
+// behind (which matters behind a transaction-pooling proxy).
+func (s *Store) createSchema(ctx context.Context) error {
+	sql := "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(ddlLockKey, 10) + ");\n" + s.q.ddl
+	_, err := s.pool.Exec(ctx, sql)
+	if err == nil {
+		return nil
+	}
+	hint := ""
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42501" { // insufficient_privilege
+		hint = " (if this role may not run DDL, create the tables with the script from DDL and pass WithoutAutoCreate)"
+	}
+	return fmt.Errorf("audit/postgres: create tables %s, %s, %s: %w%s",
+		s.cfg.qualify(s.cfg.history), s.cfg.qualify(s.cfg.latest), s.cfg.qualify(s.cfg.lock), err, hint)
+}
+
+// Pool returns the pool the store uses. Targets use it to recognise a store
+// that shares their database, so that a change and its audit entry commit
+// in one transaction (see [Store.AppendTx]).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Append implements [audit.Store.Append] in one round trip. It returns
+// [audit.ErrFenced] when e.Token is not the current, unexpired lease.
+func (s *Store) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) {
+	if s.closed.Load() {
+		return audit.Entry{}, audit.ErrClosed
+	}
+	return s.append(ctx, s.pool, e)
+}
+
+// AppendTx appends e inside the caller's transaction tx, with the same
+// fenced statement as [Store.Append]: the entry commits or rolls back with
+// tx. tx must be a transaction on the database this store's tables live in.
+//
+// Until tx ends, the lock row stays locked FOR SHARE, so a lease refresh
+// waits for tx: append last, and commit right after.
+func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, e audit.Entry) (audit.Entry, error) {
+	if s.closed.Load() {
+		return audit.Entry{}, audit.ErrClosed
+	}
+	if tx == nil {
+		return audit.Entry{}, errors.New("audit/postgres: AppendTx: tx is nil")
+	}
+	return s.append(ctx, tx, e)
+}
+
+// querier is what append needs from a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (s *Store) append(ctx context.Context, q querier, e audit.Entry) (audit.Entry, error) {
+	if err := e.Validate(); err != nil {
+		return audit.Entry{}, err
+	}
+	args, err := entryArgs(e)
+	if err != nil {
+		return audit.Entry{}, err
+	}
+	args = append(args, lockKey)
+	err = q.QueryRow(ctx, s.q.append, args...).Scan(&e.Seq, &e.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return audit.Entry{}, fmt.Errorf("%w (change %q, token %d)", audit.ErrFenced, e.ChangeID, e.Token)
+	}
+	if err != nil {
+		return audit.Entry{}, fmt.Errorf("audit/postgres: append %s entry for change %q: %w", e.State, e.ChangeID, err)
+	}
+	return e, nil
+}
+
+// entryArgs returns e's values in the order of entryColumns.
+func entryArgs(e audit.Entry) ([]any, error) {
+	var metadata *string
+	if len(e.Metadata) > 0 {
+		b, err := json.Marshal(e.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("audit/postgres: entry for %q: metadata: %w", e.ChangeID, err)
+		}
+		m := string(b)
+		metadata = &m
+	}
+	return []any{
+		e.RunID, e.Stage, e.ChangeID, e.Author, e.Order, string(e.State), e.TargetID,
+		string(e.TxStrategy), e.Recovery, e.Checksum, int64(e.Duration), e.Host, int32(e.PID),
+		e.ToolVersion, e.Actor, e.Reason, e.Error, metadata, e.Token,
+	}, nil
+}
+
+// scanEntry reads a row selected with selectColumns.
+func scanEntry(row pgx.CollectableRow) (audit.Entry, error) {
+	var (
+		e          audit.Entry
+		state, txs string
+		duration   int64
+		pid        int32
+		metadata   *string
+	)
+	err := row.Scan(&e.Seq, &e.CreatedAt, &e.RunID, &e.Stage, &e.ChangeID, &e.Author, &e.Order, &state, &e.TargetID,
+		&txs, &e.Recovery, &e.Checksum, &duration, &e.Host, &pid,
+		&e.ToolVersion, &e.Actor, &e.Reason, &e.Error, &metadata, &e.Token)
+	if err != nil {
+		return audit.Entry{}, err
+	}
+	e.State, e.TxStrategy, e.Duration, e.PID = audit.State(state), audit.TxStrategy(txs), time.Duration(duration), int(pid)
+	if metadata != nil {
+		if err := json.Unmarshal([]byte(*metadata), &e.Metadata); err != nil {
+			return audit.Entry{}, fmt.Errorf("entry %d (change %q): metadata: %w", e.Seq, e.ChangeID, err)
+		}
+	}
+	return e, nil
+}
+
+// Snapshot implements [audit.Store.Snapshot] with one SELECT of the
+// latest-state table: one round trip whose cost depends on the number of
+// changes, not on the length of the history.
+func (s *Store) Snapshot(ctx context.Context) (audit.Snapshot, error) {
+	if s.closed.Load() {
+		return nil, audit.ErrClosed
+	}
+	rows, _ := s.pool.Query(ctx, s.q.snapshot)
+	entries, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return nil, fmt.Errorf("audit/postgres: read latest states from %s: %w", s.cfg.qualify(s.cfg.latest), err)
+	}
+	snap := make(audit.Snapshot, len(entries))
+	for _, e := range entries {
+		snap[e.ChangeID] = e
+	}
+	return snap, nil
+}
+
+// History implements [audit.Store.History]; the filters run in the
+// database.
+func (s *Store) History(ctx context.Context, q audit.HistoryQuery) ([]audit.Entry, error) {
+	if s.closed.Load() {
+		return nil, audit.ErrClosed
+	}
+	var (
+		where []string
+		args  []any
+	)
+	cond := func(sql string, arg any) {
+		args = append(args, arg)
+		where = append(where, fmt.Sprintf(sql, len(args)))
+	}
+	if q.ChangeID != "" {
+		cond("change_id = $%d::text", q.ChangeID)
+	}
+	if q.State != "" {
+		cond("state = $%d::text", string(q.State))
+	}
+	if !q.Since.IsZero() {
+		cond("created_at >= $%d::timestamptz", q.Since)
+	}
+	sql := s.q.history
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	sql += " ORDER BY seq"
+	if q.Limit > 0 {
+		args = append(args, int64(q.Limit))
+		sql += fmt.Sprintf(" LIMIT $%d::bigint", len(args))
+	}
+	rows, _ := s.pool.Query(ctx, sql, args...)
+	entries, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return nil, fmt.Errorf("audit/postgres: read history from %s: %w", s.cfg.qualify(s.cfg.history), err)
+	}
+	return entries, nil
+}
+
+// Close marks the store closed; later calls return [audit.ErrClosed]. It
+// does not close the pool, which belongs to the caller.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}

@@ -1,0 +1,379 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/audittest"
+	"github.com/flamingock/flamingock-go/audit/postgres"
+	"github.com/flamingock/flamingock-go/internal/pgtest"
+)
+
+func TestOptionsRejectBadIdentifiers(t *testing.T) {
+	bad := []string{"", "x; DROP TABLE y", `a"b`, "1abc", "a-b", "a b", "ünï", strings.Repeat("a", 64)}
+	options := map[string]func(string) postgres.Option{
+		"WithSchema":       postgres.WithSchema,
+		"WithHistoryTable": postgres.WithHistoryTable,
+		"WithLatestTable":  postgres.WithLatestTable,
+		"WithLockTable":    postgres.WithLockTable,
+	}
+	for name, opt := range options {
+		for _, b := range bad {
+			// DDL validates exactly as New does, without a server.
+			_, err := postgres.DDL(opt(b))
+			if err == nil {
+				t.Errorf("%s(%q) accepted", name, b)
+				continue
+			}
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("%s(%q): error %q does not name the option", name, b, err)
+			}
+		}
+		if _, err := postgres.DDL(opt("Good_Name_" + strings.Repeat("x", 53))); err != nil {
+			t.Errorf("%s with a 63-character name: %v", name, err)
+		}
+	}
+	if _, err := postgres.DDL(postgres.WithHistoryTable("same"), postgres.WithLatestTable("same")); err == nil {
+		t.Error("history and latest tables with the same name accepted")
+	}
+}
+
+func TestNewRejectsBadOptionsBeforeTouchingTheServer(t *testing.T) {
+	pool, schema := pgtest.NewPool(t)
+	ctx := context.Background()
+	_, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name), postgres.WithHistoryTable("x; DROP TABLE y"))
+	if err == nil {
+		t.Fatal("New accepted an injected table name")
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = $1", schema.Name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("New with a bad option created %d tables", n)
+	}
+}
+
+func TestCustomNamesAreUsedAndQuoted(t *testing.T) {
+	pool, schema := pgtest.NewPool(t)
+	ctx := context.Background()
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name+"_Mixed"),
+		postgres.WithHistoryTable("History"), postgres.WithLatestTable("latest_x"), postgres.WithLockTable("Lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Exec(context.Background(), `DROP SCHEMA "`+schema.Name+`_Mixed" CASCADE`) })
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, audittest.SampleEntry("c1", audit.Applied, l.Token)); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := pool.Query(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", schema.Name+"_Mixed")
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(names), "[History Lock latest_x]"; got != want {
+		t.Errorf("tables: got %s, want %s", got, want)
+	}
+}
+
+func TestConcurrentNewOnFreshSchema(t *testing.T) {
+	schema := pgtest.New(t)
+	ctx := context.Background()
+	const n = 8
+	pools := make([]*pgxpool.Pool, n)
+	for i := range pools {
+		pools[i] = schema.Pool(t)
+	}
+	// Every instance creates a schema that does not exist yet, so the
+	// catalog race (CREATE SCHEMA / CREATE TABLE IF NOT EXISTS) is real.
+	fresh := schema.Name + "_fresh"
+	t.Cleanup(func() { pools[0].Exec(context.Background(), "DROP SCHEMA IF EXISTS "+fresh+" CASCADE") })
+	start := make(chan struct{})
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = postgres.New(ctx, pools[i], postgres.WithSchema(fresh))
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("instance %d: %v", i, err)
+		}
+	}
+}
+
+func TestWithoutAutoCreateUsesTablesFromDDL(t *testing.T) {
+	pool, schema := pgtest.NewPool(t)
+	ctx := context.Background()
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name), postgres.WithoutAutoCreate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Snapshot(ctx); err == nil {
+		t.Fatal("Snapshot worked before the tables exist: WithoutAutoCreate created them")
+	}
+	ddl, err := postgres.DDL(postgres.WithSchema(schema.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the script is re-runnable
+		if _, err := pool.Exec(ctx, ddl); err != nil {
+			t.Fatalf("run DDL: %v\n%s", err, ddl)
+		}
+	}
+	if snap, err := s.Snapshot(ctx); err != nil || len(snap) != 0 {
+		t.Fatalf("Snapshot after DDL: %v, %v", snap, err)
+	}
+}
+
+func newStore(t *testing.T, configure ...func(*pgxpool.Config)) (*postgres.Store, *pgxpool.Pool) {
+	t.Helper()
+	pool, schema := pgtest.NewPool(t, configure...)
+	s, err := postgres.New(context.Background(), pool, postgres.WithSchema(schema.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, pool
+}
+
+func TestAppendTxCommitsAndRollsBackWithTheTransaction(t *testing.T) {
+	s, pool := newStore(t)
+	ctx := context.Background()
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendTx(ctx, tx, audittest.SampleEntry("rolled-back", audit.Applied, l.Token)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	tx, err = pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AppendTx(ctx, tx, audittest.SampleEntry("committed", audit.Applied, l.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap, _ := s.Snapshot(ctx); len(snap) != 0 {
+		t.Errorf("entry visible outside the transaction before commit: %v", snap)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := snap["rolled-back"]; ok {
+		t.Error("entry of the rolled-back transaction is in the snapshot")
+	}
+	if e, ok := snap["committed"]; !ok || e.Seq != got.Seq {
+		t.Errorf("committed entry: got %+v (present %v), want seq %d", e, ok, got.Seq)
+	}
+	h, err := s.History(ctx, audit.HistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 1 || h[0].ChangeID != "committed" {
+		t.Errorf("history: got %d entries %v, want only the committed one", len(h), h)
+	}
+}
+
+func TestAppendTxIsFenced(t *testing.T) {
+	s, pool := newStore(t)
+	ctx := context.Background()
+	old, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ForceReleaseLock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcquireLock(ctx, audittest.Owner("b"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := s.AppendTx(ctx, tx, audittest.SampleEntry("c1", audit.Applied, old.Token)); !errors.Is(err, audit.ErrFenced) {
+		t.Fatalf("AppendTx with a superseded token: got %v, want ErrFenced", err)
+	}
+}
+
+// TestTakeoverWaitsForAppendInFlight shows why the fence locks the lock row:
+// a new holder cannot take the lock between an old holder's fenced append
+// and its commit, so the new holder's first snapshot sees that entry.
+func TestTakeoverWaitsForAppendInFlight(t *testing.T) {
+	s, pool := newStore(t)
+	ctx := context.Background()
+	a, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := s.AppendTx(ctx, tx, audittest.SampleEntry("c1", audit.Applied, a.Token)); err != nil {
+		t.Fatal(err)
+	}
+
+	// An operator frees the lock while the append is uncommitted; another
+	// instance tries to take it.
+	type result struct {
+		lease audit.Lease
+		snap  audit.Snapshot
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		if err := s.ForceReleaseLock(ctx); err != nil {
+			done <- result{err: err}
+			return
+		}
+		b, err := s.AcquireLock(ctx, audittest.Owner("b"), time.Minute)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		snap, err := s.Snapshot(ctx)
+		done <- result{lease: b, snap: snap, err: err}
+	}()
+
+	// Wait, on the server's own view, until the force release is blocked on
+	// the lock row held by the open transaction.
+	waitForLockWait(t, pool)
+	select {
+	case r := <-done:
+		t.Fatalf("takeover finished while the append was uncommitted: %+v", r)
+	default:
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.lease.Token <= a.Token {
+		t.Errorf("new token %d is not above the old %d", r.lease.Token, a.Token)
+	}
+	if _, ok := r.snap["c1"]; !ok {
+		t.Error("the new holder's snapshot misses the entry committed by the old holder")
+	}
+}
+
+// waitForLockWait polls pg_stat_activity until some backend of this
+// database waits on a row lock.
+func waitForLockWait(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		var waiting bool
+		err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE %')`).Scan(&waiting)
+		if err != nil {
+			t.Fatalf("waiting for the takeover to block: %v", err)
+		}
+		if waiting {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// queryCounter counts the queries a pool sends.
+type queryCounter struct{ n atomic.Int64 }
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func TestSnapshotIsOneQueryWhateverTheHistoryLength(t *testing.T) {
+	counter := &queryCounter{}
+	s, _ := newStore(t, func(c *pgxpool.Config) { c.ConnConfig.Tracer = counter })
+	ctx := context.Background()
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, appends := range []int{0, 1, 50, 300} {
+		for i := range appends {
+			e := audittest.SampleEntry(fmt.Sprintf("c%d", i%7), audit.Applied, l.Token)
+			if _, err := s.Append(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := counter.n.Load()
+		if _, err := s.Snapshot(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := counter.n.Load() - before; got != 1 {
+			t.Errorf("after %d more appends, Snapshot sent %d queries, want 1", appends, got)
+		}
+	}
+}
+
+func TestAppendIsOneQuery(t *testing.T) {
+	counter := &queryCounter{}
+	s, _ := newStore(t, func(c *pgxpool.Config) { c.ConnConfig.Tracer = counter })
+	ctx := context.Background()
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := counter.n.Load()
+	if _, err := s.Append(ctx, audittest.SampleEntry("c1", audit.Applied, l.Token)); err != nil {
+		t.Fatal(err)
+	}
+	if got := counter.n.Load() - before; got != 1 {
+		t.Errorf("Append sent %d queries, want 1", got)
+	}
+}
+
+func TestNewIsOneQuery(t *testing.T) {
+	counter := &queryCounter{}
+	pool, schema := pgtest.NewPool(t, func(c *pgxpool.Config) { c.ConnConfig.Tracer = counter })
+	before := counter.n.Load()
+	if _, err := postgres.New(context.Background(), pool, postgres.WithSchema(schema.Name)); err != nil {
+		t.Fatal(err)
+	}
+	if got := counter.n.Load() - before; got != 1 {
+		t.Errorf("New sent %d queries, want 1", got)
+	}
+}
