@@ -1,0 +1,19 @@
+// Package gen is the core of flamingock-gen, the code generator that turns
+// functions marked with //flamingock: directives into a typed registry.
+//
+// It runs in four steps, each in its own file:
+//
+//   - load.go loads the requested packages with golang.org/x/tools/go/packages,
+//     syntax and types only (no dependency syntax), so the cost stays close to
+//     type-checking the packages themselves;
+//   - scan.go finds directives in the doc comments of functions, parsed by
+//     the one shared parser in package annotations, and reports directives
+//     anywhere else;
+//   - check.go checks signatures with go/types, derives orders, pairs
+//     rollbacks with their changes and builds the model ([Package], [Change]);
+//   - emit.go renders one flamingock_gen.go per package with jennifer.
+//
+// [Generate] returns the files in memory together with every problem found,
+// so writing, checking and diffing ([Write], [Stale]) are thin consumers of
+// its result, and [Main] is the whole command line, callable in-process.
+package gen
