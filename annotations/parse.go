@@ -316,7 +316,11 @@ func (p *parser) rollback() RollbackSpec {
 	} else {
 		id = p.word()
 		if v, ok := strings.CutPrefix(id, KeyID+"="); ok {
-			p.errorf(at, `rollback directive takes the change id alone: write "//flamingock:rollback %s", without "id="`, v)
+			shown := v
+			if shown == "" {
+				shown = "<change-id>"
+			}
+			p.errorf(at, `rollback directive takes the change id alone: write "//flamingock:rollback %s", without "id="`, shown)
 			id, at = v, at+len(KeyID)+1
 		}
 	}

@@ -187,6 +187,10 @@ func TestParseErrors(t *testing.T) {
 		{"//flamingock:rollback a b", []wantErr{{24, `unexpected "b" after the change id: a rollback directive takes exactly one change id`}}},
 		{"//flamingock:rollback a b c", []wantErr{{24, `unexpected "b" after the change id: a rollback directive takes exactly one change id`}}},
 		{"//flamingock:rollback id=a", []wantErr{{22, `rollback directive takes the change id alone: write "//flamingock:rollback a", without "id="`}}},
+		{"//flamingock:rollback id=", []wantErr{
+			{22, `rollback directive takes the change id alone: write "//flamingock:rollback <change-id>", without "id="`},
+			{25, `invalid id "": must not be empty`},
+		}},
 		{"//flamingock:rollback a!", []wantErr{{22, `invalid id "a!": contains '!' at byte 1; only ASCII letters, digits, '.', '_' and '-' are allowed`}}},
 		{`//flamingock:rollback "a`, []wantErr{{22, `unterminated quoted value for the change id: add the closing '"'`}}},
 		{`//flamingock:rollback "a"b`, []wantErr{{25, `unexpected text after the quoted value for the change id: separate key=value pairs with a space`}}},

@@ -14,6 +14,9 @@ func closest(word string, candidates []string) (string, bool) {
 	word = strings.ToLower(word)
 	best, bestDist := "", 3
 	for _, c := range candidates {
+		if len(word) > len(c)+2 || len(c) > len(word)+2 {
+			continue // the distance is at least the length difference
+		}
 		d := editDistance(word, c)
 		if d < bestDist && d < len(c) {
 			best, bestDist = c, d

@@ -1,0 +1,195 @@
+package lint
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"strings"
+
+	"github.com/flamingock/flamingock-go/annotations"
+	"golang.org/x/tools/go/analysis"
+)
+
+// site is a well-formed directive in the doc comment of a top-level
+// function of a non-test file.
+type site struct {
+	dir     annotations.Directive
+	comment *ast.Comment
+	fn      *ast.FuncDecl
+	file    *ast.File
+	// ignores are the checks silenced by //flamingocklint:ignore lines in
+	// the same doc comment.
+	ignores map[string]*ast.Comment
+}
+
+// scan walks every comment of the package: it reports malformed, misspelt
+// and misplaced directives and returns the well-formed ones on top-level
+// functions, with the package's flamingock_gen.go if it has one.
+func (c *checker) scan() (sites []site, genFile *ast.File) {
+	for _, f := range c.pass.Files {
+		if c.isOurGenerated(f) {
+			genFile = f
+			continue
+		}
+		test := strings.HasSuffix(c.fileName(f.Pos()), "_test.go")
+		owners := docOwners(f)
+		for _, group := range f.Comments {
+			for _, cm := range group.List {
+				if s, ok := c.comment(f, cm, owners[cm], test); ok {
+					s.ignores = c.ignores(group)
+					sites = append(sites, s)
+				}
+			}
+		}
+	}
+	return sites, genFile
+}
+
+// comment checks one comment and returns it as a site when it is a
+// well-formed directive on a top-level function.
+func (c *checker) comment(f *ast.File, cm *ast.Comment, owner ast.Node, test bool) (site, bool) {
+	if !strings.HasPrefix(cm.Text, annotations.Prefix) {
+		if hint, typo := annotations.LikelyTypo(cm.Text); typo && !test {
+			c.report(cm.Slash, catTypo, false, hint, typoFixes(cm)...)
+		}
+		return site{}, false
+	}
+	d, ok, errs := annotations.Parse(cm.Text)
+	if !ok {
+		return site{}, false
+	}
+	who := subject(d)
+	if test {
+		c.report(cm.Slash, catPlacement, false, fmt.Sprintf("%s%s is in a _test.go file, which flamingock-gen does not read; move the function to a non-test file",
+			who, directiveName(d)))
+		return site{}, false
+	}
+	for _, e := range errs {
+		c.report(cm.Slash+token.Pos(e.Offset), catDirective, true, who+e.Msg, parseFixes(cm, e)...)
+	}
+	if len(errs) > 0 {
+		return site{}, false
+	}
+	fn, isFunc := owner.(*ast.FuncDecl)
+	name := directiveName(d)
+	switch {
+	case isFunc && fn.Recv != nil:
+		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is on method %s; changes and rollbacks must be top-level functions", who, name, methodName(fn)))
+	case isFunc:
+		return site{dir: d, comment: cm, fn: fn, file: f}, true
+	case owner != nil:
+		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is on %s, not on a function; put it in the doc comment of a top-level func", who, name, describeDecl(owner)))
+	case inFuncBody(f, cm.Pos()):
+		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is inside a function body; put it in the doc comment of a top-level func", who, name))
+	default:
+		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is not attached to a declaration; put it directly above a top-level func, with no blank line between", who, name))
+	}
+	return site{}, false
+}
+
+// onePerFunction drops and reports every directive after the first on the
+// same function: a function declares one change or one rollback.
+func (c *checker) onePerFunction(sites []site) []site {
+	first := map[*ast.FuncDecl]site{}
+	var out []site
+	for _, s := range sites {
+		if prev, dup := first[s.fn]; dup {
+			c.report(s.comment.Slash, catPlacement, true, fmt.Sprintf("%s%s is the second directive on %s (the first is at %s); a function declares one change or one rollback",
+				subject(s.dir), directiveName(s.dir), s.fn.Name.Name, c.where(prev.comment.Slash)))
+			continue
+		}
+		first[s.fn] = s
+		out = append(out, s)
+	}
+	return out
+}
+
+// subject names what a directive declares, as the prefix of its messages.
+func subject(d annotations.Directive) string {
+	switch {
+	case d.Kind == annotations.KindChange && d.Change.ID != "":
+		return fmt.Sprintf("change %q: ", d.Change.ID)
+	case d.Kind == annotations.KindRollback && d.Rollback.ID != "":
+		return fmt.Sprintf("rollback of %q: ", d.Rollback.ID)
+	}
+	return ""
+}
+
+func directiveName(d annotations.Directive) string {
+	if d.Kind == 0 {
+		return "directive"
+	}
+	return annotations.Prefix + d.Kind.String()
+}
+
+// docOwners maps each comment of a declaration's doc comment to that
+// declaration (a FuncDecl or GenDecl).
+func docOwners(file *ast.File) map[*ast.Comment]ast.Node {
+	owners := map[*ast.Comment]ast.Node{}
+	add := func(doc *ast.CommentGroup, n ast.Node) {
+		if doc != nil {
+			for _, cm := range doc.List {
+				owners[cm] = n
+			}
+		}
+	}
+	for _, decl := range file.Decls {
+		switch d := decl.(type) {
+		case *ast.FuncDecl:
+			add(d.Doc, d)
+		case *ast.GenDecl:
+			add(d.Doc, d)
+			for _, s := range d.Specs {
+				switch s := s.(type) {
+				case *ast.TypeSpec:
+					add(s.Doc, d)
+				case *ast.ValueSpec:
+					add(s.Doc, d)
+				case *ast.ImportSpec:
+					add(s.Doc, d)
+				}
+			}
+		}
+	}
+	return owners
+}
+
+func describeDecl(n ast.Node) string {
+	if g, ok := n.(*ast.GenDecl); ok {
+		switch g.Tok {
+		case token.TYPE:
+			return "a type declaration"
+		case token.VAR:
+			return "a var declaration"
+		case token.CONST:
+			return "a const declaration"
+		case token.IMPORT:
+			return "an import declaration"
+		}
+	}
+	return "a declaration"
+}
+
+func inFuncBody(file *ast.File, pos token.Pos) bool {
+	for _, decl := range file.Decls {
+		if fn, ok := decl.(*ast.FuncDecl); ok && fn.Body != nil && fn.Body.Pos() < pos && pos < fn.Body.End() {
+			return true
+		}
+	}
+	return false
+}
+
+// methodName renders a method as (T).M or (*T).M.
+func methodName(fn *ast.FuncDecl) string {
+	recv := "?"
+	if len(fn.Recv.List) > 0 {
+		recv = types.ExprString(fn.Recv.List[0].Type)
+	}
+	return "(" + recv + ")." + fn.Name.Name
+}
+
+// textEdit replaces the bytes [from, to) of comment cm with text.
+func textEdit(cm *ast.Comment, from, to int, text string) analysis.TextEdit {
+	return analysis.TextEdit{Pos: cm.Slash + token.Pos(from), End: cm.Slash + token.Pos(to), NewText: []byte(text)}
+}
