@@ -73,7 +73,8 @@
 //     [ValidateOrder]; orders compare by [CompareOrders]. When order is
 //     absent, the order comes from the file name prefix (see
 //     [OrderFromFileName]); when neither exists the generator reports the
-//     error, not this parser. Two changes whose orders compare equal
+//     error, not this parser. When both exist, the generator requires them
+//     to compare equal. Two changes whose orders compare equal
 //     ("1" and "0001") collide; that too is a generator error.
 //   - author (optional): who wrote the change, recorded in the audit trail.
 //   - target (optional): the id of the target system the change applies to,

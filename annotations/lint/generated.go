@@ -1,0 +1,204 @@
+package lint
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"strconv"
+	"strings"
+
+	"github.com/flamingock/flamingock-go/annotations"
+)
+
+// registered is what flamingock_gen.go says about one change.
+type registered struct {
+	fields map[string]string // ID, Order, Author, Description, Target, Transactional, Recovery, Apply, Rollback
+	pos    token.Pos
+}
+
+// compared lists the fields of a registry entry the directives determine,
+// in the order they are reported.
+var compared = []string{"Order", "Author", "Description", "Target", "Transactional", "Recovery", "Apply", "Rollback"}
+
+// generated reports a flamingock_gen.go that is missing, left over, or
+// out of date with the directives.
+//
+// It compares what the directives declare (ids, orders, the other keys,
+// and which functions apply and roll back each change) with the registry
+// entries of the generated file, read from its syntax. It does not
+// recompute checksums of function bodies: "flamingock-gen -check" compares
+// the whole file byte for byte, and a changed signature already stops the
+// stale file from compiling.
+func (c *checker) generated(changes []*change, genFile *ast.File) {
+	switch {
+	case genFile == nil && len(changes) > 0:
+		if !c.generatedIgnored() {
+			c.report(changes[0].comment.Slash, catGenerated, false, fmt.Sprintf(
+				"package %s declares changes but has no %s; run flamingock-gen (go generate) in its directory", c.pass.Pkg.Name(), generatedName))
+		}
+		return
+	case genFile == nil:
+		return
+	case len(changes) == 0:
+		c.report(genFile.Package, catGenerated, false, fmt.Sprintf(
+			"%s is left over: package %s declares no changes; run flamingock-gen (go generate) to remove it", generatedName, c.pass.Pkg.Name()))
+		return
+	}
+	entries, ok := registryEntries(genFile)
+	if !ok {
+		c.report(changes[0].comment.Slash, catGenerated, false, fmt.Sprintf(
+			"%s does not have the shape flamingock-gen writes (no Stage function listing Changes); run flamingock-gen (go generate)", generatedName))
+		return
+	}
+	byID := map[string]registered{}
+	for _, e := range entries {
+		byID[e.fields["ID"]] = e
+	}
+	declared := map[string]bool{}
+	for _, ch := range changes {
+		declared[ch.id] = true
+		e, listed := byID[ch.id]
+		if !listed {
+			c.report(ch.comment.Slash, catGenerated, false, fmt.Sprintf(
+				"%s%s is out of date: it does not list this change; run flamingock-gen (go generate)", ch.who(), generatedName))
+			continue
+		}
+		if diffs := c.registryDiffs(ch, e); len(diffs) > 0 {
+			c.report(ch.comment.Slash, catGenerated, false, fmt.Sprintf(
+				"%s%s is out of date: %s; run flamingock-gen (go generate)", ch.who(), generatedName, strings.Join(diffs, ", ")))
+		}
+	}
+	for _, e := range entries {
+		if id := e.fields["ID"]; !declared[id] {
+			c.report(changes[0].comment.Slash, catGenerated, false, fmt.Sprintf(
+				"%s is out of date: it lists change %q, which package %s no longer declares; run flamingock-gen (go generate)", generatedName, id, c.pass.Pkg.Name()))
+		}
+	}
+}
+
+// generatedIgnored reports whether the build left flamingock_gen.go out
+// (a build tag), in which case its absence from the files says nothing.
+func (c *checker) generatedIgnored() bool {
+	for _, name := range c.pass.IgnoredFiles {
+		if strings.HasSuffix(name, "/"+generatedName) || name == generatedName {
+			return true
+		}
+	}
+	return false
+}
+
+// registryDiffs describes how a registry entry differs from the change
+// that the directives declare, one phrase per differing field.
+func (c *checker) registryDiffs(ch *change, e registered) []string {
+	spec := ch.dir.Change
+	want := map[string]string{
+		"Order":         ch.order,
+		"Author":        spec.Author,
+		"Description":   spec.Description,
+		"Target":        spec.Target,
+		"Transactional": strconv.FormatBool(spec.Transactional),
+		"Recovery":      spec.Recovery,
+		"Apply":         ch.fn.Name.Name,
+		"Rollback":      "",
+	}
+	if want["Recovery"] == "" {
+		want["Recovery"] = annotations.RecoveryManual
+	}
+	if ch.rollback != nil {
+		want["Rollback"] = ch.rollback.fn.Name.Name
+	}
+	var diffs []string
+	for _, field := range compared {
+		if have := e.fields[field]; have != want[field] {
+			diffs = append(diffs, fmt.Sprintf("%s is %s there but %s in the source", strings.ToLower(field), shown(have), shown(want[field])))
+		}
+	}
+	return diffs
+}
+
+func shown(v string) string {
+	if v == "" {
+		return "unset"
+	}
+	return strconv.Quote(v)
+}
+
+// registryEntries reads the Changes listed by the Stage function of a
+// generated file. ok is false when the file does not have that shape.
+func registryEntries(f *ast.File) (entries []registered, ok bool) {
+	var list *ast.CompositeLit
+	for _, decl := range f.Decls {
+		fn, isFunc := decl.(*ast.FuncDecl)
+		if !isFunc || fn.Recv != nil || fn.Name.Name != "Stage" || fn.Body == nil {
+			continue
+		}
+		ast.Inspect(fn.Body, func(n ast.Node) bool {
+			if kv, isKV := n.(*ast.KeyValueExpr); isKV && isIdent(kv.Key, "Changes") {
+				list, _ = kv.Value.(*ast.CompositeLit)
+				return false
+			}
+			return list == nil
+		})
+	}
+	if list == nil {
+		return nil, false
+	}
+	for _, elt := range list.Elts {
+		lit, isLit := elt.(*ast.CompositeLit)
+		if !isLit {
+			return nil, false
+		}
+		e := registered{fields: map[string]string{"Transactional": "false", "Recovery": annotations.RecoveryManual}, pos: lit.Pos()}
+		for _, kv := range lit.Elts {
+			kv, isKV := kv.(*ast.KeyValueExpr)
+			if !isKV {
+				return nil, false
+			}
+			if key, isID := kv.Key.(*ast.Ident); isID {
+				e.fields[key.Name] = fieldValue(kv.Value)
+			}
+		}
+		entries = append(entries, e)
+	}
+	return entries, true
+}
+
+// fieldValue renders the value of one field of a registry entry: the text
+// of a literal, the lowercase strategy of a recovery constant, or the
+// function an adapter calls.
+func fieldValue(x ast.Expr) string {
+	switch x := x.(type) {
+	case *ast.BasicLit:
+		if s, err := strconv.Unquote(x.Value); err == nil {
+			return s
+		}
+		return x.Value
+	case *ast.Ident: // true, false
+		return x.Name
+	case *ast.SelectorExpr: // flamingock.RecoveryRetry
+		return strings.ToLower(strings.TrimPrefix(x.Sel.Name, "Recovery"))
+	case *ast.FuncLit:
+		return calledFunc(x)
+	}
+	return ""
+}
+
+// calledFunc returns the name of the function an adapter's final return
+// statement calls: the user function the registry runs.
+func calledFunc(fn *ast.FuncLit) string {
+	if n := len(fn.Body.List); n > 0 {
+		if ret, ok := fn.Body.List[n-1].(*ast.ReturnStmt); ok && len(ret.Results) == 1 {
+			if call, ok := ret.Results[0].(*ast.CallExpr); ok {
+				if id, ok := call.Fun.(*ast.Ident); ok {
+					return id.Name
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func isIdent(x ast.Expr, name string) bool {
+	id, ok := x.(*ast.Ident)
+	return ok && id.Name == name
+}
