@@ -1,0 +1,22 @@
+// Package sqlite is the embedded default [audit.Store]: the audit trail and
+// the lock live in a SQLite database file, through the pure-Go driver
+// modernc.org/sqlite (no cgo). It suits a single host, one or many
+// processes; use a server-backed store when instances run on several hosts.
+//
+// The store keeps three tables (names configurable, see [Option]): the
+// append-only history, the latest entry of every change (updated in the same
+// transaction as each append, so [Store.Snapshot] reads one row per change
+// however long the history grows), and one lock row per lock key holding the
+// current lease and its fencing token. Times that decide correctness (entry
+// CreatedAt, lease expiry) come from SQLite's clock in milliseconds.
+//
+// Every append is an INSERT ... SELECT that only produces a row while the
+// entry's token is the lock row's token and the lease has not expired, so a
+// writer that lost its lease is fenced atomically, inside the same
+// transaction as the write. [Store.AppendTx] runs that append inside a
+// caller's transaction, which is how a SQL target on the same database
+// commits a change and its audit entry together.
+//
+// [Open] owns its database; [New] uses one the caller opened (ideally with
+// [OpenDB]) and shares.
+package sqlite

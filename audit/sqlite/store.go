@@ -1,0 +1,305 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/flamingock/flamingock-go/audit"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// OpenDB opens the SQLite database file at path with the settings the store
+// relies on: write transactions that take the write lock when they begin
+// (_txlock=immediate), a 10 s busy timeout so concurrent writers wait
+// instead of failing, WAL journaling so readers do not block the writer, and
+// foreign keys on. Share the returned database between the audit store
+// ([New]) and a SQL target to get shared transactions.
+func OpenDB(path string) (*sql.DB, error) {
+	switch {
+	case path == "":
+		return nil, errors.New("sqlite audit store: empty database path")
+	case path == ":memory:" || strings.HasPrefix(path, "file:"):
+		return nil, fmt.Errorf("sqlite audit store: database path %q: give a file path (an in-memory SQLite database is private to one connection; use the audit/memory store instead)", path)
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite audit store: open %s: %w", path, err)
+	}
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite audit store: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// dsn builds the driver's URI for path. SQLite decodes %XX escapes in a URI
+// path, so the characters that would end the path early are escaped.
+func dsn(path string) string {
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	q := url.Values{}
+	q.Set("_txlock", "immediate")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	return "file:" + escaped + "?" + q.Encode()
+}
+
+// Store is the SQLite audit store. It implements [audit.Store].
+type Store struct {
+	db     *sql.DB
+	ownsDB bool
+	cfg    config
+	sql    statements
+	closed atomic.Bool
+}
+
+var _ audit.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path with [OpenDB]
+// and returns a store on it. The store owns the database: Close closes it.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	db, err := OpenDB(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newStore(ctx, db, cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.ownsDB = true
+	return s, nil
+}
+
+// New returns a store on the caller's database, creating its tables unless
+// [WithoutAutoCreate] is given (then it checks they exist). The caller keeps
+// ownership: Close does not close db. Open db with [OpenDB], or with the same
+// settings, so that concurrent writers wait for each other.
+func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlite audit store: nil *sql.DB")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return newStore(ctx, db, cfg)
+}
+
+func newStore(ctx context.Context, db *sql.DB, cfg config) (*Store, error) {
+	if cfg.autoCreate {
+		if err := createSchema(ctx, db, cfg); err != nil {
+			return nil, err
+		}
+	} else if err := checkSchema(ctx, db, cfg); err != nil {
+		return nil, err
+	}
+	return &Store{db: db, cfg: cfg, sql: buildStatements(cfg)}, nil
+}
+
+// DB returns the database the store writes to, so a SQL target can run
+// changes in transactions that [Store.AppendTx] writes the audit entry into.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close implements [audit.Store.Close]. It closes the database only if the
+// store opened it ([Open]).
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return audit.ErrClosed
+	}
+	if s.ownsDB {
+		return s.db.Close()
+	}
+	return nil
+}
+
+func (s *Store) check(ctx context.Context) error {
+	if s.closed.Load() {
+		return audit.ErrClosed
+	}
+	return ctx.Err()
+}
+
+// Append implements [audit.Store.Append]: [Store.AppendTx] in a transaction
+// of its own.
+func (s *Store) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) {
+	if err := s.check(ctx); err != nil {
+		return audit.Entry{}, err
+	}
+	if err := e.Validate(); err != nil {
+		return audit.Entry{}, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: begin: %w", e.ChangeID, e.State, err)
+	}
+	defer tx.Rollback()
+	stored, err := s.AppendTx(ctx, tx, e)
+	if err != nil {
+		return audit.Entry{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: commit: %w", e.ChangeID, e.State, err)
+	}
+	return stored, nil
+}
+
+// AppendTx appends e inside the caller's transaction tx, which must be on
+// the store's database ([Store.DB]). The write is fenced exactly as in
+// [audit.Store.Append] (it returns [audit.ErrFenced] and writes nothing when
+// e.Token is not the current, unexpired lease's token), and the entry exists
+// only if tx commits. This is how a change and its APPLIED entry commit
+// together.
+func (s *Store) AppendTx(ctx context.Context, tx *sql.Tx, e audit.Entry) (audit.Entry, error) {
+	if err := s.check(ctx); err != nil {
+		return audit.Entry{}, err
+	}
+	if err := e.Validate(); err != nil {
+		return audit.Entry{}, err
+	}
+	meta := ""
+	if len(e.Metadata) > 0 {
+		b, err := json.Marshal(e.Metadata)
+		if err != nil {
+			return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: encode metadata: %w", e.ChangeID, e.State, err)
+		}
+		meta = string(b)
+	}
+	args := []any{
+		e.RunID, e.Stage, e.ChangeID, e.Author, e.Order, string(e.State), e.TargetID,
+		string(e.TxStrategy), e.Recovery, e.Checksum, int64(e.Duration), e.Host, e.PID,
+		e.ToolVersion, e.Actor, e.Reason, e.Error, meta, e.Token,
+		s.cfg.lockKey, e.Token,
+	}
+	var createdMillis int64
+	err := tx.QueryRowContext(ctx, s.sql.insert, args...).Scan(&e.Seq, &createdMillis)
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s with token %d: %w", e.ChangeID, e.State, e.Token, audit.ErrFenced)
+	}
+	if err != nil {
+		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: %w", e.ChangeID, e.State, err)
+	}
+	if _, err := tx.ExecContext(ctx, s.sql.upsertLatest, e.Seq); err != nil {
+		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: update latest state: %w", e.ChangeID, e.State, err)
+	}
+	e.CreatedAt = fromMillis(createdMillis)
+	if len(e.Metadata) == 0 {
+		e.Metadata = nil
+	} else {
+		e.Metadata = maps.Clone(e.Metadata)
+	}
+	return e, nil
+}
+
+// Snapshot implements [audit.Store.Snapshot]. It reads the latest-state
+// table only, whose size is the number of changes, not of entries.
+func (s *Store) Snapshot(ctx context.Context) (audit.Snapshot, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	entries, err := s.query(ctx, s.sql.snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite audit store: snapshot: %w", err)
+	}
+	snap := make(audit.Snapshot, len(entries))
+	for _, e := range entries {
+		snap[e.ChangeID] = e
+	}
+	return snap, nil
+}
+
+// History implements [audit.Store.History].
+func (s *Store) History(ctx context.Context, q audit.HistoryQuery) ([]audit.Entry, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	var where []string
+	var args []any
+	if q.ChangeID != "" {
+		where, args = append(where, "change_id = ?"), append(args, q.ChangeID)
+	}
+	if q.State != "" {
+		where, args = append(where, "state = ?"), append(args, string(q.State))
+	}
+	if !q.Since.IsZero() {
+		where, args = append(where, "created_at >= ?"), append(args, ceilMillis(q.Since))
+	}
+	stmt := s.sql.history
+	if len(where) > 0 {
+		stmt += " WHERE " + strings.Join(where, " AND ")
+	}
+	stmt += " ORDER BY seq"
+	if q.Limit > 0 {
+		stmt, args = stmt+" LIMIT ?", append(args, q.Limit)
+	}
+	entries, err := s.query(ctx, stmt, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite audit store: history: %w", err)
+	}
+	return entries, nil
+}
+
+func (s *Store) query(ctx context.Context, stmt string, args ...any) ([]audit.Entry, error) {
+	rows, err := s.db.QueryContext(ctx, stmt, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []audit.Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// scanEntry reads the columns of entryColumns, in that order.
+func scanEntry(rows *sql.Rows) (audit.Entry, error) {
+	var (
+		e                        audit.Entry
+		state, strategy, meta    string
+		createdMillis, durationN int64
+	)
+	err := rows.Scan(&e.Seq, &e.RunID, &e.Stage, &e.ChangeID, &e.Author, &e.Order, &state, &e.TargetID,
+		&strategy, &e.Recovery, &e.Checksum, &createdMillis, &durationN, &e.Host, &e.PID,
+		&e.ToolVersion, &e.Actor, &e.Reason, &e.Error, &meta, &e.Token)
+	if err != nil {
+		return audit.Entry{}, err
+	}
+	e.State, e.TxStrategy = audit.State(state), audit.TxStrategy(strategy)
+	e.CreatedAt, e.Duration = fromMillis(createdMillis), time.Duration(durationN)
+	if meta != "" {
+		if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
+			return audit.Entry{}, fmt.Errorf("entry %d (%s): metadata is not a JSON object of strings: %w", e.Seq, e.ChangeID, err)
+		}
+	}
+	return e, nil
+}
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// ceilMillis rounds t up to a whole millisecond, so that "created_at >= it"
+// matches exactly the entries that are not before t.
+func ceilMillis(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if time.UnixMilli(ms).Before(t) {
+		ms++
+	}
+	return ms
+}
