@@ -15,7 +15,7 @@ import (
 // clock_timestamp().
 func ttlMicros(ttl time.Duration) (int64, error) {
 	if ttl < time.Microsecond {
-		return 0, fmt.Errorf("audit/postgres: lease ttl %s is too short (minimum 1µs)", ttl)
+		return 0, fmt.Errorf("postgres audit store: lease ttl %s is too short (minimum 1µs)", ttl)
 	}
 	return ttl.Microseconds(), nil
 }
@@ -32,13 +32,13 @@ func (s *Store) AcquireLock(ctx context.Context, owner audit.Owner, ttl time.Dur
 		return audit.Lease{}, err
 	}
 	l := audit.Lease{Owner: owner}
-	err = s.pool.QueryRow(ctx, s.q.acquire, lockKey, owner.Host, int32(owner.PID), owner.RunID, micros).
+	err = s.pool.QueryRow(ctx, s.q.acquire, s.cfg.lockKey, owner.Host, int32(owner.PID), owner.RunID, micros).
 		Scan(&l.Token, &l.AcquiredAt, &l.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return audit.Lease{}, s.heldError(ctx)
 	}
 	if err != nil {
-		return audit.Lease{}, fmt.Errorf("audit/postgres: acquire lock in %s: %w", s.cfg.qualify(s.cfg.lock), err)
+		return audit.Lease{}, fmt.Errorf("postgres audit store: acquire lock in %s: %w", s.cfg.qualify(s.cfg.lock), err)
 	}
 	return l, nil
 }
@@ -48,7 +48,7 @@ func (s *Store) AcquireLock(ctx context.Context, owner audit.Owner, ttl time.Dur
 // the bare sentinel is returned.
 func (s *Store) heldError(ctx context.Context) error {
 	var h audit.Lease
-	err := s.pool.QueryRow(ctx, s.q.holder, lockKey).
+	err := s.pool.QueryRow(ctx, s.q.holder, s.cfg.lockKey).
 		Scan(&h.Owner.Host, &h.Owner.PID, &h.Owner.RunID, &h.Token, &h.AcquiredAt, &h.ExpiresAt)
 	if err != nil {
 		return audit.ErrLockHeld
@@ -67,12 +67,12 @@ func (s *Store) RefreshLock(ctx context.Context, l audit.Lease, ttl time.Duratio
 	if err != nil {
 		return audit.Lease{}, err
 	}
-	err = s.pool.QueryRow(ctx, s.q.refresh, lockKey, l.Token, micros).Scan(&l.AcquiredAt, &l.ExpiresAt)
+	err = s.pool.QueryRow(ctx, s.q.refresh, s.cfg.lockKey, l.Token, micros).Scan(&l.AcquiredAt, &l.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return audit.Lease{}, fmt.Errorf("%w (token %d)", audit.ErrLockLost, l.Token)
 	}
 	if err != nil {
-		return audit.Lease{}, fmt.Errorf("audit/postgres: refresh lock in %s: %w", s.cfg.qualify(s.cfg.lock), err)
+		return audit.Lease{}, fmt.Errorf("postgres audit store: refresh lock in %s: %w", s.cfg.qualify(s.cfg.lock), err)
 	}
 	return l, nil
 }
@@ -84,9 +84,9 @@ func (s *Store) ReleaseLock(ctx context.Context, l audit.Lease) error {
 	if s.closed.Load() {
 		return audit.ErrClosed
 	}
-	tag, err := s.pool.Exec(ctx, s.q.release, lockKey, l.Token)
+	tag, err := s.pool.Exec(ctx, s.q.release, s.cfg.lockKey, l.Token)
 	if err != nil {
-		return fmt.Errorf("audit/postgres: release lock in %s: %w", s.cfg.qualify(s.cfg.lock), err)
+		return fmt.Errorf("postgres audit store: release lock in %s: %w", s.cfg.qualify(s.cfg.lock), err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("%w (token %d)", audit.ErrLockLost, l.Token)
@@ -105,13 +105,13 @@ func (s *Store) LockInfo(ctx context.Context) (audit.LockInfo, error) {
 		li  audit.LockInfo
 		pid int32
 	)
-	err := s.pool.QueryRow(ctx, s.q.lockInfo, lockKey).
+	err := s.pool.QueryRow(ctx, s.q.lockInfo, s.cfg.lockKey).
 		Scan(&li.Owner.Host, &pid, &li.Owner.RunID, &li.Token, &li.AcquiredAt, &li.ExpiresAt, &li.Now)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return audit.LockInfo{}, audit.ErrNoLock
 	}
 	if err != nil {
-		return audit.LockInfo{}, fmt.Errorf("audit/postgres: read lock from %s: %w", s.cfg.qualify(s.cfg.lock), err)
+		return audit.LockInfo{}, fmt.Errorf("postgres audit store: read lock from %s: %w", s.cfg.qualify(s.cfg.lock), err)
 	}
 	li.Owner.PID = int(pid)
 	return li, nil
@@ -122,8 +122,8 @@ func (s *Store) ForceReleaseLock(ctx context.Context) error {
 	if s.closed.Load() {
 		return audit.ErrClosed
 	}
-	if _, err := s.pool.Exec(ctx, s.q.forceFree, lockKey); err != nil {
-		return fmt.Errorf("audit/postgres: force-release lock in %s: %w", s.cfg.qualify(s.cfg.lock), err)
+	if _, err := s.pool.Exec(ctx, s.q.forceFree, s.cfg.lockKey); err != nil {
+		return fmt.Errorf("postgres audit store: force-release lock in %s: %w", s.cfg.qualify(s.cfg.lock), err)
 	}
 	return nil
 }

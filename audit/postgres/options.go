@@ -2,16 +2,18 @@ package postgres
 
 import (
 	"fmt"
+	"hash/fnv"
 	"regexp"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Default table names.
+// Default names of the store's tables and of its lock row.
 const (
 	DefaultHistoryTable = "flamingock_audit"
 	DefaultLatestTable  = "flamingock_audit_latest"
 	DefaultLockTable    = "flamingock_lock"
+	DefaultLockKey      = "flamingock"
 )
 
 // identifier is what a schema or table name must look like. Names are still
@@ -22,7 +24,7 @@ var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 func checkIdentifier(option, what, name string) error {
 	if !identifier.MatchString(name) {
-		return fmt.Errorf("audit/postgres: %s: invalid %s name %q: must match %s", option, what, name, identifier)
+		return fmt.Errorf("postgres audit store: %s(%q): a %s name must be 1 to 63 letters, digits or underscores, not starting with a digit", option, name, what)
 	}
 	return nil
 }
@@ -42,25 +44,38 @@ type config struct {
 	history    string
 	latest     string
 	lock       string
+	lockKey    string
 	autoCreate bool
 }
 
 func defaultConfig() config {
-	return config{history: DefaultHistoryTable, latest: DefaultLatestTable, lock: DefaultLockTable, autoCreate: true}
+	return config{history: DefaultHistoryTable, latest: DefaultLatestTable, lock: DefaultLockTable, lockKey: DefaultLockKey, autoCreate: true}
 }
 
 func newConfig(opts []Option) (config, error) {
 	c := defaultConfig()
 	for _, o := range opts {
 		if o == nil {
-			continue
+			return config{}, fmt.Errorf("postgres audit store: nil Option")
 		}
 		if err := o.apply(&c); err != nil {
 			return config{}, err
 		}
 	}
-	if c.history == c.latest || c.history == c.lock || c.latest == c.lock {
-		return config{}, fmt.Errorf("audit/postgres: table names must differ: history %q, latest %q, lock %q", c.history, c.latest, c.lock)
+	// Quoted names are case-sensitive in PostgreSQL, so exact comparison.
+	names := []struct{ option, name string }{
+		{"WithHistoryTable", c.history},
+		{"WithLatestTable", c.latest},
+		{"WithLockTable", c.lock},
+		{"WithHistoryTable (its index)", c.changeIndex()},
+	}
+	for i := range names {
+		for j := i + 1; j < len(names); j++ {
+			if names[i].name == names[j].name {
+				return config{}, fmt.Errorf("postgres audit store: %s and %s both name the relation %q; each needs its own name",
+					names[i].option, names[j].option, names[j].name)
+			}
+		}
 	}
 	return c, nil
 }
@@ -113,14 +128,43 @@ func WithLockTable(name string) Option {
 	})
 }
 
-// WithoutAutoCreate stops [New] from creating the schema and tables. Use it
-// when the database role may not run DDL; create the tables beforehand with
-// the script [DDL] returns.
+// WithLockKey sets the key of this store's row in the lock table (default
+// [DefaultLockKey]). Two stores on one database with different keys lock
+// independently; they should then use different history tables too, since
+// fencing is judged against the lock row of the store's own key.
+func WithLockKey(key string) Option {
+	return optionFunc(func(c *config) error {
+		if key == "" || len(key) > 255 {
+			return fmt.Errorf("postgres audit store: WithLockKey(%q): the key must be 1 to 255 bytes long", key)
+		}
+		c.lockKey = key
+		return nil
+	})
+}
+
+// WithoutAutoCreate stops [New] from creating the schema and tables; New
+// then checks that the tables exist and fails if one is missing. Use it when
+// the database role may not run DDL, and create the tables beforehand with
+// the script [Schema] returns.
 func WithoutAutoCreate() Option {
 	return optionFunc(func(c *config) error {
 		c.autoCreate = false
 		return nil
 	})
+}
+
+// changeIndex names the history index by change, derived from the history
+// table's name so that two stores in one schema do not share it. A name
+// that would pass PostgreSQL's 63-byte limit (which the server would cut
+// silently) is shortened and made unique with a hash of the table name.
+func (c config) changeIndex() string {
+	n := c.history + "_by_change"
+	if len(n) <= 63 {
+		return n
+	}
+	h := fnv.New32a()
+	h.Write([]byte(c.history))
+	return fmt.Sprintf("%s_%08x_by_change", c.history[:43], h.Sum32())
 }
 
 // qualify returns the quoted, schema-qualified name of a table.

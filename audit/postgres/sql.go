@@ -14,9 +14,6 @@ import (
 // same key for its marker table, as both may create the same schema.
 const ddlLockKey = 0x666c616d696e676f // "flamingo"
 
-// lockKey is the key of the lock row: one lock per set of tables.
-const lockKey = "flamingock"
-
 // entryColumns are the columns an append writes, in the order of
 // entryArgs. seq and created_at are assigned by the database.
 var entryColumns = []string{
@@ -68,11 +65,10 @@ func buildQueries(c config) queries {
 	}
 }
 
-// DDL returns the SQL script that creates the store's schema (when
-// [WithSchema] names one) and tables, for databases where the application's
-// role may not run DDL (see [WithoutAutoCreate]). The script can be run
-// again without harm.
-func DDL(opts ...Option) (string, error) {
+// Schema returns the SQL script (DDL) that creates the store's schema, when
+// [WithSchema] names one, and its tables, for databases where the store runs
+// [WithoutAutoCreate]. The statements are idempotent and separated by ";\n".
+func Schema(opts ...Option) (string, error) {
 	c, err := newConfig(opts)
 	if err != nil {
 		return "", err
@@ -113,7 +109,7 @@ func ddl(c config) string {
 	}
 	entryTable(c.history, "    seq          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n", "")
 	fmt.Fprintf(&b, "CREATE INDEX IF NOT EXISTS %s ON %s (change_id, seq);\n",
-		pgx.Identifier{indexName(c.history, "_change_seq_idx")}.Sanitize(), c.qualify(c.history))
+		pgx.Identifier{c.changeIndex()}.Sanitize(), c.qualify(c.history))
 	entryTable(c.latest, "    seq          bigint      NOT NULL,\n", ",\n    PRIMARY KEY (change_id)")
 	fmt.Fprintf(&b, `CREATE TABLE IF NOT EXISTS %s (
     lock_key    text        PRIMARY KEY,
@@ -127,16 +123,6 @@ func ddl(c config) string {
 );
 `, c.qualify(c.lock))
 	return b.String()
-}
-
-// indexName derives an index name from its table's, cut to PostgreSQL's
-// 63-byte limit so that the name the server stores is the one we ask for.
-func indexName(table, suffix string) string {
-	n := table + suffix
-	if len(n) > 63 {
-		n = n[:63]
-	}
-	return n
 }
 
 // appendSQL is the fenced append: one statement that inserts the entry into

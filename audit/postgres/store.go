@@ -33,7 +33,7 @@ type Store struct {
 // The pool stays the caller's: [Store.Close] does not close it.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	if pool == nil {
-		return nil, errors.New("audit/postgres: New: pool is nil")
+		return nil, errors.New("postgres audit store: New: pool is nil")
 	}
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -41,9 +41,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	}
 	s := &Store{pool: pool, cfg: cfg, q: buildQueries(cfg)}
 	if cfg.autoCreate {
-		if err := s.createSchema(ctx); err != nil {
-			return nil, err
-		}
+		err = s.createSchema(ctx)
+	} else {
+		err = s.checkSchema(ctx)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -61,10 +64,33 @@ func (s *Store) createSchema(ctx context.Context) error {
 	}
 	hint := ""
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42501" { // insufficient_privilege
-		hint = " (if this role may not run DDL, create the tables with the script from DDL and pass WithoutAutoCreate)"
+		hint = " (if this role may not run DDL, create the tables with the script from postgres.Schema and pass WithoutAutoCreate)"
 	}
-	return fmt.Errorf("audit/postgres: create tables %s, %s, %s: %w%s",
+	return fmt.Errorf("postgres audit store: create tables %s, %s, %s: %w%s",
 		s.cfg.qualify(s.cfg.history), s.cfg.qualify(s.cfg.latest), s.cfg.qualify(s.cfg.lock), err, hint)
+}
+
+// checkSchema reports the tables the store needs that do not exist, in one
+// round trip.
+func (s *Store) checkSchema(ctx context.Context) error {
+	tables := []struct{ option, name string }{
+		{"WithHistoryTable", s.cfg.qualify(s.cfg.history)},
+		{"WithLatestTable", s.cfg.qualify(s.cfg.latest)},
+		{"WithLockTable", s.cfg.qualify(s.cfg.lock)},
+	}
+	var exist [3]bool
+	err := s.pool.QueryRow(ctx, "SELECT to_regclass($1::text) IS NOT NULL, to_regclass($2::text) IS NOT NULL, to_regclass($3::text) IS NOT NULL",
+		tables[0].name, tables[1].name, tables[2].name).Scan(&exist[0], &exist[1], &exist[2])
+	if err != nil {
+		return fmt.Errorf("postgres audit store: check tables: %w", err)
+	}
+	var missing []error
+	for i, t := range tables {
+		if !exist[i] {
+			missing = append(missing, fmt.Errorf("postgres audit store: table %s (%s) does not exist and auto-create is off (WithoutAutoCreate); create it with the statements from postgres.Schema or drop the option", t.name, t.option))
+		}
+	}
+	return errors.Join(missing...)
 }
 
 // Pool returns the pool the store uses. Targets use it to recognise a store
@@ -92,7 +118,7 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, e audit.Entry) (audit.E
 		return audit.Entry{}, audit.ErrClosed
 	}
 	if tx == nil {
-		return audit.Entry{}, errors.New("audit/postgres: AppendTx: tx is nil")
+		return audit.Entry{}, errors.New("postgres audit store: AppendTx: tx is nil")
 	}
 	return s.append(ctx, tx, e)
 }
@@ -110,13 +136,13 @@ func (s *Store) append(ctx context.Context, q querier, e audit.Entry) (audit.Ent
 	if err != nil {
 		return audit.Entry{}, err
 	}
-	args = append(args, lockKey)
+	args = append(args, s.cfg.lockKey)
 	err = q.QueryRow(ctx, s.q.append, args...).Scan(&e.Seq, &e.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return audit.Entry{}, fmt.Errorf("%w (change %q, token %d)", audit.ErrFenced, e.ChangeID, e.Token)
 	}
 	if err != nil {
-		return audit.Entry{}, fmt.Errorf("audit/postgres: append %s entry for change %q: %w", e.State, e.ChangeID, err)
+		return audit.Entry{}, fmt.Errorf("postgres audit store: append %s entry for change %q: %w", e.State, e.ChangeID, err)
 	}
 	return e, nil
 }
@@ -127,7 +153,7 @@ func entryArgs(e audit.Entry) ([]any, error) {
 	if len(e.Metadata) > 0 {
 		b, err := json.Marshal(e.Metadata)
 		if err != nil {
-			return nil, fmt.Errorf("audit/postgres: entry for %q: metadata: %w", e.ChangeID, err)
+			return nil, fmt.Errorf("postgres audit store: entry for %q: metadata: %w", e.ChangeID, err)
 		}
 		m := string(b)
 		metadata = &m
@@ -173,7 +199,7 @@ func (s *Store) Snapshot(ctx context.Context) (audit.Snapshot, error) {
 	rows, _ := s.pool.Query(ctx, s.q.snapshot)
 	entries, err := pgx.CollectRows(rows, scanEntry)
 	if err != nil {
-		return nil, fmt.Errorf("audit/postgres: read latest states from %s: %w", s.cfg.qualify(s.cfg.latest), err)
+		return nil, fmt.Errorf("postgres audit store: read latest states from %s: %w", s.cfg.qualify(s.cfg.latest), err)
 	}
 	snap := make(audit.Snapshot, len(entries))
 	for _, e := range entries {
@@ -217,7 +243,7 @@ func (s *Store) History(ctx context.Context, q audit.HistoryQuery) ([]audit.Entr
 	rows, _ := s.pool.Query(ctx, sql, args...)
 	entries, err := pgx.CollectRows(rows, scanEntry)
 	if err != nil {
-		return nil, fmt.Errorf("audit/postgres: read history from %s: %w", s.cfg.qualify(s.cfg.history), err)
+		return nil, fmt.Errorf("postgres audit store: read history from %s: %w", s.cfg.qualify(s.cfg.history), err)
 	}
 	return entries, nil
 }

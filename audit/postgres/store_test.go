@@ -29,8 +29,8 @@ func TestOptionsRejectBadIdentifiers(t *testing.T) {
 	}
 	for name, opt := range options {
 		for _, b := range bad {
-			// DDL validates exactly as New does, without a server.
-			_, err := postgres.DDL(opt(b))
+			// Schema validates exactly as New does, without a server.
+			_, err := postgres.Schema(opt(b))
 			if err == nil {
 				t.Errorf("%s(%q) accepted", name, b)
 				continue
@@ -39,11 +39,11 @@ func TestOptionsRejectBadIdentifiers(t *testing.T) {
 				t.Errorf("%s(%q): error %q does not name the option", name, b, err)
 			}
 		}
-		if _, err := postgres.DDL(opt("Good_Name_" + strings.Repeat("x", 53))); err != nil {
+		if _, err := postgres.Schema(opt("Good_Name_" + strings.Repeat("x", 53))); err != nil {
 			t.Errorf("%s with a 63-character name: %v", name, err)
 		}
 	}
-	if _, err := postgres.DDL(postgres.WithHistoryTable("same"), postgres.WithLatestTable("same")); err == nil {
+	if _, err := postgres.Schema(postgres.WithHistoryTable("same"), postgres.WithLatestTable("same")); err == nil {
 		t.Error("history and latest tables with the same name accepted")
 	}
 }
@@ -90,6 +90,31 @@ func TestCustomNamesAreUsedAndQuoted(t *testing.T) {
 	}
 }
 
+func TestLongestNamesWork(t *testing.T) {
+	pool, schema := pgtest.NewPool(t)
+	ctx := context.Background()
+	long := func(prefix string) string { return prefix + strings.Repeat("x", 63-len(prefix)) }
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name),
+		postgres.WithHistoryTable(long("h")), postgres.WithLatestTable(long("l")), postgres.WithLockTable(long("k")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, audittest.SampleEntry("c1", audit.Applied, l.Token)); err != nil {
+		t.Fatal(err)
+	}
+	var indexes int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = $2", schema.Name, long("h")).Scan(&indexes); err != nil {
+		t.Fatal(err)
+	}
+	if indexes != 2 { // primary key and the change index
+		t.Errorf("history table has %d indexes, want 2", indexes)
+	}
+}
+
 func TestConcurrentNewOnFreshSchema(t *testing.T) {
 	schema := pgtest.New(t)
 	ctx := context.Background()
@@ -120,17 +145,19 @@ func TestConcurrentNewOnFreshSchema(t *testing.T) {
 	}
 }
 
-func TestWithoutAutoCreateUsesTablesFromDDL(t *testing.T) {
+func TestWithoutAutoCreateUsesTablesFromSchema(t *testing.T) {
 	pool, schema := pgtest.NewPool(t)
 	ctx := context.Background()
-	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name), postgres.WithoutAutoCreate())
-	if err != nil {
-		t.Fatal(err)
+	_, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name), postgres.WithoutAutoCreate())
+	if err == nil {
+		t.Fatal("New with WithoutAutoCreate succeeded before the tables exist")
 	}
-	if _, err := s.Snapshot(ctx); err == nil {
-		t.Fatal("Snapshot worked before the tables exist: WithoutAutoCreate created them")
+	for _, table := range []string{postgres.DefaultHistoryTable, postgres.DefaultLatestTable, postgres.DefaultLockTable} {
+		if !strings.Contains(err.Error(), `"`+table+`"`) {
+			t.Errorf("error does not name missing table %s: %v", table, err)
+		}
 	}
-	ddl, err := postgres.DDL(postgres.WithSchema(schema.Name))
+	ddl, err := postgres.Schema(postgres.WithSchema(schema.Name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,8 +166,12 @@ func TestWithoutAutoCreateUsesTablesFromDDL(t *testing.T) {
 			t.Fatalf("run DDL: %v\n%s", err, ddl)
 		}
 	}
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name), postgres.WithoutAutoCreate())
+	if err != nil {
+		t.Fatalf("New after running the schema script: %v", err)
+	}
 	if snap, err := s.Snapshot(ctx); err != nil || len(snap) != 0 {
-		t.Fatalf("Snapshot after DDL: %v, %v", snap, err)
+		t.Fatalf("Snapshot after running the schema script: %v, %v", snap, err)
 	}
 }
 

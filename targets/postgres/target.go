@@ -62,7 +62,7 @@ func (f optionFunc) apply(t *Target) error { return f(t) }
 func WithSchema(name string) Option {
 	return optionFunc(func(t *Target) error {
 		if !identifier.MatchString(name) {
-			return fmt.Errorf("targets/postgres: WithSchema: invalid schema name %q: must match %s", name, identifier)
+			return fmt.Errorf("postgres target: WithSchema(%q): a schema name must be 1 to 63 letters, digits or underscores, not starting with a digit", name)
 		}
 		t.schema = name
 		return nil
@@ -74,7 +74,7 @@ func WithSchema(name string) Option {
 func WithMarkerTable(name string) Option {
 	return optionFunc(func(t *Target) error {
 		if !identifier.MatchString(name) {
-			return fmt.Errorf("targets/postgres: WithMarkerTable: invalid table name %q: must match %s", name, identifier)
+			return fmt.Errorf("postgres target: WithMarkerTable(%q): a table name must be 1 to 63 letters, digits or underscores, not starting with a digit", name)
 		}
 		t.table = name
 		return nil
@@ -93,7 +93,7 @@ func WithTxOptions(o pgx.TxOptions) Option {
 
 // WithoutAutoCreate stops the target from creating its marker table. Use it
 // when the database role may not run DDL; create the table beforehand with
-// the script [DDL] returns.
+// the script [Schema] returns.
 func WithoutAutoCreate() Option {
 	return optionFunc(func(t *Target) error {
 		t.created = true
@@ -105,10 +105,10 @@ func WithoutAutoCreate() Option {
 // caller's to close.
 func New(id string, pool *pgxpool.Pool, opts ...Option) (*Target, error) {
 	if id == "" {
-		return nil, errors.New("targets/postgres: target id is empty")
+		return nil, errors.New("postgres target: target id is empty")
 	}
 	if pool == nil {
-		return nil, fmt.Errorf("targets/postgres: target %q: pool is nil", id)
+		return nil, fmt.Errorf("postgres target: target %q: pool is nil", id)
 	}
 	t, err := newTarget(id, opts)
 	if err != nil {
@@ -122,7 +122,7 @@ func newTarget(id string, opts []Option) (*Target, error) {
 	t := &Target{id: id, table: DefaultMarkerTable}
 	for _, o := range opts {
 		if o == nil {
-			continue
+			return nil, errors.New("postgres target: nil Option")
 		}
 		if err := o.apply(t); err != nil {
 			if id == "" {
@@ -173,7 +173,7 @@ func (t *Target) SharedAudit(store audit.Store) (flamingock.TxAppender, bool) {
 	return func(ctx context.Context, tx flamingock.TargetTx, e audit.Entry) (audit.Entry, error) {
 		x, ok := tx.(*Tx)
 		if !ok || x.t != t {
-			return audit.Entry{}, fmt.Errorf("targets/postgres: target %q: shared audit append given a transaction of another target (%T)", t.id, tx)
+			return audit.Entry{}, fmt.Errorf("postgres target: target %q: shared audit append given a transaction of another target (%T)", t.id, tx)
 		}
 		return s.AppendTx(ctx, x.tx, e)
 	}, true
@@ -190,7 +190,7 @@ func (t *Target) Begin(ctx context.Context) (flamingock.TargetTx, error) {
 	}
 	tx, err := t.pool.BeginTx(ctx, t.txOpts)
 	if err != nil {
-		return nil, fmt.Errorf("targets/postgres: target %q: begin: %w", t.id, err)
+		return nil, fmt.Errorf("postgres target: target %q: begin: %w", t.id, err)
 	}
 	return &Tx{t: t, tx: tx}, nil
 }
@@ -207,17 +207,16 @@ func (t *Target) ensureMarkerTable(ctx context.Context) error {
 	}
 	sql := "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(ddlLockKey, 10) + ");\n" + t.ddl()
 	if _, err := t.pool.Exec(ctx, sql); err != nil {
-		return fmt.Errorf("targets/postgres: target %q: create marker table %s: %w", t.id, t.marker, err)
+		return fmt.Errorf("postgres target: target %q: create marker table %s: %w", t.id, t.marker, err)
 	}
 	t.created = true
 	return nil
 }
 
-// DDL returns the SQL script that creates the marker table (and its schema,
-// when [WithSchema] names one), for databases where the application's role
-// may not run DDL (see [WithoutAutoCreate]). The script can be run again
-// without harm.
-func DDL(opts ...Option) (string, error) {
+// Schema returns the SQL script (DDL) that creates the marker table, and
+// its schema when [WithSchema] names one, for databases where the target
+// runs [WithoutAutoCreate]. The statements are idempotent.
+func Schema(opts ...Option) (string, error) {
 	t, err := newTarget("", opts)
 	if err != nil {
 		return "", err
@@ -259,7 +258,7 @@ func (t *Target) readMarker(ctx context.Context, q querier, changeID string) (fl
 		return flamingock.Marker{}, false, nil
 	}
 	if err != nil {
-		return flamingock.Marker{}, false, fmt.Errorf("targets/postgres: target %q: read marker of %q from %s: %w", t.id, changeID, t.marker, err)
+		return flamingock.Marker{}, false, fmt.Errorf("postgres target: target %q: read marker of %q from %s: %w", t.id, changeID, t.marker, err)
 	}
 	return m, true, nil
 }
@@ -284,7 +283,7 @@ func (x *Tx) PgxTx() pgx.Tx { return x.tx }
 func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) error {
 	tag, err := x.tx.Exec(ctx, x.t.writeSQL, m.ChangeID, m.RunID, m.Token, since)
 	if err != nil {
-		return fmt.Errorf("targets/postgres: target %q: write marker of %q: %w", x.t.id, m.ChangeID, err)
+		return fmt.Errorf("postgres target: target %q: write marker of %q: %w", x.t.id, m.ChangeID, err)
 	}
 	if tag.RowsAffected() == 1 {
 		return nil
@@ -294,7 +293,7 @@ func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) 
 		return err
 	}
 	if !found {
-		return fmt.Errorf("targets/postgres: target %q: marker of %q was neither written nor found", x.t.id, m.ChangeID)
+		return fmt.Errorf("postgres target: target %q: marker of %q was neither written nor found", x.t.id, m.ChangeID)
 	}
 	return &flamingock.MarkerConflictError{Existing: existing}
 }

@@ -33,10 +33,10 @@ func newTarget(t *testing.T, opts ...postgres.Option) (*postgres.Target, *pgxpoo
 func TestOptionsRejectBadIdentifiers(t *testing.T) {
 	bad := []string{"", "x; DROP TABLE y", `a"b`, "9lives", "a.b", strings.Repeat("m", 64)}
 	for _, b := range bad {
-		if _, err := postgres.DDL(postgres.WithSchema(b)); err == nil || !strings.Contains(err.Error(), "WithSchema") {
+		if _, err := postgres.Schema(postgres.WithSchema(b)); err == nil || !strings.Contains(err.Error(), "WithSchema") {
 			t.Errorf("WithSchema(%q): got %v, want an error naming the option", b, err)
 		}
-		if _, err := postgres.DDL(postgres.WithMarkerTable(b)); err == nil || !strings.Contains(err.Error(), "WithMarkerTable") {
+		if _, err := postgres.Schema(postgres.WithMarkerTable(b)); err == nil || !strings.Contains(err.Error(), "WithMarkerTable") {
 			t.Errorf("WithMarkerTable(%q): got %v, want an error naming the option", b, err)
 		}
 	}
@@ -298,13 +298,13 @@ func TestConcurrentFirstUseOnFreshSchema(t *testing.T) {
 	}
 }
 
-func TestWithoutAutoCreateUsesTableFromDDL(t *testing.T) {
+func TestWithoutAutoCreateUsesTableFromSchema(t *testing.T) {
 	tg, pool, schema := newTarget(t, postgres.WithoutAutoCreate())
 	ctx := context.Background()
 	if _, _, err := tg.ReadMarker(ctx, "c1"); err == nil {
 		t.Fatal("ReadMarker worked before the table exists: WithoutAutoCreate created it")
 	}
-	ddl, err := postgres.DDL(postgres.WithSchema(schema.Name))
+	ddl, err := postgres.Schema(postgres.WithSchema(schema.Name))
 	if err != nil {
 		t.Fatal(err)
 	}
