@@ -78,5 +78,7 @@ func (c *collector) sorted() []Diagnostic {
 			cmp.Compare(a.Pos.Column, b.Pos.Column),
 		)
 	})
-	return out
+	// The same problem can reach the collector twice (the go command and
+	// the type checker both report a package's type errors).
+	return slices.Compact(out)
 }

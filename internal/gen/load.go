@@ -48,6 +48,12 @@ func load(ctx context.Context, cfg Config, c *collector) ([]*packages.Package, e
 	slices.SortFunc(pkgs, func(a, b *packages.Package) int { return strings.Compare(a.PkgPath, b.PkgPath) })
 	for _, p := range pkgs {
 		for _, e := range p.Errors {
+			if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# ") && hasSourceErrors(p) {
+				// The go command's own compile of the package (for
+				// export data) failed on the same errors the parser
+				// or type checker reports with positions.
+				continue
+			}
 			c.diags = append(c.diags, loadDiagnostic(p, e, cfg.Dir))
 		}
 	}
@@ -55,6 +61,10 @@ func load(ctx context.Context, cfg Config, c *collector) ([]*packages.Package, e
 		c.errorf(token.Position{}, "patterns %s matched no packages", strings.Join(patterns, " "))
 	}
 	return pkgs, nil
+}
+
+func hasSourceErrors(p *packages.Package) bool {
+	return slices.ContainsFunc(p.Errors, func(e packages.Error) bool { return e.Kind != packages.ListError })
 }
 
 // errPos matches the "file:line:col" or "file:line" go/packages puts in
