@@ -11,7 +11,9 @@ import (
 
 // auditTimeout bounds each audit write made after the run's context was
 // cancelled: the outcome of a change must still be recorded, but a dead
-// store must not hang the shutdown.
+// store must not hang the shutdown. Writes that start while the run is live
+// use the lock's detached context, so a cancellation that arrives during
+// the write does not cut it short.
 const auditTimeout = 15 * time.Second
 
 // execute runs the plan's changes in order under the held lock. It stops at
@@ -30,9 +32,13 @@ func (r *Runner) execute(l *heldLock, rep *Report, p *Plan) error {
 			r.appendRest(rep, p, i)
 			return fmt.Errorf("run stopped before change %q: %w", pc.Change.ID, err)
 		}
-		r.emit(ChangeStarted{Stage: pc.Stage, ChangeID: pc.Change.ID, Action: pc.Action, Protocol: pc.Protocol})
-		r.cfg.logger.Info("applying change", "change", pc.Change.ID, "stage", pc.Stage, "protocol", pc.Protocol, "reason", pc.Reason)
-		a := &attempt{r: r, l: l, pc: pc, runID: rep.RunID}
+		if len(r.cfg.listeners) > 0 {
+			r.emit(ChangeStarted{Stage: pc.Stage, ChangeID: pc.Change.ID, Action: pc.Action, Protocol: pc.Protocol})
+		}
+		if r.infoEnabled {
+			r.cfg.logger.Info("applying change", "change", pc.Change.ID, "stage", pc.Stage, "protocol", pc.Protocol, "reason", pc.Reason)
+		}
+		a := attempt{r: r, l: l, pc: pc, runID: rep.RunID}
 		start := time.Now()
 		var err error
 		if pc.Action == ActionRecordApplied {
@@ -43,12 +49,16 @@ func (r *Runner) execute(l *heldLock, rep *Report, p *Plan) error {
 		res.Duration = time.Since(start)
 		res.State, res.Err = a.state, err
 		rep.Changes = append(rep.Changes, res)
-		r.emit(ChangeFinished{Result: res})
+		if len(r.cfg.listeners) > 0 {
+			r.emit(ChangeFinished{Result: res})
+		}
 		if err != nil {
 			r.appendRest(rep, p, i+1)
 			return err
 		}
-		r.cfg.logger.Info("change applied", "change", pc.Change.ID, "state", a.state, "duration", res.Duration)
+		if r.infoEnabled {
+			r.cfg.logger.Info("change applied", "change", pc.Change.ID, "state", a.state, "duration", res.Duration)
+		}
 	}
 	if issues := p.Issues(); len(issues) > 0 {
 		return &IssuesError{Issues: issues}
@@ -114,8 +124,12 @@ func (r *Runner) metadata() map[string]string {
 // record appends an entry with a context that survives the run's
 // cancellation, so a change interrupted by a shutdown is still recorded.
 func (a *attempt) record(e audit.Entry) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.l.ctx), auditTimeout)
-	defer cancel()
+	ctx := a.l.auditCtx
+	if a.l.ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, auditTimeout)
+		defer cancel()
+	}
 	if _, err := a.r.cfg.store.Append(ctx, e); err != nil {
 		return fmt.Errorf("recording %s for %q: %w", e.State, e.ChangeID, err)
 	}

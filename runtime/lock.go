@@ -18,8 +18,11 @@ type heldLock struct {
 	r      *Runner
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	done   chan struct{}
-	stop   chan struct{}
+	// auditCtx carries ctx's values but not its cancellation: audit writes
+	// that record an outcome must land even when the run is being stopped.
+	auditCtx context.Context
+	done     chan struct{}
+	stop     chan struct{}
 
 	mu    sync.Mutex
 	cur   audit.Lease
@@ -67,7 +70,7 @@ func (r *Runner) acquire(ctx context.Context, runID string) (*heldLock, error) {
 
 func (r *Runner) hold(parent context.Context, l audit.Lease) *heldLock {
 	ctx, cancel := context.WithCancelCause(parent)
-	h := &heldLock{r: r, ctx: ctx, cancel: cancel, cur: l, token: l.Token, done: make(chan struct{}), stop: make(chan struct{})}
+	h := &heldLock{r: r, ctx: ctx, cancel: cancel, auditCtx: context.WithoutCancel(ctx), cur: l, token: l.Token, done: make(chan struct{}), stop: make(chan struct{})}
 	go h.heartbeat()
 	return h
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -19,8 +20,11 @@ type Runner struct {
 	pipeline Pipeline
 	cfg      config
 	count    int
-	host     string
-	pid      int
+	// infoEnabled caches whether the logger wants Info records, so the hot
+	// path does not build log attributes nobody reads.
+	infoEnabled bool
+	host        string
+	pid         int
 }
 
 // New validates the pipeline and the options and returns a runner. Every
@@ -50,7 +54,8 @@ func New(p Pipeline, opts ...Option) (*Runner, error) {
 		cfg.targets[DefaultTargetID] = NewDependencyTarget(DefaultTargetID)
 	}
 	host, _ := os.Hostname()
-	r := &Runner{pipeline: p, cfg: cfg, host: host, pid: os.Getpid()}
+	r := &Runner{pipeline: p, cfg: cfg, host: host, pid: os.Getpid(),
+		infoEnabled: cfg.logger.Enabled(context.Background(), slog.LevelInfo)}
 	for _, s := range p {
 		r.count += len(s.Changes)
 	}
