@@ -175,7 +175,7 @@ func TestWithoutAutoCreateUsesTablesFromSchema(t *testing.T) {
 	}
 }
 
-func newStore(t *testing.T, configure ...func(*pgxpool.Config)) (*postgres.Store, *pgxpool.Pool) {
+func newStore(t testing.TB, configure ...func(*pgxpool.Config)) (*postgres.Store, *pgxpool.Pool) {
 	t.Helper()
 	pool, schema := pgtest.NewPool(t, configure...)
 	s, err := postgres.New(context.Background(), pool, postgres.WithSchema(schema.Name))

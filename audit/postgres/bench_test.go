@@ -1,0 +1,82 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/audittest"
+	"github.com/flamingock/flamingock-go/audit/postgres"
+)
+
+// BenchmarkAppend measures one fenced append (history insert and latest
+// upsert in one statement).
+func BenchmarkAppend(b *testing.B) {
+	s, _ := newStore(b)
+	ctx := context.Background()
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := audittest.SampleEntry("c1", audit.Applied, l.Token)
+	for b.Loop() {
+		if _, err := s.Append(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSnapshot reads the latest state of 100 changes after histories
+// of different lengths: the time should not grow with the history.
+func BenchmarkSnapshot(b *testing.B) {
+	for _, history := range []int{100, 3000} {
+		b.Run(fmt.Sprintf("changes=100/history=%d", history), func(b *testing.B) {
+			s, _ := newStore(b)
+			ctx := context.Background()
+			l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Hour)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range history {
+				if _, err := s.Append(ctx, audittest.SampleEntry(fmt.Sprintf("c%03d", i%100), audit.Applied, l.Token)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				if _, err := s.Snapshot(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLockCycle measures acquire + release, what a run with pending
+// changes pays for the lock.
+func BenchmarkLockCycle(b *testing.B) {
+	s, _ := newStore(b)
+	ctx := context.Background()
+	for b.Loop() {
+		l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.ReleaseLock(ctx, l); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNew measures opening a store on existing tables (the idempotent
+// schema creation round trip).
+func BenchmarkNew(b *testing.B) {
+	_, pool := newStore(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := postgres.New(ctx, pool); err != nil { // search_path is the test schema
+			b.Fatal(err)
+		}
+	}
+}
