@@ -60,6 +60,10 @@ type Store struct {
 	cfg    config
 	sql    statements
 	closed atomic.Bool
+
+	// Prepared once: SQLite spends more time parsing these statements
+	// than running them.
+	insert, upsertLatest, snapshot *sql.Stmt
 }
 
 var _ audit.Store = (*Store)(nil)
@@ -107,7 +111,33 @@ func newStore(ctx context.Context, db *sql.DB, cfg config) (*Store, error) {
 	} else if err := checkSchema(ctx, db, cfg); err != nil {
 		return nil, err
 	}
-	return &Store{db: db, cfg: cfg, sql: buildStatements(cfg)}, nil
+	s := &Store{db: db, cfg: cfg, sql: buildStatements(cfg)}
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&s.insert, s.sql.insert},
+		{&s.upsertLatest, s.sql.upsertLatest},
+		{&s.snapshot, s.sql.snapshot},
+	} {
+		stmt, err := db.PrepareContext(ctx, p.query)
+		if err != nil {
+			s.closeStatements()
+			return nil, fmt.Errorf("sqlite audit store: prepare: %w\n%s", err, p.query)
+		}
+		*p.dst = stmt
+	}
+	return s, nil
+}
+
+func (s *Store) closeStatements() error {
+	var errs []error
+	for _, stmt := range []*sql.Stmt{s.insert, s.upsertLatest, s.snapshot} {
+		if stmt != nil {
+			errs = append(errs, stmt.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // DB returns the database the store writes to, so a SQL target can run
@@ -120,8 +150,12 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return audit.ErrClosed
 	}
+	err := s.closeStatements()
 	if s.ownsDB {
-		return s.db.Close()
+		err = errors.Join(err, s.db.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite audit store: close: %w", err)
 	}
 	return nil
 }
@@ -185,14 +219,18 @@ func (s *Store) AppendTx(ctx context.Context, tx *sql.Tx, e audit.Entry) (audit.
 		s.cfg.lockKey, e.Token,
 	}
 	var createdMillis int64
-	err := tx.QueryRowContext(ctx, s.sql.insert, args...).Scan(&e.Seq, &createdMillis)
+	insert := tx.StmtContext(ctx, s.insert)
+	defer insert.Close()
+	err := insert.QueryRowContext(ctx, args...).Scan(&e.Seq, &createdMillis)
 	if errors.Is(err, sql.ErrNoRows) {
 		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s with token %d: %w", e.ChangeID, e.State, e.Token, audit.ErrFenced)
 	}
 	if err != nil {
 		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: %w", e.ChangeID, e.State, err)
 	}
-	if _, err := tx.ExecContext(ctx, s.sql.upsertLatest, e.Seq); err != nil {
+	upsert := tx.StmtContext(ctx, s.upsertLatest)
+	defer upsert.Close()
+	if _, err := upsert.ExecContext(ctx, e.Seq); err != nil {
 		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: update latest state: %w", e.ChangeID, e.State, err)
 	}
 	e.CreatedAt = fromMillis(createdMillis)
@@ -210,7 +248,11 @@ func (s *Store) Snapshot(ctx context.Context) (audit.Snapshot, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	entries, err := s.query(ctx, s.sql.snapshot)
+	rows, err := s.snapshot.QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite audit store: snapshot: %w", err)
+	}
+	entries, err := scanEntries(rows)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite audit store: snapshot: %w", err)
 	}
@@ -245,22 +287,26 @@ func (s *Store) History(ctx context.Context, q audit.HistoryQuery) ([]audit.Entr
 	if q.Limit > 0 {
 		stmt, args = stmt+" LIMIT ?", append(args, q.Limit)
 	}
-	entries, err := s.query(ctx, stmt, args...)
+	rows, err := s.db.QueryContext(ctx, stmt, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite audit store: history: %w", err)
+	}
+	entries, err := scanEntries(rows)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite audit store: history: %w", err)
 	}
 	return entries, nil
 }
 
-func (s *Store) query(ctx context.Context, stmt string, args ...any) ([]audit.Entry, error) {
-	rows, err := s.db.QueryContext(ctx, stmt, args...)
-	if err != nil {
-		return nil, err
-	}
+// scanEntries reads and closes rows of entryColumns.
+func scanEntries(rows *sql.Rows) ([]audit.Entry, error) {
 	defer rows.Close()
 	var out []audit.Entry
+	// The entries of one run share their metadata text; decode each text
+	// once and give every entry its own copy.
+	decoded := map[string]map[string]string{}
 	for rows.Next() {
-		e, err := scanEntry(rows)
+		e, err := scanEntry(rows, decoded)
 		if err != nil {
 			return nil, err
 		}
@@ -269,8 +315,9 @@ func (s *Store) query(ctx context.Context, stmt string, args ...any) ([]audit.En
 	return out, rows.Err()
 }
 
-// scanEntry reads the columns of entryColumns, in that order.
-func scanEntry(rows *sql.Rows) (audit.Entry, error) {
+// scanEntry reads the columns of entryColumns, in that order. decoded
+// caches metadata already decoded.
+func scanEntry(rows *sql.Rows, decoded map[string]map[string]string) (audit.Entry, error) {
 	var (
 		e                        audit.Entry
 		state, strategy, meta    string
@@ -285,9 +332,14 @@ func scanEntry(rows *sql.Rows) (audit.Entry, error) {
 	e.State, e.TxStrategy = audit.State(state), audit.TxStrategy(strategy)
 	e.CreatedAt, e.Duration = fromMillis(createdMillis), time.Duration(durationN)
 	if meta != "" {
-		if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
-			return audit.Entry{}, fmt.Errorf("entry %d (%s): metadata is not a JSON object of strings: %w", e.Seq, e.ChangeID, err)
+		m, ok := decoded[meta]
+		if !ok {
+			if err := json.Unmarshal([]byte(meta), &m); err != nil {
+				return audit.Entry{}, fmt.Errorf("entry %d (%s): metadata is not a JSON object of strings: %w", e.Seq, e.ChangeID, err)
+			}
+			decoded[meta] = m
 		}
+		e.Metadata = maps.Clone(m)
 	}
 	return e, nil
 }
