@@ -27,9 +27,17 @@ type checker struct {
 // none were.
 func checkPackage(pkg *packages.Package, c *collector) *Package {
 	k := &checker{c: c, fset: pkg.Fset, pkg: pkg}
+	generated := generatedFile(pkg)
 	var sites []site
+	var userStage *ast.Ident
 	for _, f := range pkg.Syntax {
+		if generated != "" && k.fset.Position(f.Pos()).Filename == generated {
+			continue // our own output, about to be replaced
+		}
 		sites = append(sites, scanFile(pkg.Fset, f, c)...)
+		if id := declaresStage(f); id != nil && userStage == nil {
+			userStage = id
+		}
 	}
 	sites = k.onePerFunction(sites)
 
@@ -55,8 +63,8 @@ func checkPackage(pkg *packages.Package, c *collector) *Package {
 	if len(changes) == 0 {
 		return nil
 	}
-	if obj := pkg.Types.Scope().Lookup("Stage"); obj != nil {
-		c.errorf(k.fset.Position(obj.Pos()), "package %s declares Stage, which flamingock-gen generates in %s; rename it", pkg.PkgPath, OutputName)
+	if userStage != nil {
+		c.errorf(k.fset.Position(userStage.Pos()), "package %s declares Stage, which flamingock-gen generates in %s; rename it", pkg.PkgPath, OutputName)
 	}
 	k.sortByOrder(changes)
 	for _, ch := range changes {
@@ -70,6 +78,35 @@ func checkPackage(pkg *packages.Package, c *collector) *Package {
 		Changes:     changes,
 		Fingerprint: fingerprint(changes),
 	}
+}
+
+// declaresStage returns the identifier of a package-level Stage declared
+// in f, or nil.
+func declaresStage(f *ast.File) *ast.Ident {
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if d.Recv == nil && d.Name.Name == "Stage" {
+				return d.Name
+			}
+		case *ast.GenDecl:
+			for _, s := range d.Specs {
+				switch s := s.(type) {
+				case *ast.TypeSpec:
+					if s.Name.Name == "Stage" {
+						return s.Name
+					}
+				case *ast.ValueSpec:
+					for _, n := range s.Names {
+						if n.Name == "Stage" {
+							return n
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // onePerFunction drops and reports every directive after the first on the

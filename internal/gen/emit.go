@@ -27,9 +27,7 @@ const runtimeAlias = "flamingock"
 // emit renders the generated file of one package.
 func emit(p *Package) ([]byte, error) {
 	f := jen.NewFilePathName(p.Path, p.Name)
-	// One header entry, so the blank line a build constraint needs comes
-	// between the two lines.
-	f.HeaderComment(Header + "\n\n//go:build !" + ExcludeTag)
+	f.HeaderComment(Header[len("// "):])
 	f.ImportAlias(RuntimePath, runtimeAlias)
 
 	changes := make([]jen.Code, 0, len(p.Changes))

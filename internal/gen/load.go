@@ -3,6 +3,7 @@ package gen
 import (
 	"context"
 	"go/token"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -19,23 +20,18 @@ import (
 const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax |
 	packages.NeedTypes | packages.NeedTypesInfo | packages.NeedModule
 
-// ExcludeTag is the build tag the generator always loads with. The
-// generated file is constrained to !ExcludeTag, so the generator never
-// type-checks its own earlier output: a stale registry that no longer
-// compiles (a function renamed, a parameter changed) cannot stop the
-// generator from writing the fresh one.
-const ExcludeTag = "flamingockgen"
-
 // load loads the packages matching patterns. Problems with the packages
 // (missing files, syntax and type errors) are added to c; the error return
 // is for failures of the build system itself.
 func load(ctx context.Context, cfg Config, c *collector) ([]*packages.Package, error) {
 	pc := &packages.Config{
-		Mode:       loadMode,
-		Context:    ctx,
-		Dir:        cfg.Dir,
-		Env:        cfg.Env,
-		BuildFlags: []string{"-tags=" + strings.Join(append(slices.Clone(cfg.Tags), ExcludeTag), ",")},
+		Mode:    loadMode,
+		Context: ctx,
+		Dir:     cfg.Dir,
+		Env:     cfg.Env,
+	}
+	if len(cfg.Tags) > 0 {
+		pc.BuildFlags = []string{"-tags=" + strings.Join(cfg.Tags, ",")}
 	}
 	patterns := cfg.Patterns
 	if len(patterns) == 0 {
@@ -47,13 +43,8 @@ func load(ctx context.Context, cfg Config, c *collector) ([]*packages.Package, e
 	}
 	slices.SortFunc(pkgs, func(a, b *packages.Package) int { return strings.Compare(a.PkgPath, b.PkgPath) })
 	for _, p := range pkgs {
+		p.Errors = relevantErrors(p)
 		for _, e := range p.Errors {
-			if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# ") && hasSourceErrors(p) {
-				// The go command's own compile of the package (for
-				// export data) failed on the same errors the parser
-				// or type checker reports with positions.
-				continue
-			}
 			c.diags = append(c.diags, loadDiagnostic(p, e, cfg.Dir))
 		}
 	}
@@ -63,8 +54,50 @@ func load(ctx context.Context, cfg Config, c *collector) ([]*packages.Package, e
 	return pkgs, nil
 }
 
-func hasSourceErrors(p *packages.Package) bool {
-	return slices.ContainsFunc(p.Errors, func(e packages.Error) bool { return e.Kind != packages.ListError })
+// relevantErrors returns the errors of p that are the user's to fix.
+//
+// The package is loaded together with its earlier generated file, so that
+// packages calling Stage type-check. That file may be stale to the point
+// of not compiling (it calls a function that was renamed): its errors are
+// dropped, since the file is about to be replaced, and so is the go
+// command's summary of the failed compile ("# pkg ...": go/packages
+// compiles packages for export data), which repeats errors reported with
+// positions anyway.
+func relevantErrors(p *packages.Package) []packages.Error {
+	generated := generatedFile(p)
+	positioned := false
+	var kept []packages.Error
+	for _, e := range p.Errors {
+		if e.Kind != packages.ListError {
+			positioned = true
+		}
+		if generated != "" && (strings.HasPrefix(e.Pos, generated+":") || strings.HasPrefix(e.Msg, "Stage redeclared")) {
+			continue // Stage redeclared: reported by the check for a user's Stage
+		}
+		kept = append(kept, e)
+	}
+	out := kept[:0]
+	for _, e := range kept {
+		if e.Kind == packages.ListError && strings.HasPrefix(e.Msg, "# ") && positioned {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// generatedFile returns the path of p's flamingock_gen.go when it carries
+// the generator's header, else "".
+func generatedFile(p *packages.Package) string {
+	for _, f := range p.GoFiles {
+		if filepath.Base(f) != OutputName {
+			continue
+		}
+		if content, err := os.ReadFile(f); err == nil && isOurs(content) {
+			return f
+		}
+	}
+	return ""
 }
 
 // errPos matches the "file:line:col" or "file:line" go/packages puts in
