@@ -1,0 +1,99 @@
+package cliout
+
+import (
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Cell is one table cell: its text and how to paint it.
+type Cell struct {
+	Text  string
+	Style Style
+}
+
+// C is a plain cell.
+func C(text string) Cell { return Cell{Text: text} }
+
+// S is a painted cell.
+func S(text string, st Style) Cell { return Cell{Text: text, Style: st} }
+
+// Table is a table of text aligned in columns two spaces apart, with a
+// header row. The last column is not padded, so long free text (reasons,
+// errors) goes there.
+type Table struct {
+	header []string
+	rows   [][]Cell
+}
+
+// NewTable returns a table with the given column headers.
+func NewTable(header ...string) *Table { return &Table{header: header} }
+
+// Row adds a row. Missing cells are empty; extra cells are an error of the
+// caller's and are dropped.
+func (t *Table) Row(cells ...Cell) {
+	row := make([]Cell, len(t.header))
+	copy(row, cells)
+	t.rows = append(t.rows, row)
+}
+
+// Len returns the number of rows.
+func (t *Table) Len() int { return len(t.rows) }
+
+// Write renders the table to w, painting cells (and the header, in bold)
+// when color is true. Cell text is kept to its first line.
+func (t *Table) Write(w io.Writer, color bool) error {
+	widths := make([]int, len(t.header))
+	for i, h := range t.header {
+		widths[i] = utf8.RuneCountInString(h)
+	}
+	for _, r := range t.rows {
+		for i := range r {
+			r[i].Text = firstLine(r[i].Text)
+			widths[i] = max(widths[i], utf8.RuneCountInString(r[i].Text))
+		}
+	}
+	var b strings.Builder
+	header := make([]Cell, len(t.header))
+	for i, h := range t.header {
+		header[i] = Cell{Text: h, Style: Bold}
+	}
+	writeRow(&b, header, widths, color)
+	for _, r := range t.rows {
+		writeRow(&b, r, widths, color)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeRow(b *strings.Builder, r []Cell, widths []int, color bool) {
+	last := len(r) - 1
+	for last > 0 && r[last].Text == "" {
+		last--
+	}
+	for i := 0; i <= last; i++ {
+		c := r[i]
+		b.WriteString(Paint(c.Text, c.Style, color))
+		if i < last {
+			b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c.Text)+2))
+		}
+	}
+	b.WriteByte('\n')
+}
+
+// firstLine cuts s at its first newline, marking the cut with "…".
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
+
+// Truncate shortens s to at most n runes, ending it with "…" when cut.
+func Truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
