@@ -137,19 +137,21 @@ func openPostgres(ctx context.Context, u *url.URL) (audit.Store, error) {
 	s, err := postgres.New(ctx, pool, append(opts, postgres.WithoutAutoCreate())...)
 	if err != nil {
 		pool.Close()
-		return nil, err
+		return nil, fmt.Errorf("opening the audit store at %s: %w\n%s", u.Redacted(), err, pgTablesHint)
 	}
 	// New created nothing: make sure the tables are there now, not halfway
 	// through a command.
 	if _, err := s.LockInfo(ctx); err != nil && !errors.Is(err, audit.ErrNoLock) {
 		pool.Close()
 		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P01" { // undefined_table
-			return nil, fmt.Errorf("no audit tables at %s: %s (is this the application's database? if it keeps them in another schema or under other names, add flamingock_schema or flamingock_*_table to the URL)", u.Redacted(), pgErr.Message)
+			return nil, fmt.Errorf("no audit tables at %s: %s\n%s", u.Redacted(), pgErr.Message, pgTablesHint)
 		}
 		return nil, fmt.Errorf("reading the audit store at %s: %w", u.Redacted(), err)
 	}
 	return &poolStore{Store: s, pool: pool}, nil
 }
+
+const pgTablesHint = "The CLI never creates tables: is this the application's database? If the application keeps its audit tables in another schema or under other names, add flamingock_schema or flamingock_history_table, flamingock_latest_table, flamingock_lock_table to the URL."
 
 // poolStore closes the pool the CLI opened along with the store.
 type poolStore struct {
