@@ -37,31 +37,33 @@ var selectColumns = "seq, created_at, " + strings.Replace(strings.Join(entryColu
 
 // queries are the store's statements with its table names spliced in.
 type queries struct {
-	ddl       string
-	append    string
-	snapshot  string
-	history   string // without WHERE / ORDER BY
-	acquire   string
-	holder    string
-	refresh   string
-	release   string
-	lockInfo  string
-	forceFree string
+	ddl          string
+	append       string
+	appendStrict string
+	snapshot     string
+	history      string // without WHERE / ORDER BY
+	acquire      string
+	holder       string
+	refresh      string
+	release      string
+	lockInfo     string
+	forceFree    string
 }
 
 func buildQueries(c config) queries {
 	history, latest, lock := c.qualify(c.history), c.qualify(c.latest), c.qualify(c.lock)
 	return queries{
-		ddl:       ddl(c),
-		append:    appendSQL(history, latest, lock),
-		snapshot:  "SELECT " + selectColumns + " FROM " + latest,
-		history:   "SELECT " + selectColumns + " FROM " + history,
-		acquire:   acquireSQL(lock),
-		holder:    "SELECT host, pid, run_id, token, acquired_at, expires_at FROM " + lock + " WHERE lock_key = $1::text AND held",
-		refresh:   refreshSQL(lock),
-		release:   "UPDATE " + lock + " SET held = false WHERE lock_key = $1::text AND held AND token = $2::bigint",
-		lockInfo:  "SELECT host, pid, run_id, token, acquired_at, expires_at, clock_timestamp() FROM " + lock + " WHERE lock_key = $1::text AND held",
-		forceFree: "UPDATE " + lock + " SET held = false WHERE lock_key = $1::text AND held",
+		ddl:          ddl(c),
+		append:       appendSQL(history, latest, lock),
+		appendStrict: strings.TrimSuffix(appendSQL(history, latest, lock), finalSelect) + strictSelect,
+		snapshot:     "SELECT " + selectColumns + " FROM " + latest,
+		history:      "SELECT " + selectColumns + " FROM " + history,
+		acquire:      acquireSQL(lock),
+		holder:       "SELECT host, pid, run_id, token, acquired_at, expires_at FROM " + lock + " WHERE lock_key = $1::text AND held",
+		refresh:      refreshSQL(lock),
+		release:      "UPDATE " + lock + " SET held = false WHERE lock_key = $1::text AND held AND token = $2::bigint",
+		lockInfo:     "SELECT host, pid, run_id, token, acquired_at, expires_at, clock_timestamp() FROM " + lock + " WHERE lock_key = $1::text AND held",
+		forceFree:    "UPDATE " + lock + " SET held = false WHERE lock_key = $1::text AND held",
 	}
 }
 
@@ -165,9 +167,24 @@ func appendSQL(history, latest, lock string) string {
     ON CONFLICT (change_id) DO UPDATE SET %[8]s
     WHERE l.seq < excluded.seq
 )
-SELECT seq, created_at FROM ins`,
+`+finalSelect,
 		history, latest, lock, cols, strings.Join(params, ", "), n+1, n, strings.Join(sets, ", "))
 }
+
+// finalSelect ends the append: no row back means fenced.
+const finalSelect = "SELECT seq, created_at FROM ins"
+
+// strictSelect ends the append used in a pipeline with COMMIT, where a
+// rejected append must be an error so that the server skips the COMMIT:
+// with no inserted row, the outer join yields NULLs and the cast of
+// fencedMessage to integer fails at run time (the CASE depends on the row,
+// so the planner cannot fold the cast away).
+const strictSelect = "SELECT i.seq, i.created_at, CAST(CASE WHEN i.seq IS NULL THEN '" + fencedMessage + "' END AS integer)" +
+	" FROM (SELECT 1) AS one LEFT JOIN ins AS i ON true"
+
+// fencedMessage is the text strictSelect's failing cast carries, which
+// identifies the error as a rejected append.
+const fencedMessage = "flamingock: fenced"
 
 // acquireSQL takes the lock in one conditional upsert: it inserts the lock
 // row on first use, and otherwise takes it over only if it is released or

@@ -123,6 +123,54 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, e audit.Entry) (audit.E
 	return s.append(ctx, tx, e)
 }
 
+// AppendCommit appends e, fenced like [Store.Append], and commits the
+// transaction open on conn, in one round trip: the two statements are sent
+// together (a pgx batch, pipelined), and a rejected append is an error that
+// makes the server skip the COMMIT. On success the transaction is
+// committed; on error it is not (it is aborted, or still open if nothing was
+// sent) and the caller must roll it back.
+//
+// conn is the connection a pgx.Tx was begun on, taken from a pool the
+// caller manages (pgx.Tx.Commit would send a COMMIT of its own): the pgx.Tx
+// must not be used afterwards. targets/postgres uses it to save a round
+// trip per change under the shared-transaction protocol.
+func (s *Store) AppendCommit(ctx context.Context, conn *pgx.Conn, e audit.Entry) (audit.Entry, error) {
+	if s.closed.Load() {
+		return audit.Entry{}, audit.ErrClosed
+	}
+	if conn == nil {
+		return audit.Entry{}, errors.New("postgres audit store: AppendCommit: conn is nil")
+	}
+	if err := e.Validate(); err != nil {
+		return audit.Entry{}, err
+	}
+	args, err := entryArgs(e)
+	if err != nil {
+		return audit.Entry{}, err
+	}
+	args = append(args, s.cfg.lockKey)
+	b := &pgx.Batch{}
+	b.Queue(s.q.appendStrict, args...).QueryRow(func(row pgx.Row) error {
+		var fenced *int32
+		return row.Scan(&e.Seq, &e.CreatedAt, &fenced)
+	})
+	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
+		// A transaction that had already failed answers COMMIT with
+		// ROLLBACK, not with an error.
+		if tag.String() != "COMMIT" {
+			return fmt.Errorf("COMMIT answered %q: the transaction was rolled back", tag.String())
+		}
+		return nil
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "22P02" && strings.Contains(pgErr.Message, fencedMessage) {
+			return audit.Entry{}, fmt.Errorf("%w (change %q, token %d)", audit.ErrFenced, e.ChangeID, e.Token)
+		}
+		return audit.Entry{}, fmt.Errorf("postgres audit store: append %s entry for change %q and commit: %w", e.State, e.ChangeID, err)
+	}
+	return e, nil
+}
+
 // querier is what append needs from a pool or a transaction.
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row

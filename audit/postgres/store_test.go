@@ -345,7 +345,7 @@ func waitForLockWait(t *testing.T, pool *pgxpool.Pool) {
 	}
 }
 
-// queryCounter counts the queries a pool sends.
+// queryCounter counts the queries and batches a pool sends.
 type queryCounter struct{ n atomic.Int64 }
 
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
@@ -354,6 +354,17 @@ func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 }
 
 func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A batch is sent as one pipeline: one round trip once its statements are
+// prepared (pgx's default mode prepares new ones in a round trip first).
+func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 func TestSnapshotIsOneQueryWhateverTheHistoryLength(t *testing.T) {
 	counter := &queryCounter{}
@@ -406,5 +417,114 @@ func TestNewIsOneQuery(t *testing.T) {
 	}
 	if got := counter.n.Load() - before; got != 1 {
 		t.Errorf("New sent %d queries, want 1", got)
+	}
+}
+
+// TestAppendCommit checks the pipelined append + COMMIT under every query
+// exec mode (each sends the batch differently): it commits the transaction
+// with the entry, and a fenced append commits nothing.
+func TestAppendCommit(t *testing.T) {
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
+		t.Run(mode.String(), func(t *testing.T) {
+			counter := &queryCounter{}
+			s, pool := newStore(t, func(c *pgxpool.Config) {
+				c.ConnConfig.DefaultQueryExecMode = mode
+				c.ConnConfig.Tracer = counter
+			})
+			ctx := context.Background()
+			if _, err := pool.Exec(ctx, "CREATE TABLE items (id text)"); err != nil {
+				t.Fatal(err)
+			}
+			stale, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.ForceReleaseLock(ctx); err != nil {
+				t.Fatal(err)
+			}
+			l, err := s.AcquireLock(ctx, audittest.Owner("b"), time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			attempt := func(id string, token int64) (int64, error) {
+				conn, err := pool.Acquire(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Release()
+				tx, err := conn.Begin(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tx.Exec(ctx, "INSERT INTO items VALUES ($1)", id); err != nil {
+					t.Fatal(err)
+				}
+				before := counter.n.Load()
+				_, err = s.AppendCommit(ctx, conn.Conn(), audittest.SampleEntry(id, audit.Applied, token))
+				sent := counter.n.Load() - before
+				if err != nil {
+					tx.Rollback(ctx)
+				}
+				if status := conn.Conn().PgConn().TxStatus(); status != 'I' {
+					t.Errorf("%s: connection left in transaction status %q", id, status)
+				}
+				return sent, err
+			}
+			// Twice, so the cached mode runs with a prepared statement too.
+			for _, id := range []string{"ok1", "ok2"} {
+				sent, err := attempt(id, l.Token)
+				if err != nil {
+					t.Fatalf("%s: %v", id, err)
+				}
+				if sent != 1 {
+					t.Errorf("%s: AppendCommit sent %d queries or batches, want 1", id, sent)
+				}
+			}
+			if _, err := attempt("fenced", stale.Token); !errors.Is(err, audit.ErrFenced) {
+				t.Fatalf("stale token: got %v, want ErrFenced", err)
+			}
+
+			snap, err := s.Snapshot(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, _ := pool.Query(ctx, "SELECT id FROM items ORDER BY id")
+			items, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(items) != "[ok1 ok2]" || len(snap) != 2 || snap["ok1"].Seq == 0 || snap["ok2"].Seq == 0 {
+				t.Errorf("committed: items %v, snapshot %v; want ok1 and ok2 in both", items, snap)
+			}
+		})
+	}
+}
+
+func TestAppendCommitOnAFailedTransactionCommitsNothing(t *testing.T) {
+	s, pool := newStore(t)
+	ctx := context.Background()
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT 1/0"); err == nil {
+		t.Fatal("division by zero succeeded")
+	}
+	if _, err := s.AppendCommit(ctx, conn.Conn(), audittest.SampleEntry("c1", audit.Applied, l.Token)); err == nil {
+		t.Fatal("AppendCommit on an aborted transaction succeeded")
+	}
+	tx.Rollback(ctx)
+	if snap, _ := s.Snapshot(ctx); len(snap) != 0 {
+		t.Errorf("snapshot after a failed AppendCommit: %v", snap)
 	}
 }

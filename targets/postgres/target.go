@@ -165,17 +165,31 @@ func (t *Target) TxTypes() []reflect.Type {
 // *pgxpool.Pool as the target. A store on another pool is treated as
 // elsewhere, even if it reaches the same database: the runner then uses
 // the commit-marker protocol, which is safe there too, only slower.
+//
+// The appender validates the entry and queues it on the transaction; the
+// fenced append is sent with the COMMIT, in one round trip
+// ([auditpostgres.Store.AppendCommit]). So a rejected (fenced) append is
+// reported by [Tx.Commit], which then rolls back: the change and its
+// entry still commit together or not at all. The entry the appender
+// returns has no Seq or CreatedAt yet.
 func (t *Target) SharedAudit(store audit.Store) (flamingock.TxAppender, bool) {
 	s, ok := store.(*auditpostgres.Store)
 	if !ok || s.Pool() != t.pool {
 		return nil, false
 	}
-	return func(ctx context.Context, tx flamingock.TargetTx, e audit.Entry) (audit.Entry, error) {
+	return func(_ context.Context, tx flamingock.TargetTx, e audit.Entry) (audit.Entry, error) {
 		x, ok := tx.(*Tx)
-		if !ok || x.t != t {
+		switch {
+		case !ok || x.t != t:
 			return audit.Entry{}, fmt.Errorf("postgres target: target %q: shared audit append given a transaction of another target (%T)", t.id, tx)
+		case x.pending != nil:
+			return audit.Entry{}, fmt.Errorf("postgres target: target %q: a second audit entry (change %q) for one transaction; only one can ride on its COMMIT", t.id, e.ChangeID)
 		}
-		return s.AppendTx(ctx, x.tx, e)
+		if err := e.Validate(); err != nil {
+			return audit.Entry{}, err
+		}
+		x.pending = &pendingAppend{store: s, entry: e}
+		return e, nil
 	}, true
 }
 
@@ -188,11 +202,19 @@ func (t *Target) Begin(ctx context.Context) (flamingock.TargetTx, error) {
 	if err := t.ensureMarkerTable(ctx); err != nil {
 		return nil, err
 	}
-	tx, err := t.pool.BeginTx(ctx, t.txOpts)
+	// The connection is held here rather than through a *pgxpool.Tx so
+	// that Commit can finish the transaction with a pipelined statement
+	// and give the connection back without a COMMIT of pgx's own.
+	conn, err := t.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("postgres target: target %q: begin: %w", t.id, err)
 	}
-	return &Tx{t: t, tx: tx}, nil
+	tx, err := conn.BeginTx(ctx, t.txOpts)
+	if err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("postgres target: target %q: begin: %w", t.id, err)
+	}
+	return &Tx{t: t, conn: conn, tx: tx}, nil
 }
 
 // ensureMarkerTable creates the marker table (and schema) once per target,
@@ -265,8 +287,16 @@ func (t *Target) readMarker(ctx context.Context, q querier, changeID string) (fl
 
 // Tx is an open transaction on a [Target].
 type Tx struct {
-	t  *Target
-	tx pgx.Tx
+	t       *Target
+	conn    *pgxpool.Conn // nil once the transaction has ended
+	tx      pgx.Tx
+	pending *pendingAppend
+}
+
+// pendingAppend is an audit entry to append with the COMMIT.
+type pendingAppend struct {
+	store *auditpostgres.Store
+	entry audit.Entry
 }
 
 // Provide gives transactional changes the pgx.Tx.
@@ -298,14 +328,46 @@ func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) 
 	return &flamingock.MarkerConflictError{Existing: existing}
 }
 
-// Commit commits the transaction.
-func (x *Tx) Commit(ctx context.Context) error { return x.tx.Commit(ctx) }
+// Commit commits the transaction, appending first, in the same round trip,
+// the audit entry a shared-audit appender queued. If that append is fenced
+// or fails, nothing commits: the transaction is rolled back and the error
+// (wrapping [audit.ErrFenced] when fenced) returned.
+func (x *Tx) Commit(ctx context.Context) error {
+	if x.conn == nil {
+		return pgx.ErrTxClosed
+	}
+	if x.pending == nil {
+		err := x.tx.Commit(ctx)
+		x.release()
+		return err
+	}
+	_, err := x.pending.store.AppendCommit(ctx, x.conn.Conn(), x.pending.entry)
+	if err != nil {
+		// The transaction is aborted (or, if nothing reached the server,
+		// still open): end it before the connection goes back.
+		_ = x.tx.Rollback(context.WithoutCancel(ctx))
+	}
+	x.release()
+	return err
+}
 
 // Rollback rolls the transaction back. Rolling back a transaction that
 // already ended is not an error, so Rollback can be deferred.
 func (x *Tx) Rollback(ctx context.Context) error {
-	if err := x.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
-		return err
+	if x.conn == nil {
+		return nil
 	}
-	return nil
+	err := x.tx.Rollback(ctx)
+	x.release()
+	if errors.Is(err, pgx.ErrTxClosed) {
+		return nil
+	}
+	return err
+}
+
+// release gives the connection back to the pool. The pool closes a
+// connection left inside a transaction instead of reusing it.
+func (x *Tx) release() {
+	x.conn.Release()
+	x.conn = nil
 }

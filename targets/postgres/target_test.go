@@ -389,6 +389,9 @@ func TestSharedAuditCommitsRollsBackAndFencesWithTheChange(t *testing.T) {
 	if err := run("fenced", stale.Token, true); !errors.Is(err, audit.ErrFenced) {
 		t.Fatalf("stale token: got %v, want ErrFenced", err)
 	}
+	if n := pool.Stat().AcquiredConns(); n != 0 {
+		t.Errorf("%d connections still acquired after the transactions ended", n)
+	}
 
 	snap, err := store.Snapshot(ctx)
 	if err != nil {
