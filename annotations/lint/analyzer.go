@@ -53,16 +53,19 @@ type checker struct {
 	// package; while there are any, regenerating is not the advice to
 	// give, so the generated-file check stays quiet.
 	blocking int
+	// usedIgnores holds the ignore comments that silenced a warning.
+	usedIgnores map[*ast.Comment]bool
 }
 
 func run(pass *analysis.Pass) (any, error) {
-	c := &checker{pass: pass}
+	c := &checker{pass: pass, usedIgnores: map[*ast.Comment]bool{}}
 	sites, genFile := c.scan()
 	sites = c.onePerFunction(sites)
 	changes := c.changes(sites)
 	c.rollbacks(sites, changes)
 	c.noRollback(changes)
 	c.txEscape(changes)
+	c.unusedIgnores(sites)
 	c.crossPackageIDs(changes)
 	c.exportIDs(changes)
 	if c.blocking == 0 {

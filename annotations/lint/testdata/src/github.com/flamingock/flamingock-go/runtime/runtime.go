@@ -1,0 +1,30 @@
+// Package runtime stands in for github.com/flamingock/flamingock-go/runtime
+// in the analyzer's tests: just the registry types a flamingock_gen.go
+// refers to, so test packages type-check without the real module.
+package runtime
+
+import "context"
+
+type Recovery string
+
+const (
+	RecoveryManual Recovery = "manual"
+	RecoveryRetry  Recovery = "retry"
+)
+
+type Deps struct{}
+
+type ChangeFunc func(ctx context.Context, deps *Deps) error
+
+type Change struct {
+	ID, Order, Author, Description, Target string
+	Transactional                          bool
+	Recovery                               Recovery
+	Checksum                               string
+	Apply, Rollback                        ChangeFunc
+}
+
+type Stage struct {
+	Name, Fingerprint string
+	Changes           []Change
+}
