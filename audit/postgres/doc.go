@@ -21,9 +21,10 @@
 // pooling mode; every statement also works with pgx's exec and
 // simple_protocol query modes, which such a proxy needs.
 //
-// [Store.AppendTx] appends inside a caller's pgx.Tx: targets/postgres uses
-// it to commit a change and its audit entry in one transaction when both
-// live in the same database.
+// [Store.AppendTx] appends inside a caller's pgx.Tx, and
+// [Store.AppendCommit] appends and commits a caller's transaction in one
+// round trip: targets/postgres uses the latter to commit a change and its
+// audit entry together when both live in the same database.
 //
 // See docs/audit-stores.md for the table definitions and the statements.
 package postgres

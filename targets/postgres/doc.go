@@ -5,7 +5,8 @@
 // change receives the pgx.Tx of its transaction. When the application's
 // audit store is an audit/postgres store built on the same *pgxpool.Pool,
 // each transactional change and its APPLIED entry commit in one
-// transaction (see [Target.SharedAudit]). Otherwise the target keeps a
+// transaction, the entry sent with the COMMIT in one round trip (see
+// [Target.SharedAudit]). Otherwise the target keeps a
 // commit-marker table (default flamingock_marker), created on first use,
 // so that the next run can tell a change that committed from one that did
 // not; see docs/protocols.md.
