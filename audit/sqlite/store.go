@@ -192,7 +192,8 @@ func (s *Store) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) 
 }
 
 // AppendTx appends e inside the caller's transaction tx, which must be on
-// the store's database ([Store.DB]). The write is fenced exactly as in
+// the store's database ([Store.DB]); a transaction on another *sql.DB, even
+// on the same file, is refused by database/sql. The write is fenced exactly as in
 // [audit.Store.Append] (it returns [audit.ErrFenced] and writes nothing when
 // e.Token is not the current, unexpired lease's token), and the entry exists
 // only if tx commits. This is how a change and its APPLIED entry commit

@@ -372,3 +372,28 @@ func TestCorruptMetadataIsReported(t *testing.T) {
 		t.Errorf("History over corrupt metadata: %v", err)
 	}
 }
+
+func TestAppendTxRejectsTransactionOfAnotherDB(t *testing.T) {
+	ctx := context.Background()
+	path := tempPath(t)
+	s := openStore(t, path)
+	lease, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := sqlite.OpenDB(path) // same file, different handle
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := s.AppendTx(ctx, tx, audittest.SampleEntry("c1", audit.Applied, lease.Token)); err == nil {
+		t.Fatal("AppendTx accepted a transaction on a different *sql.DB")
+	} else {
+		t.Log(err)
+	}
+}
