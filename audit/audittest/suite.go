@@ -209,6 +209,18 @@ func waitStoreTime(t *testing.T, s audit.Store, done func(audit.LockInfo) bool) 
 	}
 }
 
+// shorten refreshes l to expire after ShortTTL. Cases take a long lease,
+// do what must happen while it is valid, then shorten it, so a slow machine
+// cannot expire the lease before the case is ready.
+func shorten(t *testing.T, s audit.Store, l audit.Lease) audit.Lease {
+	t.Helper()
+	r, err := s.RefreshLock(context.Background(), l, ShortTTL)
+	if err != nil {
+		t.Fatalf("RefreshLock to %v: %v", ShortTTL, err)
+	}
+	return r
+}
+
 // waitExpired waits until the store's clock says the stored lease expired.
 func waitExpired(t *testing.T, s audit.Store) {
 	t.Helper()
@@ -526,10 +538,11 @@ func testLockStaleLeaseIsLost(t *testing.T, o Opener) {
 func testLockExpiresByStoreClock(t *testing.T, o Opener) {
 	s1, s2 := open(t, o), open(t, o)
 	ctx := context.Background()
-	a := acquire(t, s1, "a", ShortTTL)
+	a := acquire(t, s1, "a", longTTL)
 	if _, err := s2.AcquireLock(ctx, Owner("b"), longTTL); !errors.Is(err, audit.ErrLockHeld) {
 		t.Fatalf("AcquireLock before expiry: got %v, want ErrLockHeld", err)
 	}
+	a = shorten(t, s1, a)
 	info := waitStoreTime(t, s2, func(i audit.LockInfo) bool { return !i.Valid() })
 	if info.Token != a.Token || info.Owner != a.Owner {
 		t.Errorf("LockInfo of an expired lease shows %+v, want the expired lease %+v", info, a)
@@ -592,8 +605,9 @@ func expectFenced(t *testing.T, s audit.Store, e audit.Entry, why string) {
 func testFencingAfterTakeover(t *testing.T, o Opener) {
 	s1, s2 := open(t, o), open(t, o)
 	ctx := context.Background()
-	a := acquire(t, s1, "a", ShortTTL)
+	a := acquire(t, s1, "a", longTTL)
 	mustAppend(t, s1, SampleEntry("c1", audit.Started, a.Token))
+	shorten(t, s1, a)
 	waitExpired(t, s2)
 	b := acquire(t, s2, "b", longTTL)
 	expectFenced(t, s1, SampleEntry("c1", audit.Applied, a.Token), "old token after an expiry takeover")
@@ -614,8 +628,9 @@ func testFencingAfterTakeover(t *testing.T, o Opener) {
 
 func testFencingExpiredLease(t *testing.T, o Opener) {
 	s := open(t, o)
-	a := acquire(t, s, "a", ShortTTL)
+	a := acquire(t, s, "a", longTTL)
 	mustAppend(t, s, SampleEntry("c1", audit.Started, a.Token))
+	shorten(t, s, a)
 	waitExpired(t, s)
 	expectFenced(t, s, SampleEntry("c1", audit.Applied, a.Token), "token of an expired lease nobody took over")
 
