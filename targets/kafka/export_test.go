@@ -1,0 +1,4 @@
+package kafka
+
+// ReadCommitted lets the tests count what a topic holds, read committed.
+var ReadCommitted = readCommitted
