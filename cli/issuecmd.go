@@ -181,7 +181,7 @@ func explain(en audit.Entry, prog string, o *out) guidance {
 	var g guidance
 	switch en.State {
 	case audit.Started:
-		g.what = fmt.Sprintf("The change started in %s and no outcome was ever recorded: the process was killed, crashed, or lost the run lock while the change was running. It ran outside a transaction, so it may not have run at all, may be partly applied, or may be fully applied in target %q.", where, target)
+		g.what = fmt.Sprintf("The change started in %s, and no outcome was ever recorded: the process was killed, crashed, or lost the run lock while the change was running. It ran outside a transaction, so it may not have run at all, may be partly applied, or may be fully applied in target %q.", where, target)
 		g.check = []string{
 			fmt.Sprintf("Make sure that run is over: pid %d on %s is gone, and `%s lock show` shows no valid lease of run %s. A live process would still be changing the target.", en.PID, en.Host, prog, en.RunID),
 			fmt.Sprintf("Inspect target %q for each effect of the change's apply function (stage %s): which of them are in place?", target, en.Stage),
