@@ -3,7 +3,6 @@ package lint
 import (
 	"fmt"
 	"go/ast"
-	"go/token"
 	"strconv"
 	"strings"
 
@@ -13,7 +12,6 @@ import (
 // registered is what flamingock_gen.go says about one change.
 type registered struct {
 	fields map[string]string // ID, Order, Author, Description, Target, Transactional, Recovery, Apply, Rollback
-	pos    token.Pos
 }
 
 // compared lists the fields of a registry entry the directives determine,
@@ -123,44 +121,57 @@ func shown(v string) string {
 	return strconv.Quote(v)
 }
 
-// registryEntries reads the Changes listed by the Stage function of a
-// generated file. ok is false when the file does not have that shape.
+// registryEntries reads the runtime.Change literals in the Stage function
+// of a generated file: those written with their type and the elements of
+// a []runtime.Change literal, which is how the generator has written
+// them. ok is false when the file has no Stage function or no entry.
 func registryEntries(f *ast.File) (entries []registered, ok bool) {
-	var list *ast.CompositeLit
 	for _, decl := range f.Decls {
 		fn, isFunc := decl.(*ast.FuncDecl)
 		if !isFunc || fn.Recv != nil || fn.Name.Name != "Stage" || fn.Body == nil {
 			continue
 		}
 		ast.Inspect(fn.Body, func(n ast.Node) bool {
-			if kv, isKV := n.(*ast.KeyValueExpr); isKV && isIdent(kv.Key, "Changes") {
-				list, _ = kv.Value.(*ast.CompositeLit)
+			lit, isLit := n.(*ast.CompositeLit)
+			if !isLit {
+				return true
+			}
+			if isChangeType(lit.Type) {
+				entries = append(entries, entry(lit))
 				return false
 			}
-			return list == nil
+			if arr, isArr := lit.Type.(*ast.ArrayType); isArr && isChangeType(arr.Elt) {
+				for _, elt := range lit.Elts {
+					if e, isLit := elt.(*ast.CompositeLit); isLit {
+						entries = append(entries, entry(e))
+					}
+				}
+				return false
+			}
+			return true
 		})
 	}
-	if list == nil {
-		return nil, false
-	}
-	for _, elt := range list.Elts {
-		lit, isLit := elt.(*ast.CompositeLit)
-		if !isLit {
-			return nil, false
-		}
-		e := registered{fields: map[string]string{"Transactional": "false", "Recovery": annotations.RecoveryManual}, pos: lit.Pos()}
-		for _, kv := range lit.Elts {
-			kv, isKV := kv.(*ast.KeyValueExpr)
-			if !isKV {
-				return nil, false
-			}
+	return entries, len(entries) > 0
+}
+
+// isChangeType reports whether x names the runtime's Change type, as
+// flamingock.Change under whatever import name.
+func isChangeType(x ast.Expr) bool {
+	sel, ok := x.(*ast.SelectorExpr)
+	return ok && sel.Sel.Name == "Change"
+}
+
+// entry reads the keyed fields of one registry entry.
+func entry(lit *ast.CompositeLit) registered {
+	e := registered{fields: map[string]string{"Transactional": "false", "Recovery": annotations.RecoveryManual}}
+	for _, elt := range lit.Elts {
+		if kv, isKV := elt.(*ast.KeyValueExpr); isKV {
 			if key, isID := kv.Key.(*ast.Ident); isID {
 				e.fields[key.Name] = fieldValue(kv.Value)
 			}
 		}
-		entries = append(entries, e)
 	}
-	return entries, true
+	return e
 }
 
 // fieldValue renders the value of one field of a registry entry: the text
@@ -196,9 +207,4 @@ func calledFunc(fn *ast.FuncLit) string {
 		}
 	}
 	return ""
-}
-
-func isIdent(x ast.Expr, name string) bool {
-	id, ok := x.(*ast.Ident)
-	return ok && id.Name == name
 }
