@@ -1,0 +1,184 @@
+package kafka_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/sqlite"
+	flamingock "github.com/flamingock/flamingock-go/runtime"
+)
+
+// The crash tests run the pipeline in a child process (this test binary,
+// re-executed) that kills itself with SIGKILL at a named step. The kfake
+// cluster lives in the test process and outlives the child, which connects
+// to it as a client; then the test runs the same pipeline again and checks
+// the topic and the audit trail.
+
+const (
+	childEnv    = "FLAMINGOCK_TEST_CHILD"
+	seedsEnv    = "FLAMINGOCK_TEST_KAFKA_SEEDS"
+	auditEnv    = "FLAMINGOCK_TEST_AUDIT_DB"
+	protocolEnv = "FLAMINGOCK_TEST_PROTOCOL"
+	recoveryEnv = "FLAMINGOCK_TEST_RECOVERY"
+	killEnv     = "FLAMINGOCK_TEST_KILL_AT"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(child())
+	}
+	os.Exit(m.Run())
+}
+
+// pipeline is the crash tests' pipeline: "one" is interrupted, "two" comes
+// after it in the same stage.
+func pipeline(protocol string, recovery flamingock.Recovery, h hooks) flamingock.Pipeline {
+	tx := protocol == "tx"
+	return stage(produceChange("one", "1", tx, recovery, h, nil), produceChange("two", "2", tx, recovery, hooks{}, nil))
+}
+
+func killSelf() {
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // the signal is delivered asynchronously
+}
+
+// killingStore kills the process just before the APPLIED append of "one".
+type killingStore struct {
+	*sqlite.Store
+	at string
+}
+
+func (k killingStore) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) {
+	if e.ChangeID == "one" && e.State == audit.Applied && k.at == "before-applied" {
+		killSelf()
+	}
+	return k.Store.Append(ctx, e)
+}
+
+func child() int {
+	ctx := context.Background()
+	e, err := openEnv(ctx, strings.Split(os.Getenv(seedsEnv), ","), os.Getenv(auditEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	at := os.Getenv(killEnv)
+	h := hooks{at: func(step string) {
+		if step == at {
+			killSelf()
+		}
+	}}
+	p := pipeline(os.Getenv(protocolEnv), flamingock.Recovery(os.Getenv(recoveryEnv)), h)
+	r, err := flamingock.New(p, flamingock.WithAuditStore(killingStore{e.store, at}), flamingock.WithTargets(e.target),
+		flamingock.WithLockTTL(time.Second), flamingock.WithLockWait(30*time.Second),
+		flamingock.WithListener(func(ev flamingock.Event) {
+			if f, ok := ev.(flamingock.ChangeFinished); ok && f.Result.ChangeID == "one" && at == "after-applied" {
+				killSelf()
+			}
+		}))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	if _, err := r.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func TestCrashAtEveryStep(t *testing.T) {
+	type want struct {
+		history string // of change "one" after recovery
+		effects int    // committed records of "one" in the topic
+		issue   bool   // the first recovery run stops on an issue
+	}
+	cases := []struct {
+		protocol string
+		recovery flamingock.Recovery
+		killAt   string
+		want     want
+	}{
+		// Kafka transaction with a commit marker: an open transaction is
+		// aborted (the recovery's producer fences the dead one), a committed
+		// one is proved by its marker.
+		{"tx", "manual", "apply-begin", want{"STARTED,STARTED,APPLIED", 1, false}},
+		{"tx", "manual", "apply-end", want{"STARTED,STARTED,APPLIED", 1, false}},
+		{"tx", "manual", "before-applied", want{"STARTED,APPLIED", 1, false}},
+		{"tx", "manual", "after-applied", want{"STARTED,APPLIED", 1, false}},
+		// Non-transactional, manual: an issue, resolved by an operator with
+		// MarkRolledBack, after which the change is applied again. (A real
+		// operator would first remove the half-applied records; the count
+		// shows what was left.)
+		{"nontx", "manual", "apply-begin", want{"STARTED,MANUAL_MARKED_AS_ROLLED_BACK,STARTED,APPLIED", 1, true}},
+		{"nontx", "manual", "apply-end", want{"STARTED,MANUAL_MARKED_AS_ROLLED_BACK,STARTED,APPLIED", 2, true}},
+		{"nontx", "manual", "before-applied", want{"STARTED,MANUAL_MARKED_AS_ROLLED_BACK,STARTED,APPLIED", 2, true}},
+		{"nontx", "manual", "after-applied", want{"STARTED,APPLIED", 1, false}},
+		// Non-transactional, retry: applied again at once (twice in effect
+		// when the first attempt got through: retry is for idempotent changes).
+		{"nontx", "retry", "apply-begin", want{"STARTED,STARTED,APPLIED", 1, false}},
+		{"nontx", "retry", "apply-end", want{"STARTED,STARTED,APPLIED", 2, false}},
+		{"nontx", "retry", "before-applied", want{"STARTED,STARTED,APPLIED", 2, false}},
+		{"nontx", "retry", "after-applied", want{"STARTED,APPLIED", 1, false}},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%s/%s/%s", tc.protocol, tc.recovery, tc.killAt), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			seeds := newCluster(t)
+			auditPath := filepath.Join(t.TempDir(), "audit.db")
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), childEnv+"=1", seedsEnv+"="+strings.Join(seeds, ","), auditEnv+"="+auditPath,
+				protocolEnv+"="+tc.protocol, recoveryEnv+"="+string(tc.recovery), killEnv+"="+tc.killAt)
+			out, err := cmd.CombinedOutput()
+			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if err == nil || !ok || ws.Signal() != syscall.SIGKILL {
+				t.Fatalf("child was not killed at %s: %v\n%s", tc.killAt, err, out)
+			}
+
+			e, err := openEnv(ctx, seeds, auditPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.close()
+			p := pipeline(tc.protocol, tc.recovery, hooks{})
+			// The dead child's lease (1s) must expire before the recovery run
+			// can lock; the runner waits for it.
+			_, err = e.runner(t, p).Run(ctx)
+			if tc.want.issue {
+				issues, ok := errors.AsType[*flamingock.IssuesError](err)
+				if !ok || len(issues.Issues) != 1 || issues.Issues[0].Latest.ChangeID != "one" || issues.Issues[0].Latest.State != audit.Started {
+					t.Fatalf("recovery run: want an issue on one, got %v", err)
+				}
+				if n := e.effects(t, "two"); n != 0 {
+					t.Fatalf("two ran %d times past an issue", n)
+				}
+				if _, err := flamingock.MarkRolledBack(ctx, e.store, flamingock.Resolution{ChangeID: "one", By: "ops", Reason: "checked the topic"}); err != nil {
+					t.Fatal(err)
+				}
+				_, err = e.runner(t, p).Run(ctx)
+			}
+			if err != nil {
+				t.Fatalf("recovery run: %v", err)
+			}
+			if got := e.history(t, "one"); got != tc.want.history {
+				t.Errorf("history of one = %s, want %s", got, tc.want.history)
+			}
+			if got := e.effects(t, "one"); got != tc.want.effects {
+				t.Errorf("one has %d committed records, want %d", got, tc.want.effects)
+			}
+			if got := e.effects(t, "two"); got != 1 {
+				t.Errorf("two has %d committed records, want 1", got)
+			}
+		})
+	}
+}
