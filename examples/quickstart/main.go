@@ -1,0 +1,98 @@
+// Command quickstart applies a small pipeline of changes to an embedded
+// SQLite database and an outbox directory, keeping the audit trail in the
+// same SQLite file. Run it twice: the second run finds nothing to do.
+//
+//	go run ./examples/quickstart
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/flamingock/flamingock-go/audit/sqlite"
+	"github.com/flamingock/flamingock-go/examples/quickstart/changes/accounts"
+	"github.com/flamingock/flamingock-go/examples/quickstart/changes/welcome"
+	"github.com/flamingock/flamingock-go/examples/quickstart/outbox"
+	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets/sqldb"
+)
+
+func main() {
+	dbPath := flag.String("db", "quickstart.db", "SQLite file holding the application data and the audit trail")
+	outboxDir := flag.String("outbox", "quickstart-outbox", "directory the outbox writes messages to")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *dbPath, *outboxDir); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, dbPath, outboxDir string) error {
+	// One database for the business data and the audit trail: the changes
+	// of the accounts stage commit together with their audit entries.
+	db, err := sqlite.OpenDB(dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store, err := sqlite.New(ctx, db)
+	if err != nil {
+		return err
+	}
+	appDB, err := sqldb.New("app-db", db)
+	if err != nil {
+		return err
+	}
+	box := &outbox.Outbox{Dir: outboxDir}
+	outboxTarget := flamingock.NewDependencyTarget("outbox", func(d *flamingock.Deps) { flamingock.Provide(d, box) })
+
+	runner, err := flamingock.New(
+		flamingock.NewPipeline(accounts.Stage(), welcome.Stage()),
+		flamingock.WithAuditStore(store),
+		flamingock.WithTargets(appDB, outboxTarget),
+		flamingock.WithDependency(db),
+		flamingock.WithService("quickstart", "1.0.0"),
+	)
+	if err != nil {
+		return err
+	}
+	report, err := runner.Run(ctx)
+	printReport(report, dbPath)
+	return err
+}
+
+func printReport(r *flamingock.Report, dbPath string) {
+	if r.UpToDate {
+		fmt.Printf("Everything is up to date: %d changes applied, nothing pending (audit in %s).\n", len(r.Changes), dbPath)
+		return
+	}
+	for _, c := range r.Changes {
+		switch {
+		case c.State != "":
+			fmt.Printf("  %-16s %-20s %-24s %s\n", c.State, c.ChangeID, c.Protocol, c.Duration.Round(time.Microsecond))
+		case c.Action == flamingock.ActionSkip:
+			fmt.Printf("  %-16s %-20s already applied\n", "skipped", c.ChangeID)
+		default:
+			fmt.Printf("  %-16s %-20s %s\n", c.Action, c.ChangeID, c.Reason)
+		}
+	}
+	fmt.Printf("Applied %d change(s); audit trail in %s.\n", countApplied(r), dbPath)
+}
+
+func countApplied(r *flamingock.Report) int {
+	n := 0
+	for _, c := range r.Changes {
+		if c.State == "APPLIED" {
+			n++
+		}
+	}
+	return n
+}
