@@ -76,7 +76,7 @@ func embedded(r *flamingock.Runner, opts ...cli.Option) func() *cobra.Command {
 }
 
 // openSQLite returns a store on a new database file and its URL.
-func openSQLite(t *testing.T) (audit.Store, string) {
+func openSQLite(t testing.TB) (audit.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.db")
 	s, err := sqlite.Open(context.Background(), path)

@@ -20,7 +20,7 @@ type storeCase struct {
 
 func storeCases() []storeCase {
 	return []storeCase{
-		{"sqlite", openSQLite},
+		{"sqlite", func(t *testing.T) (audit.Store, string) { return openSQLite(t) }},
 		{"postgres", openPostgres},
 	}
 }
