@@ -14,7 +14,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlitedriver "modernc.org/sqlite" // also registers the "sqlite" driver
 )
 
 // OpenDB opens the SQLite database file at path with the settings the store
@@ -34,11 +34,40 @@ func OpenDB(path string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite audit store: open %s: %w", path, err)
 	}
-	if err := db.Ping(); err != nil {
+	if err := pingUntilNotBusy(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite audit store: open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// busyTimeout matches the busy_timeout pragma in dsn.
+const busyTimeout = 10 * time.Second
+
+// pingUntilNotBusy opens the first connection, retrying while SQLite answers
+// SQLITE_BUSY. The first connection to a new file switches it to WAL, which
+// needs an exclusive lock; when several processes do that at once they can
+// deadlock on the lock upgrade, and SQLite then fails one of them at once
+// instead of calling the busy handler. Once the file is in WAL mode (a
+// persistent setting) later connections do not need that lock.
+func pingUntilNotBusy(db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	delay := time.Millisecond
+	for {
+		err := db.Ping()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(delay) // back off before retrying
+		delay = min(2*delay, 100*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (primary code 5, any
+// extended code).
+func isBusy(err error) bool {
+	var se *sqlitedriver.Error
+	return errors.As(err, &se) && se.Code()&0xff == 5
 }
 
 // dsn builds the driver's URI for path. SQLite decodes %XX escapes in a URI
