@@ -75,9 +75,24 @@ func checkPackage(pkg *packages.Package, c *collector) *Package {
 		Name:        pkg.Name,
 		Dir:         packageDir(pkg),
 		Types:       pkg.Types,
+		Declared:    k.declared(generated),
 		Changes:     changes,
 		Fingerprint: fingerprint(changes),
 	}
+}
+
+// declared returns the package-level names declared outside the earlier
+// generated file, so the names the generator picks do not depend on
+// whether that file exists.
+func (k *checker) declared(generated string) map[string]bool {
+	names := map[string]bool{}
+	scope := k.pkg.Types.Scope()
+	for _, name := range scope.Names() {
+		if k.fset.Position(scope.Lookup(name).Pos()).Filename != generated {
+			names[name] = true
+		}
+	}
+	return names
 }
 
 // declaresStage returns the identifier of a package-level Stage declared

@@ -180,7 +180,7 @@ func TestCheckAndDiff(t *testing.T) {
 	if code != ExitStale {
 		t.Fatalf("-check on a missing file: exit %d, want %d\n%s", code, ExitStale, stderr)
 	}
-	if !strings.Contains(stdout, "--- /dev/null\n+++ b/changes/flamingock_gen.go\n") || !strings.Contains(stdout, `+				ID:            "create-users",`) {
+	if !strings.Contains(stdout, "--- /dev/null\n+++ b/changes/flamingock_gen.go\n") || !strings.Contains(stdout, `+		ID:            "create-users",`) {
 		t.Errorf("-check diff:\n%s", stdout)
 	}
 	if !strings.Contains(stderr, "changes/flamingock_gen.go: missing; run go generate") {
@@ -207,7 +207,7 @@ func TestCheckAndDiff(t *testing.T) {
 		t.Fatalf("-diff on a stale file: exit %d, want %d", code, ExitStale)
 	}
 	if !strings.HasPrefix(stdout, "--- a/changes/flamingock_gen.go\n+++ b/changes/flamingock_gen.go\n@@ ") ||
-		!strings.Contains(stdout, `+				ID:            "more",`) ||
+		!strings.Contains(stdout, `+		ID:            "more",`) ||
 		!strings.Contains(stdout, "-\t\tFingerprint: ") {
 		t.Errorf("-diff output:\n%s", stdout)
 	}

@@ -3,6 +3,8 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"go/types"
+	"maps"
 
 	"github.com/dave/jennifer/jen"
 )
@@ -30,24 +32,43 @@ func emit(p *Package) ([]byte, error) {
 	f.HeaderComment(Header[len("// "):])
 	f.ImportAlias(RuntimePath, runtimeAlias)
 
-	changes := make([]jen.Code, 0, len(p.Changes))
+	n := newNames(p)
+	// One append statement per change rather than one literal holding
+	// them all: go/printer measures every element of a composite literal
+	// by printing it, so the cost of formatting grows with nesting depth.
+	body := []jen.Code{
+		jen.Id(n.stage).Op(":=").Qual(RuntimePath, "Stage").Values(
+			field("Name", jen.Lit(p.Path)),
+			field("Fingerprint", jen.Lit(p.Fingerprint)),
+			field("Changes", jen.Make(jen.Index().Qual(RuntimePath, "Change"), jen.Lit(0), jen.Lit(len(p.Changes)))),
+			jen.Line(),
+		),
+	}
+	var adapters []jen.Code
 	for _, ch := range p.Changes {
-		c, err := changeCode(ch)
+		c, err := n.changeCode(ch)
 		if err != nil {
 			return nil, fmt.Errorf("package %s: change %q: %w", p.Path, ch.ID, err)
 		}
-		changes = append(changes, c)
+		changes := jen.Id(n.stage).Dot("Changes")
+		body = append(body, changes.Clone().Op("=").Append(changes, c))
+		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
+			if fn == nil {
+				continue
+			}
+			a, err := n.adapter(fn)
+			if err != nil {
+				return nil, fmt.Errorf("package %s: change %q: %w", p.Path, ch.ID, err)
+			}
+			adapters = append(adapters, jen.Line(),
+				jen.Commentf("%s resolves the parameters of %s and calls it.", n.adapterName(fn), fn.Name), jen.Line(), a, jen.Line())
+		}
 	}
+	body = append(body, jen.Return(jen.Id(n.stage)))
 	f.Commentf("Stage returns the changes declared in package %s, in order, for", p.Name)
 	f.Comment("flamingock.NewPipeline.")
-	f.Func().Id("Stage").Params().Qual(RuntimePath, "Stage").Block(
-		jen.Return(jen.Qual(RuntimePath, "Stage").Values(
-			field("Name", jen.Lit(p.Path)),
-			field("Fingerprint", jen.Lit(p.Fingerprint)),
-			field("Changes", jen.Index().Qual(RuntimePath, "Change").Values(lines(changes)...)),
-			jen.Line(),
-		)),
-	)
+	f.Func().Id("Stage").Params().Qual(RuntimePath, "Stage").Block(body...)
+	f.Add(adapters...)
 
 	guards, err := guardBlock(p)
 	if err != nil {
@@ -67,11 +88,7 @@ func emit(p *Package) ([]byte, error) {
 
 // changeCode writes one runtime.Change literal. Fields are written in the
 // order of the runtime.Change declaration; empty optional ones are left out.
-func changeCode(ch *Change) (jen.Code, error) {
-	apply, err := adapter(ch.Apply)
-	if err != nil {
-		return nil, err
-	}
+func (n *names) changeCode(ch *Change) (jen.Code, error) {
 	fields := []jen.Code{field("ID", jen.Lit(ch.ID)), field("Order", jen.Lit(ch.Order))}
 	for _, opt := range []struct{ name, value string }{
 		{"Author", ch.Author}, {"Description", ch.Description}, {"Target", ch.Target},
@@ -102,17 +119,13 @@ func changeCode(ch *Change) (jen.Code, error) {
 			}
 			needs[i] = jen.Qual(RuntimePath, "TypeOf").Types(tc).Call()
 		}
-		fields = append(fields, field("Needs", jen.Index().Qual("reflect", "Type").Values(lines(needs)...)))
+		fields = append(fields, field("Needs", jen.Index().Qual("reflect", "Type").Values(needs...)))
 	}
-	fields = append(fields, field("Apply", apply))
+	fields = append(fields, field("Apply", jen.Id(n.adapterName(ch.Apply))))
 	if ch.Rollback != nil {
-		rollback, err := adapter(ch.Rollback)
-		if err != nil {
-			return nil, err
-		}
-		fields = append(fields, field("Rollback", rollback))
+		fields = append(fields, field("Rollback", jen.Id(n.adapterName(ch.Rollback))))
 	}
-	return jen.Values(append(fields, jen.Line())...), nil
+	return jen.Qual(RuntimePath, "Change").Values(append(fields, jen.Line())...), nil
 }
 
 // field writes "name: value" on a line of its own; a composite literal
@@ -131,33 +144,96 @@ func lines(elems []jen.Code) []jen.Code {
 	return append(out, jen.Line())
 }
 
-// adapter writes the runtime.ChangeFunc around fn: it resolves each
-// dependency by its static type and calls fn directly with typed values,
-// so nothing is reflected at run time.
-func adapter(fn *Func) (jen.Code, error) {
-	deps := jen.Id("deps")
+// adapter writes the runtime.ChangeFunc around fn as a top-level function:
+// it resolves each dependency by its static type and calls fn directly with
+// typed values, so nothing is reflected at run time. (Top-level functions
+// rather than closures inside Stage: go/printer measures each element of a
+// composite literal by printing it, so nesting large closures in literals
+// multiplies the cost of formatting.)
+func (n *names) adapter(fn *Func) (jen.Code, error) {
+	deps := jen.Id(n.deps)
 	if len(fn.Params) == 1 {
 		deps = jen.Id("_")
 	}
 	var body []jen.Code
-	args := []jen.Code{jen.Id("ctx")}
+	args := []jen.Code{jen.Id(n.ctx)}
 	for i, t := range fn.Params[1:] {
 		tc, err := typeCode(t)
 		if err != nil {
 			return nil, err
 		}
-		v := fmt.Sprintf("dep%d", i+1)
+		v := n.fresh(fmt.Sprintf("dep%d", i+1))
 		body = append(body,
-			jen.List(jen.Id(v), jen.Err()).Op(":=").Qual(RuntimePath, "Resolve").Types(tc).Call(jen.Id("deps")),
-			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+			jen.List(jen.Id(v), jen.Id(n.err)).Op(":=").Qual(RuntimePath, "Resolve").Types(tc).Call(jen.Id(n.deps)),
+			jen.If(jen.Id(n.err).Op("!=").Nil()).Block(jen.Return(jen.Id(n.err))),
 		)
 		args = append(args, jen.Id(v))
 	}
 	body = append(body, jen.Return(jen.Id(fn.Name).Call(args...)))
-	return jen.Func().Params(
-		jen.Id("ctx").Qual("context", "Context"),
+	return jen.Func().Id(n.adapterName(fn)).Params(
+		jen.Id(n.ctx).Qual("context", "Context"),
 		deps.Op("*").Qual(RuntimePath, "Deps"),
 	).Error().Block(body...), nil
+}
+
+// adapterName is the name of fn's adapter: flamingock_ and fn's name, with
+// underscores appended in the unlikely case the name is taken.
+func (n *names) adapterName(fn *Func) string {
+	if name, ok := n.adapters[fn.Name]; ok {
+		return name
+	}
+	name := "flamingock_" + fn.Name
+	for n.declared[name] {
+		name += "_"
+	}
+	n.adapters[fn.Name] = name
+	n.declared[name] = true
+	return name
+}
+
+// names holds the local identifiers of the generated code, chosen so they
+// shadow nothing the code refers to: not a called user function (a
+// change may well be named deps or stage), nor the name of an imported
+// package.
+type names struct {
+	taken                 map[string]bool
+	stage, ctx, deps, err string
+
+	declared map[string]bool   // package-level names of the user's files
+	adapters map[string]string // user function name -> adapter name
+}
+
+func newNames(p *Package) *names {
+	n := &names{
+		taken:    map[string]bool{runtimeAlias: true, "context": true, "reflect": true},
+		declared: maps.Clone(p.Declared),
+		adapters: map[string]string{},
+	}
+	for _, ch := range p.Changes {
+		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
+			if fn == nil {
+				continue
+			}
+			n.taken[fn.Name] = true
+			for _, t := range fn.Params {
+				walkNamed(t, func(obj *types.TypeName) {
+					if obj.Pkg() != nil {
+						n.taken[obj.Pkg().Name()] = true
+					}
+				})
+			}
+		}
+	}
+	n.stage, n.ctx, n.deps, n.err = n.fresh("stage"), n.fresh("ctx"), n.fresh("deps"), n.fresh("err")
+	return n
+}
+
+// fresh returns base, with underscores appended while it is taken.
+func (n *names) fresh(base string) string {
+	for n.taken[base] {
+		base += "_"
+	}
+	return base
 }
 
 // guardBlock writes one `_ func(...) error = F` per user function.

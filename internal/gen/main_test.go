@@ -24,7 +24,11 @@ func TestMain(m *testing.M) {
 	for k, v := range map[string]string{"GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOSUMDB": "off", "GOWORK": "off"} {
 		os.Setenv(k, v)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if bench.dir != "" {
+		os.RemoveAll(bench.dir)
+	}
+	os.Exit(code)
 }
 
 // writeModule writes files into a new temporary module directory whose
@@ -33,6 +37,13 @@ func TestMain(m *testing.M) {
 func writeModule(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
+	writeModuleAt(t, dir, files)
+	return dir
+}
+
+// writeModuleAt is writeModule into an existing directory.
+func writeModuleAt(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
 	gomod, ok := files["go.mod"]
 	if !ok {
 		gomod = "module example.com/m\n\ngo 1.26\n"
@@ -50,7 +61,6 @@ func writeModule(t testing.TB, files map[string]string) string {
 		}
 		write(t, filepath.Join(dir, filepath.FromSlash(name)), []byte(content))
 	}
-	return dir
 }
 
 func write(t testing.TB, path string, content []byte) {

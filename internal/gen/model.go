@@ -13,9 +13,13 @@ type Package struct {
 	Name string // package name
 	Dir  string // absolute directory, where the generated file goes
 
-	// Types is the type-checked package, used to render dependency types
-	// relative to it (its own types are written unqualified).
+	// Types is the type-checked package.
 	Types *types.Package
+
+	// Declared lists the package-level names the user's files declare
+	// (the earlier generated file excluded): names the generated file
+	// must not reuse.
+	Declared map[string]bool
 
 	// Changes are sorted by order (annotations.CompareOrders).
 	Changes []*Change

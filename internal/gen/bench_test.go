@@ -1,0 +1,96 @@
+package gen
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/tools/go/packages"
+)
+
+var bench struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// sharedBenchModule returns one module of 1,000 changes for every
+// benchmark in the process, warmed up by one load, so both benchmarks
+// measure with the go command's build cache in the same (warm) state.
+func sharedBenchModule(b *testing.B) string {
+	bench.once.Do(func() {
+		bench.dir, bench.err = os.MkdirTemp("", "flamingock-gen-bench-")
+		if bench.err != nil {
+			return
+		}
+		writeModuleAt(b, bench.dir, benchFiles(1000))
+		_, bench.err = packages.Load(&packages.Config{Mode: loadMode, Dir: bench.dir}, "./changes")
+	})
+	if bench.err != nil {
+		b.Fatal(bench.err)
+	}
+	return bench.dir
+}
+
+// benchFiles returns the files of a module whose package "changes"
+// declares n changes
+// over 10 files, each with a database/sql dependency, every other one
+// with a rollback.
+func benchFiles(n int) map[string]string {
+	files := map[string]string{}
+	const perFile = 100
+	for f := 0; f*perFile < n; f++ {
+		var src strings.Builder
+		src.WriteString("package changes\n\nimport (\n\t\"context\"\n\t\"database/sql\"\n)\n")
+		for i := f * perFile; i < min(n, (f+1)*perFile); i++ {
+			fmt.Fprintf(&src, `
+// Change%[1]d creates table t%[1]d.
+//
+//flamingock:change id=change-%[1]d order=%[1]d author=bench
+func Change%[1]d(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, "CREATE TABLE t%[1]d (id int)")
+	return err
+}
+`, i)
+			if i%2 == 0 {
+				fmt.Fprintf(&src, `
+//flamingock:rollback change-%[1]d
+func Undo%[1]d(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, "DROP TABLE t%[1]d")
+	return err
+}
+`, i)
+			}
+		}
+		files[fmt.Sprintf("changes/changes%02d.go", f)] = src.String()
+	}
+	return files
+}
+
+// BenchmarkGenerate1000 is the whole generator on a package of 1,000
+// changes: load, scan, check, checksum and render, in memory.
+func BenchmarkGenerate1000(b *testing.B) {
+	dir := sharedBenchModule(b)
+	cfg := Config{Dir: dir, Patterns: []string{"./changes"}}
+	for b.Loop() {
+		res, err := Generate(context.Background(), cfg)
+		if err != nil || len(res.Diagnostics) > 0 || len(res.Files) != 1 {
+			b.Fatalf("Generate: %v %v", err, res)
+		}
+	}
+}
+
+// BenchmarkLoadOnly1000 is the floor: go/packages loading the same
+// package in the same mode, nothing else.
+func BenchmarkLoadOnly1000(b *testing.B) {
+	dir := sharedBenchModule(b)
+	for b.Loop() {
+		pkgs, err := packages.Load(&packages.Config{Mode: loadMode, Dir: dir}, "./changes")
+		if err != nil || len(pkgs) != 1 || len(pkgs[0].Errors) > 0 {
+			b.Fatalf("Load: %v %v", err, pkgs)
+		}
+	}
+}
