@@ -3,6 +3,11 @@
 // same SQLite file. Run it twice: the second run finds nothing to do.
 //
 //	go run ./examples/quickstart
+//
+// The operations commands are mounted under "flamingock":
+//
+//	go run ./examples/quickstart flamingock status
+//	go run ./examples/quickstart flamingock audit list --history
 package main
 
 import (
@@ -15,6 +20,7 @@ import (
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit/sqlite"
+	"github.com/flamingock/flamingock-go/cli"
 	"github.com/flamingock/flamingock-go/examples/quickstart/changes/accounts"
 	"github.com/flamingock/flamingock-go/examples/quickstart/changes/welcome"
 	"github.com/flamingock/flamingock-go/examples/quickstart/outbox"
@@ -29,13 +35,15 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *dbPath, *outboxDir); err != nil {
+	if err := run(ctx, *dbPath, *outboxDir, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dbPath, outboxDir string) error {
+// run applies the pipeline, or with arguments "flamingock ..." runs an
+// operations command against it.
+func run(ctx context.Context, dbPath, outboxDir string, args []string) error {
 	// One database for the business data and the audit trail: the changes
 	// of the accounts stage commit together with their audit entries.
 	db, err := sqlite.OpenDB(dbPath)
@@ -54,15 +62,20 @@ func run(ctx context.Context, dbPath, outboxDir string) error {
 	box := &outbox.Outbox{Dir: outboxDir}
 	outboxTarget := flamingock.NewDependencyTarget("outbox", func(d *flamingock.Deps) { flamingock.Provide(d, box) })
 
+	progress := cli.NewProgress()
 	runner, err := flamingock.New(
 		flamingock.NewPipeline(accounts.Stage(), welcome.Stage()),
 		flamingock.WithAuditStore(store),
 		flamingock.WithTargets(appDB, outboxTarget),
 		flamingock.WithDependency(db),
 		flamingock.WithService("quickstart", "1.0.0"),
+		progress.Listener(),
 	)
 	if err != nil {
 		return err
+	}
+	if len(args) > 0 && args[0] == "flamingock" {
+		os.Exit(cli.Execute(ctx, cli.Command(runner, cli.WithProgress(progress)), args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	report, err := runner.Run(ctx)
 	printReport(report, dbPath)
