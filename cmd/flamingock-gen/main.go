@@ -1,11 +1,3 @@
-// Command flamingock-gen generates the typed registry of flamingock changes:
-// one flamingock_gen.go per package that declares //flamingock:change
-// functions. Run it with go generate:
-//
-//	//go:generate go tool flamingock-gen
-//
-// See docs/generator.md for flags, modes, exit codes and every error it
-// reports.
 package main
 
 import (
