@@ -1,0 +1,65 @@
+package couchbase
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DefaultKeyPrefix is the prefix of the store's document keys.
+const DefaultKeyPrefix = "flamingock"
+
+// Option configures a [Store]. [New] returns the first option error.
+type Option interface{ apply(*config) error }
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	scope, collection string
+	prefix            string
+	stagedWait        time.Duration
+}
+
+func defaultConfig() config {
+	return config{scope: "_default", collection: "_default", prefix: DefaultKeyPrefix, stagedWait: 30 * time.Second}
+}
+
+// WithCollection keeps the documents in scope.collection of the bucket
+// (default _default._default). The collection must exist.
+func WithCollection(scope, collection string) Option {
+	return optionFunc(func(c *config) error {
+		if scope == "" || collection == "" {
+			return fmt.Errorf("couchbase audit store: WithCollection(%q, %q): scope and collection must not be empty", scope, collection)
+		}
+		c.scope, c.collection = scope, collection
+		return nil
+	})
+}
+
+// WithKeyPrefix sets the prefix of the store's keys (default "flamingock").
+// Two stores with different prefixes in one collection are independent,
+// each with its own lock.
+func WithKeyPrefix(prefix string) Option {
+	return optionFunc(func(c *config) error {
+		if prefix == "" || strings.Contains(prefix, "::") || len(prefix) > 200 {
+			return fmt.Errorf("couchbase audit store: WithKeyPrefix(%q): want 1 to 200 bytes without \"::\"", prefix)
+		}
+		c.prefix = prefix
+		return nil
+	})
+}
+
+// WithStagedWait bounds how long a write waits for a Couchbase transaction
+// staged on the state document to commit or roll back (default 30s; it
+// should exceed the transactions' timeout).
+func WithStagedWait(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("couchbase audit store: WithStagedWait(%v): must be positive", d)
+		}
+		c.stagedWait = d
+		return nil
+	})
+}
