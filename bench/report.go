@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// gooseIndex is the position of goose in systems: the baseline of ratios.
+func gooseIndex() int {
+	for i, s := range systems {
+		if s.name == "goose" {
+			return i
+		}
+	}
+	panic("goose is not among the systems")
+}
+
+func printStartup(title string, rows []startupRow) {
+	g := gooseIndex()
+	fmt.Println(title)
+	fmt.Println()
+	header := []string{"N"}
+	for _, s := range systems {
+		header = append(header, s.name)
+	}
+	for i, s := range systems {
+		if i != g {
+			header = append(header, s.name+" ÷ goose")
+		}
+	}
+	for _, s := range systems {
+		header = append(header, s.name+" round trips")
+	}
+	printRow(header)
+	printSeparator(len(header))
+	for _, r := range rows {
+		cells := []string{fmt.Sprintf("%d", r.n)}
+		for _, m := range r.systems {
+			cells = append(cells, ms(m.median()))
+		}
+		for i, m := range r.systems {
+			if i != g {
+				cells = append(cells, ratio(m.median(), r.systems[g].median()))
+			}
+		}
+		for _, m := range r.systems {
+			cells = append(cells, roundTrips(m.wire, m.tracedPerOp()))
+		}
+		printRow(cells)
+	}
+	fmt.Println()
+}
+
+func printApply(n int, rows []*measurement) {
+	g := gooseIndex()
+	printRow([]string{"system", "total (median)", "min – max", "per change", "÷ goose", "round trips per change"})
+	printSeparator(6)
+	for i, m := range rows {
+		lo, hi := minMax(m.times)
+		cells := []string{
+			systems[i].name,
+			ms(m.median()),
+			ms(lo) + " – " + ms(hi),
+			us(m.median() / time.Duration(n)),
+			ratio(m.median(), rows[g].median()),
+			// The wire count covers the whole run, startup included.
+			fmt.Sprintf("%.2f (tracer %.2f)", float64(m.wire)/float64(n), m.tracedPerOp()),
+		}
+		printRow(cells)
+	}
+	fmt.Println()
+	fmt.Println("Round trips: counted on the wire (a local proxy), whole run divided by the number of changes;")
+	fmt.Println("in parentheses what the pgx tracer saw (queries, batches, server-side prepares).")
+}
+
+func printRow(cells []string) { fmt.Println("| " + strings.Join(cells, " | ") + " |") }
+
+func printSeparator(n int) {
+	fmt.Println("|" + strings.Repeat("---|", n))
+}
+
+func ms(d time.Duration) string {
+	v := float64(d) / float64(time.Millisecond)
+	switch {
+	case v < 10:
+		return fmt.Sprintf("%.3f ms", v)
+	case v < 1000:
+		return fmt.Sprintf("%.1f ms", v)
+	default:
+		return fmt.Sprintf("%.0f ms", v)
+	}
+}
+
+func us(d time.Duration) string {
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
+func ratio(a, b time.Duration) string {
+	return fmt.Sprintf("%.2f×", float64(a)/float64(b))
+}
+
+// roundTrips shows the wire count and, when it differs, the tracer's.
+func roundTrips(wire int64, traced float64) string {
+	if float64(wire) == traced {
+		return fmt.Sprintf("%d", wire)
+	}
+	return fmt.Sprintf("%d (tracer %.3g)", wire, traced)
+}
+
+func minMax(ds []time.Duration) (lo, hi time.Duration) {
+	lo, hi = ds[0], ds[0]
+	for _, d := range ds {
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	return lo, hi
+}
