@@ -1,6 +1,6 @@
 // Command flamingock-gen generates the typed registry of flamingock
-// changes: one flamingock_gen.go per package that declares
-// //flamingock:change functions, exposing func Stage() flamingock.Stage.
+// changes: one flamingock_gen.go per package that declares changes,
+// exposing func Stage() flamingock.Stage.
 // Run it with go generate, in a package of changes:
 //
 //	//go:generate go tool flamingock-gen
