@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +21,25 @@ type checker struct {
 	c    *collector
 	fset *token.FileSet
 	pkg  *packages.Package
+
+	sources map[string][]byte // file contents read for checksums
+}
+
+// readFile returns the contents of a source file, read once; nil when it
+// cannot be read (the checksum then prints the declaration instead).
+func (k *checker) readFile(name string) []byte {
+	if src, ok := k.sources[name]; ok {
+		return src
+	}
+	src, err := os.ReadFile(name)
+	if err != nil {
+		src = nil
+	}
+	if k.sources == nil {
+		k.sources = map[string][]byte{}
+	}
+	k.sources[name] = src
+	return src
 }
 
 // checkPackage returns the model of pkg, or nil when pkg declares no
@@ -68,7 +88,7 @@ func checkPackage(pkg *packages.Package, c *collector) *Package {
 	}
 	k.sortByOrder(changes)
 	for _, ch := range changes {
-		ch.Checksum = checksum(k.fset, k.decl(ch.Apply), k.decl(ch.Rollback))
+		ch.Checksum = checksum(k.fset, k.readFile, k.decl(ch.Apply), k.decl(ch.Rollback))
 	}
 	return &Package{
 		Path:        pkg.PkgPath,

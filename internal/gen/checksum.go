@@ -15,40 +15,54 @@ import (
 // checksum returns "sha256:<hex>" of the normalised source of a change's
 // apply and rollback functions (rollback may be nil).
 //
-// Each declaration is printed without its doc comment by go/printer, which
-// prints no comments for a node that is not a whole file, and then reduced
-// to its token sequence: layout (indentation, line breaks, blank lines,
-// trailing commas) and comments do not change the checksum, while any
-// change to names, types, literals or statements does.
-func checksum(fset *token.FileSet, apply, rollback *ast.FuncDecl) string {
+// Each declaration (from the func keyword, so without its doc comment) is
+// reduced to its token sequence: layout (indentation, line breaks, blank
+// lines, trailing commas) and comments do not change the checksum, while
+// any change to names, types, literals or statements does.
+//
+// The tokens are scanned from the file's bytes when read can supply them
+// (the fast path), else from the declaration printed by go/printer without
+// comments; both give the same sequence.
+func checksum(fset *token.FileSet, read func(filename string) []byte, apply, rollback *ast.FuncDecl) string {
 	h := sha256.New()
 	io.WriteString(h, "apply\n")
-	writeTokens(h, fset, apply)
+	writeTokens(h, fset, read, apply)
 	if rollback != nil {
 		io.WriteString(h, "rollback\n")
-		writeTokens(h, fset, rollback)
+		writeTokens(h, fset, read, rollback)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // writeTokens writes one token per line to h.
-func writeTokens(h hash.Hash, fset *token.FileSet, fn *ast.FuncDecl) {
+func writeTokens(h hash.Hash, fset *token.FileSet, read func(string) []byte, fn *ast.FuncDecl) {
 	if fn == nil {
 		return
 	}
-	bare := *fn
-	bare.Doc = nil
-	var src bytes.Buffer
-	if err := printer.Fprint(&src, fset, &bare); err != nil {
-		// The declaration came from a successful parse; printing it
-		// cannot fail short of a printer bug. Hash what we have.
-		io.WriteString(h, err.Error())
-	}
-	toks := canonicalTokens(src.Bytes())
+	toks := canonicalTokens(declSource(fset, read, fn))
 	for _, t := range toks {
 		io.WriteString(h, t)
 		h.Write([]byte{'\n'})
 	}
+}
+
+// declSource returns the source of fn from its func keyword to its end.
+func declSource(fset *token.FileSet, read func(string) []byte, fn *ast.FuncDecl) []byte {
+	if read != nil {
+		start, end := fset.Position(fn.Pos()), fset.Position(fn.End())
+		if src := read(start.Filename); src != nil && start.Filename == end.Filename && end.Offset <= len(src) && start.Offset < end.Offset {
+			return src[start.Offset:end.Offset]
+		}
+	}
+	bare := *fn
+	bare.Doc = nil
+	var buf bytes.Buffer
+	if err := printer.Fprint(&buf, fset, &bare); err != nil {
+		// The declaration came from a successful parse; printing it
+		// cannot fail short of a printer bug. Hash what we have.
+		buf.WriteString(err.Error())
+	}
+	return buf.Bytes()
 }
 
 // canonicalTokens scans Go source and returns its tokens with layout

@@ -4,6 +4,8 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -68,23 +70,44 @@ func Create(ctx context.Context, tx *sql.Conn) error {
 }`,
 	}
 	fset, fn := parseFunc(t, base)
-	want := checksum(fset, fn, nil)
+	want := checksum(fset, nil, fn, nil)
 	for i, src := range same {
 		fset, fn := parseFunc(t, src)
-		if got := checksum(fset, fn, nil); got != want {
+		if got := checksum(fset, nil, fn, nil); got != want {
 			t.Errorf("same[%d]: checksum %s, want %s", i, got, want)
 		}
 	}
 	for i, src := range different {
 		fset, fn := parseFunc(t, src)
-		if got := checksum(fset, fn, nil); got == want {
+		if got := checksum(fset, nil, fn, nil); got == want {
 			t.Errorf("different[%d]: checksum equals the original's", i)
 		}
 	}
 	// A rollback is part of the checksum.
 	fset, rb := parseFunc(t, `func Drop(ctx context.Context, tx *sql.Tx) error { return nil }`)
-	if got := checksum(fset, fn, rb); got == want {
+	if got := checksum(fset, nil, fn, rb); got == want {
 		t.Error("adding a rollback did not change the checksum")
+	}
+}
+
+// TestChecksumFromFileMatchesPrinted checks that the fast path (tokens
+// scanned from the file) and the printed declaration agree, doc comment
+// and comments included in the file.
+func TestChecksumFromFileMatchesPrinted(t *testing.T) {
+	src := "package p\n\n// Doc.\n//\n//flamingock:change id=x\nfunc F(ctx context.Context, m map[string]int) error {\n\t// note\n\tfor k := range m { _ = k }\n\treturn nil\n}\n"
+	path := filepath.Join(t.TempDir(), "f.go")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, src, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := f.Decls[0].(*ast.FuncDecl)
+	read := func(string) []byte { return []byte(src) }
+	if a, b := checksum(fset, read, fn, nil), checksum(fset, nil, fn, nil); a != b {
+		t.Fatalf("from the file %s, printed %s", a, b)
 	}
 }
 
