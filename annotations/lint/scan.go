@@ -50,13 +50,17 @@ func (c *checker) scan() (sites []site, genFile *ast.File) {
 // well-formed directive on a top-level function.
 func (c *checker) comment(f *ast.File, cm *ast.Comment, owner ast.Node, test bool) (site, bool) {
 	if !strings.HasPrefix(cm.Text, annotations.Prefix) {
-		if test {
+		if test || strings.HasPrefix(cm.Text, "//\t") {
+			// A _test.go file is not read by the generator; a line
+			// indented by a tab is a code block in a doc comment: an
+			// example, as flamingock-gen also reads it.
 			return site{}, false
 		}
 		if hint, typo := annotations.LikelyTypo(cm.Text); typo {
 			c.report(cm.Slash, catTypo, true, hint, typoFixes(cm)...)
 		} else if fixed, ok := gofmtSpaced(cm.Text); ok {
-			c.report(cm.Slash, catTypo, true, fmt.Sprintf(
+			// flamingock-gen skips this comment as prose: a warning.
+			c.report(cm.Slash, catTypo, false, fmt.Sprintf(
 				"looks like a flamingock directive but is an ordinary comment, so it is ignored: gofmt puts a space after \"//\" when a doc comment line is not a directive, as happens with a space after the colon (write %q)",
 				cut(fixed, 60)), fix(fmt.Sprintf("Rewrite as %q", cut(fixed, 40)), textEdit(cm, 0, len(cm.Text), fixed))...)
 		}

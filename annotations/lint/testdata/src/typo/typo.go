@@ -30,3 +30,11 @@ func Gofmt(ctx context.Context) error { return nil }
 // flamingock: change directives take keys, says this line, and the
 // flamingock change directives in general; none of it is a directive.
 func Prose(ctx context.Context) error { return nil }
+
+// Documented passes: the doc comment shows directives in a code block,
+// where they are examples.
+//
+//	// flamingock:change id=example order=1
+//	//Flamingock:change id=example order=1
+//	//flamingock:change id=example order=1
+func Documented(ctx context.Context) error { return nil }
