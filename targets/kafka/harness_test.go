@@ -29,7 +29,7 @@ const (
 	transactionalID = "flamingock-test"
 )
 
-func newCluster(t *testing.T) []string {
+func newCluster(t testing.TB) []string {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1))
 	if err != nil {
