@@ -1,0 +1,60 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	flamingock "github.com/flamingock/flamingock-go/runtime"
+)
+
+type (
+	depA struct{ n int }
+	depB string
+)
+
+func TestFuncNResolvesByTypeAndCallsDirectly(t *testing.T) {
+	d := flamingock.NewDeps(nil)
+	flamingock.Provide(d, &depA{n: 7})
+	flamingock.Provide(d, depB("b"))
+	var got []any
+	f := flamingock.Func2(func(_ context.Context, a *depA, b depB) error { got = append(got, a.n, b); return nil })
+	if err := f(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != 7 || got[1] != depB("b") {
+		t.Fatalf("called with %v", got)
+	}
+	called := false
+	f0 := flamingock.Func0(func(context.Context) error { called = true; return nil })
+	if err := f0(context.Background(), d); err != nil || !called {
+		t.Fatalf("Func0: called=%v err=%v", called, err)
+	}
+}
+
+func TestFuncNReportsTheMissingType(t *testing.T) {
+	d := flamingock.NewDeps(nil)
+	flamingock.Provide(d, &depA{})
+	f := flamingock.Func3(func(context.Context, *depA, depB, int) error { t.Fatal("called"); return nil })
+	err := f(context.Background(), d)
+	var missing *flamingock.MissingDependencyError
+	if !errors.As(err, &missing) || missing.Type != flamingock.TypeOf[depB]() {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestChildDepsShadowParent(t *testing.T) {
+	parent := flamingock.NewDeps(nil)
+	flamingock.Provide(parent, depB("app"))
+	flamingock.Provide(parent, 42)
+	child := flamingock.NewDeps(parent)
+	flamingock.Provide(child, depB("target"))
+	b, _ := flamingock.Resolve[depB](child)
+	n, _ := flamingock.Resolve[int](child)
+	if b != "target" || n != 42 {
+		t.Fatalf("resolved %q %d", b, n)
+	}
+	if !child.Has(flamingock.TypeOf[int]()) || child.Has(flamingock.TypeOf[string]()) {
+		t.Fatal("Has is wrong")
+	}
+}
