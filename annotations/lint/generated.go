@@ -107,7 +107,7 @@ func (c *checker) registryDiffs(ch *change, e registered) []string {
 	}
 	var diffs []string
 	for _, field := range compared {
-		if have := e.fields[field]; have != want[field] {
+		if have := e.fields[field]; have != want[field] && have != unknownFunc {
 			diffs = append(diffs, fmt.Sprintf("%s is %s there but %s in the source", strings.ToLower(field), shown(have), shown(want[field])))
 		}
 	}
@@ -123,34 +123,38 @@ func shown(v string) string {
 
 // registryEntries reads the runtime.Change literals in the Stage function
 // of a generated file: those written with their type and the elements of
-// a []runtime.Change literal, which is how the generator has written
-// them. ok is false when the file has no Stage function or no entry.
+// a []runtime.Change literal, the forms the generator has used. ok is
+// false when the file has no Stage function or no entry.
 func registryEntries(f *ast.File) (entries []registered, ok bool) {
+	funcs := map[string]*ast.FuncDecl{}
 	for _, decl := range f.Decls {
-		fn, isFunc := decl.(*ast.FuncDecl)
-		if !isFunc || fn.Recv != nil || fn.Name.Name != "Stage" || fn.Body == nil {
-			continue
+		if fn, isFunc := decl.(*ast.FuncDecl); isFunc && fn.Recv == nil && fn.Body != nil {
+			funcs[fn.Name.Name] = fn
 		}
-		ast.Inspect(fn.Body, func(n ast.Node) bool {
-			lit, isLit := n.(*ast.CompositeLit)
-			if !isLit {
-				return true
-			}
-			if isChangeType(lit.Type) {
-				entries = append(entries, entry(lit))
-				return false
-			}
-			if arr, isArr := lit.Type.(*ast.ArrayType); isArr && isChangeType(arr.Elt) {
-				for _, elt := range lit.Elts {
-					if e, isLit := elt.(*ast.CompositeLit); isLit {
-						entries = append(entries, entry(e))
-					}
-				}
-				return false
-			}
-			return true
-		})
 	}
+	stage := funcs["Stage"]
+	if stage == nil {
+		return nil, false
+	}
+	ast.Inspect(stage.Body, func(n ast.Node) bool {
+		lit, isLit := n.(*ast.CompositeLit)
+		if !isLit {
+			return true
+		}
+		if isChangeType(lit.Type) {
+			entries = append(entries, entry(lit, funcs))
+			return false
+		}
+		if arr, isArr := lit.Type.(*ast.ArrayType); isArr && isChangeType(arr.Elt) {
+			for _, elt := range lit.Elts {
+				if e, isLit := elt.(*ast.CompositeLit); isLit {
+					entries = append(entries, entry(e, funcs))
+				}
+			}
+			return false
+		}
+		return true
+	})
 	return entries, len(entries) > 0
 }
 
@@ -161,44 +165,53 @@ func isChangeType(x ast.Expr) bool {
 	return ok && sel.Sel.Name == "Change"
 }
 
-// entry reads the keyed fields of one registry entry.
-func entry(lit *ast.CompositeLit) registered {
+// entry reads the keyed fields of one registry entry. funcs are the
+// top-level functions of the generated file, through which an entry may
+// call the user's function.
+func entry(lit *ast.CompositeLit, funcs map[string]*ast.FuncDecl) registered {
 	e := registered{fields: map[string]string{"Transactional": "false", "Recovery": annotations.RecoveryManual}}
 	for _, elt := range lit.Elts {
 		if kv, isKV := elt.(*ast.KeyValueExpr); isKV {
 			if key, isID := kv.Key.(*ast.Ident); isID {
-				e.fields[key.Name] = fieldValue(kv.Value)
+				e.fields[key.Name] = fieldValue(kv.Value, funcs)
 			}
 		}
 	}
 	return e
 }
 
+// unknownFunc stands for an Apply or Rollback value whose user function
+// cannot be told from the syntax; it is not compared.
+const unknownFunc = "?"
+
 // fieldValue renders the value of one field of a registry entry: the text
-// of a literal, the lowercase strategy of a recovery constant, or the
-// function an adapter calls.
-func fieldValue(x ast.Expr) string {
+// of a literal, the lowercase strategy of a recovery constant, or the user
+// function that an Apply or Rollback value calls.
+func fieldValue(x ast.Expr, funcs map[string]*ast.FuncDecl) string {
 	switch x := x.(type) {
 	case *ast.BasicLit:
 		if s, err := strconv.Unquote(x.Value); err == nil {
 			return s
 		}
 		return x.Value
-	case *ast.Ident: // true, false
+	case *ast.Ident: // true, false, or a function
+		if fn := funcs[x.Name]; fn != nil {
+			return calledFunc(fn.Body) // an adapter written as a named function
+		}
 		return x.Name
 	case *ast.SelectorExpr: // flamingock.RecoveryRetry
 		return strings.ToLower(strings.TrimPrefix(x.Sel.Name, "Recovery"))
 	case *ast.FuncLit:
-		return calledFunc(x)
+		return calledFunc(x.Body)
 	}
-	return ""
+	return unknownFunc
 }
 
 // calledFunc returns the name of the function an adapter's final return
 // statement calls: the user function the registry runs.
-func calledFunc(fn *ast.FuncLit) string {
-	if n := len(fn.Body.List); n > 0 {
-		if ret, ok := fn.Body.List[n-1].(*ast.ReturnStmt); ok && len(ret.Results) == 1 {
+func calledFunc(body *ast.BlockStmt) string {
+	if n := len(body.List); n > 0 {
+		if ret, ok := body.List[n-1].(*ast.ReturnStmt); ok && len(ret.Results) == 1 {
 			if call, ok := ret.Results[0].(*ast.CallExpr); ok {
 				if id, ok := call.Fun.(*ast.Ident); ok {
 					return id.Name
@@ -206,5 +219,5 @@ func calledFunc(fn *ast.FuncLit) string {
 			}
 		}
 	}
-	return ""
+	return unknownFunc
 }
