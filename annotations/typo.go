@@ -62,8 +62,13 @@ func editDistance(a, b string) int {
 // block comment, the colon form needs the verb attached to the colon
 // ("flamingock:change"), and the colon-less form needs a verb followed by
 // key=value text ("flamingock change id=x").
+//
+// A line comment whose text after "//" starts with a tab is never a typo:
+// gofmt writes the lines of a code block in a doc comment that way, and a
+// code block that shows a directive ("//	//flamingock:change id=x") is an
+// example, not a misspelt directive.
 func LikelyTypo(comment string) (hint string, typo bool) {
-	if strings.HasPrefix(comment, Prefix) {
+	if strings.HasPrefix(comment, Prefix) || strings.HasPrefix(comment, "//\t") {
 		return "", false
 	}
 	var body string

@@ -6,8 +6,9 @@ func TestLikelyTypo(t *testing.T) {
 	const lead = "looks like a flamingock directive but is an ordinary comment, so it is ignored: "
 	tests := []struct{ in, hint string }{
 		{"// flamingock:change id=x", lead + `remove the space after "//" (write "//flamingock:change ...")`},
-		{"//\tflamingock:rollback x", lead + `remove the space after "//" (write "//flamingock:rollback ...")`},
 		{"// flamingock:change", lead + `remove the space after "//" (write "//flamingock:change")`},
+		{"//  flamingock:change id=x", lead + `remove the space after "//" (write "//flamingock:change ...")`},
+		{"// \tflamingock:change id=x", lead + `remove the space after "//" (write "//flamingock:change ...")`},
 		{"//flamingock change id=x", lead + `put ":" right after "flamingock" (write "//flamingock:change ...")`},
 		{"//flamingock rollback x", lead + `put ":" right after "flamingock" (write "//flamingock:rollback ...")`},
 		{"//Flamingock:change id=x", lead + `write "flamingock" in lowercase (write "//flamingock:change ...")`},
@@ -49,6 +50,11 @@ func TestLikelyTypoLeavesProseAlone(t *testing.T) {
 		"//flamingockish:change",
 		"//flamingock",
 		"//flamingock_change id=x",
+		// Code blocks in doc comments: gofmt indents them with a tab.
+		"//\t//flamingock:change id=x order=1",
+		"//\tflamingock:rollback x",
+		"//\t// Flamingock change id=x",
+		"//\t/* flamingock:change id=x */",
 	} {
 		if hint, typo := LikelyTypo(in); typo {
 			t.Errorf("LikelyTypo(%q) = %q, true; want false", in, hint)

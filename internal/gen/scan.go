@@ -28,9 +28,6 @@ func scanFile(fset *token.FileSet, file *ast.File, c *collector) []site {
 	for _, group := range file.Comments {
 		for _, cm := range group.List {
 			if !strings.HasPrefix(cm.Text, annotations.Prefix) {
-				if isCodeBlock(cm.Text) {
-					continue // an example in a doc comment, not a directive
-				}
 				if hint, typo := annotations.LikelyTypo(cm.Text); typo {
 					c.errorf(fset.Position(cm.Slash), "%s", hint)
 				}
@@ -65,14 +62,6 @@ func scanFile(fset *token.FileSet, file *ast.File, c *collector) []site {
 		}
 	}
 	return sites
-}
-
-// isCodeBlock reports whether a line comment is part of a code block in a
-// doc comment, which gofmt indents with a tab after "//". Documentation
-// that shows a directive (//	//flamingock:change ...) is not a misspelt
-// one.
-func isCodeBlock(text string) bool {
-	return strings.HasPrefix(text, "//\t")
 }
 
 // subject names what a directive declares, as the prefix of its messages:
