@@ -1,0 +1,569 @@
+package postgres_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flamingock/flamingock-go/audit"
+	auditpostgres "github.com/flamingock/flamingock-go/audit/postgres"
+	"github.com/flamingock/flamingock-go/internal/pgtest"
+	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets/postgres"
+)
+
+// The reliability tests (reliability_*_test.go) run pipelines against the
+// local PostgreSQL in child processes: this test binary, re-executed with
+// the environment variables below, which TestMain dispatches on before any
+// test runs. A child kills itself with SIGKILL at a named step, or is
+// paused with SIGSTOP by the parent, and reports what it saw as JSON lines
+// on stdout.
+
+const (
+	relChildEnv    = "FLAMINGOCK_PG_RELIABILITY_CHILD" // crash, concurrent or pause
+	relURLEnv      = "FLAMINGOCK_PG_RELIABILITY_URL"
+	relAuditEnv    = "FLAMINGOCK_PG_RELIABILITY_AUDIT_SCHEMA"
+	relTargetEnv   = "FLAMINGOCK_PG_RELIABILITY_TARGET_SCHEMA"
+	relProtocolEnv = "FLAMINGOCK_PG_RELIABILITY_PROTOCOL" // shared, separate or nontx
+	relRecoveryEnv = "FLAMINGOCK_PG_RELIABILITY_RECOVERY"
+	relStepEnv     = "FLAMINGOCK_PG_RELIABILITY_STEP"
+)
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(relChildEnv); mode != "" {
+		os.Exit(relChild(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// relLayout says where a pipeline's audit store and target live: the same
+// schema means one pool for both (shared transactions), two schemas mean
+// two pools (commit markers).
+type relLayout struct {
+	URL          string
+	AuditSchema  string
+	TargetSchema string
+}
+
+func (l relLayout) shared() bool { return l.AuditSchema == l.TargetSchema }
+
+func (l relLayout) env() []string {
+	return []string{relURLEnv + "=" + l.URL, relAuditEnv + "=" + l.AuditSchema, relTargetEnv + "=" + l.TargetSchema}
+}
+
+// relEnv is a pipeline's wiring: the audit store, the target, their pools.
+type relEnv struct {
+	layout     relLayout
+	targetPool *pgxpool.Pool
+	storePool  *pgxpool.Pool
+	store      *auditpostgres.Store
+	target     *postgres.Target
+}
+
+// relPoolConfig is what parent and child do to every pool: few
+// connections (many processes share the server), and an application name
+// that lets a test find the pool's backends in pg_stat_activity.
+func relPoolConfig(cfg *pgxpool.Config, role, schema string) {
+	cfg.MaxConns = 3
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.ConnConfig.RuntimeParams["application_name"] = relAppName(role, schema)
+}
+
+// relAppName fits in PostgreSQL's 63 bytes: pgtest's schema names are at
+// most 55.
+func relAppName(role, schema string) string { return role + ":" + schema }
+
+// relWire builds the store and target on the given pools.
+func relWire(ctx context.Context, l relLayout, targetPool, storePool *pgxpool.Pool) (*relEnv, error) {
+	store, err := auditpostgres.New(ctx, storePool, auditpostgres.WithSchema(l.AuditSchema))
+	if err != nil {
+		return nil, err
+	}
+	target, err := postgres.New("db", targetPool, postgres.WithSchema(l.TargetSchema))
+	if err != nil {
+		return nil, err
+	}
+	return &relEnv{layout: l, targetPool: targetPool, storePool: storePool, store: store, target: target}, nil
+}
+
+// relNewEnv creates the schemas of a protocol's layout (one for shared,
+// two otherwise), the effects table the test changes write to, and the
+// audit tables, so that children find everything in place. configure, when
+// given, adjusts both pools.
+func relNewEnv(t *testing.T, protocol string, configure ...func(*pgxpool.Config)) *relEnv {
+	t.Helper()
+	target := pgtest.New(t)
+	audit := target
+	if protocol != "shared" {
+		audit = pgtest.New(t)
+	}
+	l := relLayout{URL: target.URL, AuditSchema: audit.Name, TargetSchema: target.Name}
+	pool := func(s pgtest.Schema, role string) *pgxpool.Pool {
+		return s.Pool(t, func(c *pgxpool.Config) {
+			relPoolConfig(c, role, s.Name)
+			for _, f := range configure {
+				f(c)
+			}
+		})
+	}
+	targetPool := pool(target, "target")
+	storePool := targetPool
+	if !l.shared() {
+		storePool = pool(audit, "audit")
+	}
+	ctx := context.Background()
+	if _, err := targetPool.Exec(ctx, "CREATE TABLE effects (change_id text NOT NULL, pid integer NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	e, err := relWire(ctx, l, targetPool, storePool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// relOpenChild is relNewEnv's counterpart in a child: it connects to what
+// the parent created.
+func relOpenChild(ctx context.Context, configure func(*pgxpool.Config)) (*relEnv, error) {
+	l := relLayout{URL: os.Getenv(relURLEnv), AuditSchema: os.Getenv(relAuditEnv), TargetSchema: os.Getenv(relTargetEnv)}
+	connect := func(role, schema string) (*pgxpool.Pool, error) {
+		cfg, err := pgxpool.ParseConfig(l.URL)
+		if err != nil {
+			return nil, err
+		}
+		relPoolConfig(cfg, role, schema)
+		if configure != nil {
+			configure(cfg)
+		}
+		return pgxpool.NewWithConfig(ctx, cfg)
+	}
+	targetPool, err := connect("target", l.TargetSchema)
+	if err != nil {
+		return nil, err
+	}
+	storePool := targetPool
+	if !l.shared() {
+		if storePool, err = connect("audit", l.AuditSchema); err != nil {
+			return nil, err
+		}
+	}
+	return relWire(ctx, l, targetPool, storePool)
+}
+
+func (e *relEnv) runner(p flamingock.Pipeline, opts ...flamingock.Option) (*flamingock.Runner, error) {
+	opts = append([]flamingock.Option{flamingock.WithAuditStore(e.store), flamingock.WithTargets(e.target),
+		flamingock.WithLockWait(30 * time.Second)}, opts...)
+	return flamingock.New(p, opts...)
+}
+
+func (e *relEnv) mustRunner(t *testing.T, p flamingock.Pipeline, opts ...flamingock.Option) *flamingock.Runner {
+	t.Helper()
+	r, err := e.runner(p, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// effects counts the rows change id wrote to the target: how many times it
+// took effect.
+func (e *relEnv) effects(t *testing.T, id string) int {
+	t.Helper()
+	var n int
+	if err := e.targetPool.QueryRow(context.Background(), "SELECT count(*) FROM effects WHERE change_id = $1", id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (e *relEnv) entries(t *testing.T, id string) []audit.Entry {
+	t.Helper()
+	h, err := e.store.History(context.Background(), audit.HistoryQuery{ChangeID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// history is the states of a change's entries, oldest first, joined by
+// commas.
+func (e *relEnv) history(t *testing.T, id string) string {
+	t.Helper()
+	var s []string
+	for _, x := range e.entries(t, id) {
+		s = append(s, string(x.State))
+	}
+	return strings.Join(s, ",")
+}
+
+// checkConsistent asserts that nothing in the store is half written: the
+// latest-state table holds exactly the newest history entry of every
+// change, and no lease is left held.
+func (e *relEnv) checkConsistent(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	all, err := e.store.History(ctx, audit.HistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := map[string]audit.Entry{}
+	for _, x := range all {
+		newest[x.ChangeID] = x
+	}
+	snap, err := e.store.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap) != len(newest) {
+		t.Errorf("snapshot has %d changes, history %d", len(snap), len(newest))
+	}
+	for id, h := range newest {
+		if s, ok := snap[id]; !ok || s.Seq != h.Seq || s.State != h.State {
+			t.Errorf("%s: latest state is seq %d %s, newest history entry is seq %d %s", id, s.Seq, s.State, h.Seq, h.State)
+		}
+	}
+	if li, err := e.store.LockInfo(ctx); !errors.Is(err, audit.ErrNoLock) {
+		t.Errorf("lock after the runs: %+v, %v; want it released (ErrNoLock)", li, err)
+	}
+}
+
+// relDB is what a test change writes through: the pgx.Tx of a
+// transactional change, or the connection a non-transactional change
+// acquires from the target's pool.
+type relDB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// relHook lets a test act at a named step of a change: "apply-begin"
+// before its write, "apply-end" after it. An error stops the change.
+type relHook func(ctx context.Context, change, step string, db relDB) error
+
+func (h relHook) at(ctx context.Context, change, step string, db relDB) error {
+	if h == nil {
+		return nil
+	}
+	return h(ctx, change, step, db)
+}
+
+// relApply is the body of every test change: one row in effects, between
+// the two hook steps.
+func relApply(ctx context.Context, id string, db relDB, h relHook) error {
+	if err := h.at(ctx, id, "apply-begin", db); err != nil {
+		return err
+	}
+	if _, err := db.Exec(ctx, "INSERT INTO effects (change_id, pid) VALUES ($1, $2)", id, os.Getpid()); err != nil {
+		return err
+	}
+	return h.at(ctx, id, "apply-end", db)
+}
+
+// relTxChange and relPoolChange build changes as generated code does: the
+// adapter resolves the typed parameter and calls the function.
+func relTxChange(id, order string, recovery flamingock.Recovery, h relHook) flamingock.Change {
+	return flamingock.Change{
+		ID: id, Order: order, Author: "reliability", Target: "db", Transactional: true, Recovery: recovery,
+		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
+		Needs: []reflect.Type{flamingock.TypeOf[pgx.Tx]()},
+		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+			tx, err := flamingock.Resolve[pgx.Tx](d)
+			if err != nil {
+				return err
+			}
+			return relApply(ctx, id, tx, h)
+		},
+	}
+}
+
+func relPoolChange(id, order string, recovery flamingock.Recovery, h relHook) flamingock.Change {
+	return flamingock.Change{
+		ID: id, Order: order, Author: "reliability", Target: "db", Transactional: false, Recovery: recovery,
+		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
+		Needs: []reflect.Type{flamingock.TypeOf[*pgxpool.Pool]()},
+		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+			pool, err := flamingock.Resolve[*pgxpool.Pool](d)
+			if err != nil {
+				return err
+			}
+			conn, err := pool.Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Release()
+			return relApply(ctx, id, conn, h)
+		},
+	}
+}
+
+// relPipeline is the two-change pipeline of the crash, fencing and
+// connection tests: "one" is the change interrupted, "two" follows it in
+// the same stage, both under the protocol named.
+func relPipeline(protocol string, recovery flamingock.Recovery, h relHook) flamingock.Pipeline {
+	build := relTxChange
+	if protocol == "nontx" {
+		build = relPoolChange
+	}
+	return flamingock.NewPipeline(flamingock.Stage{Name: "reliability", Changes: []flamingock.Change{
+		build("one", "1", recovery, h), build("two", "2", recovery, nil),
+	}})
+}
+
+// relChildCmd prepares a child process of the given mode.
+func relChildCmd(mode string, l relLayout, protocol string, recovery flamingock.Recovery, step string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), relChildEnv+"="+mode, relProtocolEnv+"="+protocol,
+		relRecoveryEnv+"="+string(recovery), relStepEnv+"="+step)
+	cmd.Env = append(cmd.Env, l.env()...)
+	return cmd
+}
+
+// relChildReport is what a concurrent or paused child prints when its run
+// ends.
+type relChildReport struct {
+	PID     int      `json:"pid"`
+	RunID   string   `json:"run_id"`
+	Applied []string `json:"applied"`
+	Err     string   `json:"err"`
+	// Fenced and LeaseLost test the run's error with errors.Is.
+	Fenced    bool `json:"fenced"`
+	LeaseLost bool `json:"lease_lost"`
+	// Cause is the cause of the paused change's context when it resumed.
+	Cause          string `json:"cause"`
+	CauseLeaseLost bool   `json:"cause_lease_lost"`
+}
+
+func relChild(mode string) int {
+	ctx := context.Background()
+	protocol := os.Getenv(relProtocolEnv)
+	recovery := flamingock.Recovery(os.Getenv(relRecoveryEnv))
+	step := os.Getenv(relStepEnv)
+	var err error
+	switch mode {
+	case "crash":
+		err = relCrashChild(ctx, protocol, recovery, step)
+	case "concurrent":
+		err = relConcurrentChild(ctx)
+	case "pause":
+		err = relPauseChild(ctx, protocol, recovery, step)
+	default:
+		err = fmt.Errorf("unknown child mode %q", mode)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 1
+	}
+	return 0
+}
+
+func killSelf() {
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // the signal is delivered asynchronously
+}
+
+// relKillTracer kills the process at a step of change "one" that only
+// the database traffic shows: around the COMMIT (in a batch with the
+// APPLIED append under the shared protocol, a plain "commit" on the target
+// otherwise) and before the APPLIED append.
+type relKillTracer struct {
+	step    string
+	current *atomic.Value // id of the change running, set by a listener
+}
+
+func (k *relKillTracer) inOne() bool {
+	id, _ := k.current.Load().(string)
+	return id == "one"
+}
+
+func (k *relKillTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if !k.inOne() {
+		return ctx
+	}
+	switch {
+	case k.step == "before-commit" && strings.EqualFold(d.SQL, "commit"):
+		killSelf()
+	case k.step == "before-applied" && len(d.Args) > 5 && d.Args[5] == string(audit.Applied) && strings.HasPrefix(d.SQL, "WITH ins AS"):
+		killSelf()
+	}
+	return ctx
+}
+
+func (k *relKillTracer) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	if k.inOne() && k.step == "after-commit" && d.Err == nil && d.CommandTag.String() == "COMMIT" {
+		killSelf()
+	}
+}
+
+func (k *relKillTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	if k.inOne() && k.step == "before-commit" {
+		for _, q := range d.Batch.QueuedQueries {
+			if q.SQL == "COMMIT" {
+				killSelf()
+			}
+		}
+	}
+	return ctx
+}
+
+func (k *relKillTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (k *relKillTracer) TraceBatchEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchEndData) {
+	if k.inOne() && k.step == "after-commit" && d.Err == nil {
+		killSelf()
+	}
+}
+
+// relCrashChild runs the two-change pipeline and dies at step of change
+// "one". Returning at all means the step was never reached.
+func relCrashChild(ctx context.Context, protocol string, recovery flamingock.Recovery, step string) error {
+	var current atomic.Value
+	current.Store("")
+	tracer := &relKillTracer{step: step, current: &current}
+	e, err := relOpenChild(ctx, func(c *pgxpool.Config) { c.ConnConfig.Tracer = tracer })
+	if err != nil {
+		return err
+	}
+	hook := func(_ context.Context, change, s string, _ relDB) error {
+		if change == "one" && s == step {
+			killSelf()
+		}
+		return nil
+	}
+	r, err := e.runner(relPipeline(protocol, recovery, hook), flamingock.WithLockTTL(time.Second),
+		flamingock.WithListener(func(ev flamingock.Event) {
+			switch ev := ev.(type) {
+			case flamingock.ChangeStarted:
+				current.Store(ev.ChangeID)
+			case flamingock.ChangeFinished:
+				current.Store("")
+				if ev.Result.ChangeID == "one" && step == "after-applied" {
+					killSelf()
+				}
+			}
+		}))
+	if err != nil {
+		return err
+	}
+	_, err = r.Run(ctx)
+	return fmt.Errorf("run ended without reaching step %q: %v", step, err)
+}
+
+// relReport prints a child's report as one JSON line on stdout.
+func relReport(rep relChildReport) error {
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(os.Stdout, "%s\n", b)
+	return err
+}
+
+// relProc is a running child. Its stdout is an os.Pipe rather than
+// exec's StdoutPipe, so that the child's last lines can still be read after
+// it exited.
+type relProc struct {
+	cmd    *exec.Cmd
+	out    *bufio.Reader
+	stdin  io.WriteCloser // nil unless asked for
+	stderr strings.Builder
+	done   chan struct{}
+	err    error // of cmd.Wait, once done is closed
+}
+
+// relStart starts cmd and makes sure it is gone (killed, even if stopped)
+// when the test ends.
+func relStart(t *testing.T, cmd *exec.Cmd, withStdin bool) *relProc {
+	t.Helper()
+	p := &relProc{cmd: cmd, done: make(chan struct{})}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = pw
+	cmd.Stderr = &p.stderr
+	if withStdin {
+		if p.stdin, err = cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	p.out = bufio.NewReader(pr)
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		pr.Close()
+		if t.Failed() && p.stderr.Len() > 0 {
+			t.Logf("child %d stderr:\n%s", cmd.Process.Pid, p.stderr.String())
+		}
+	})
+	return p
+}
+
+// readLine reads one line of the child's stdout, failing t if none
+// arrives within wait: a child that hangs must not hang the test.
+func (p *relProc) readLine(t *testing.T, wait time.Duration) string {
+	t.Helper()
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		l, err := p.out.ReadString('\n')
+		ch <- result{l, err}
+	}()
+	select {
+	case res := <-ch:
+		if res.err != nil {
+			t.Fatalf("child %d: reading its output: %v (got %q)", p.cmd.Process.Pid, res.err, res.line)
+		}
+		return strings.TrimSpace(res.line)
+	case <-time.After(wait):
+		t.Fatalf("child %d: no line on its stdout within %v", p.cmd.Process.Pid, wait)
+		return ""
+	}
+}
+
+// wait waits for the child to exit and returns cmd.Wait's error, failing t
+// after wait.
+func (p *relProc) wait(t *testing.T, wait time.Duration) error {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(wait):
+		t.Fatalf("child %d did not exit within %v", p.cmd.Process.Pid, wait)
+		return nil
+	}
+}
+
+// killedBySIGKILL reports whether the child died of SIGKILL.
+func (p *relProc) killedBySIGKILL() bool {
+	ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}
