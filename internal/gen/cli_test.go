@@ -57,6 +57,23 @@ func TestGeneratedRegistryRuns(t *testing.T) {
 		"store/store.go":           storeSrc,
 		"changes/0001_create.go":   changesV1,
 		"changes/0002_greeting.go": "package changes\n\nimport (\n\t\"context\"\n\t\"fmt\"\n)\n\n//flamingock:change id=greet\nfunc Greet(ctx context.Context, who string) error {\n\tfmt.Println(\"hello\", who)\n\treturn nil\n}\n",
+		// Seven dependencies: more than the runtime's largest FuncN
+		// helper, so the generator writes the adapter out.
+		"changes/0003_many.go": `package changes
+
+import (
+	"context"
+	"fmt"
+
+	"example.com/m/store"
+)
+
+//flamingock:change id=many
+func Many(ctx context.Context, c *store.Conn, n int, s string, b bool, f float64, r rune, u uint) error {
+	fmt.Println("Many", c.Name, n, s, b, f, r, u)
+	return nil
+}
+`,
 		"cmd/app/main.go": `package main
 
 import (
@@ -77,6 +94,10 @@ func main() {
 	flamingock.Provide(deps, &store.Conn{Name: "db1"})
 	flamingock.Provide(deps, 42)
 	flamingock.Provide(deps, "world")
+	flamingock.Provide(deps, true)
+	flamingock.Provide(deps, 2.5)
+	flamingock.Provide(deps, 'x')
+	flamingock.Provide(deps, uint(7))
 	for _, c := range st.Changes {
 		fmt.Println("change", c.ID, c.Order, c.Source, c.Needs)
 		if err := c.Apply(ctx, deps); err != nil {
@@ -107,11 +128,13 @@ func main() {
 	if err != nil {
 		t.Fatalf("go run: %v\n%s", err, out)
 	}
-	want := `stage example.com/m/changes 2
+	want := `stage example.com/m/changes 3
 change create-users 0001 changes/0001_create.go:11 [*store.Conn int]
 CreateUsers conn=db1 batch=42
 change greet 0002 changes/0002_greeting.go:9 [string]
 hello world
+change many 0003 changes/0003_many.go:11 [*store.Conn int string bool float64 int32 uint]
+Many db1 42 world true 2.5 120 7
 DropUsers conn=db1 batch=42
 empty deps: true
 `

@@ -44,7 +44,7 @@ func emit(p *Package) ([]byte, error) {
 			jen.Line(),
 		),
 	}
-	var adapters []jen.Code
+	var adapters, guards []jen.Code
 	for _, ch := range p.Changes {
 		c, err := n.changeCode(ch)
 		if err != nil {
@@ -53,15 +53,16 @@ func emit(p *Package) ([]byte, error) {
 		changes := jen.Id(n.stage).Dot("Changes")
 		body = append(body, changes.Clone().Op("=").Append(changes, c))
 		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
-			if fn == nil {
+			if fn == nil || hasHelper(fn) {
 				continue
 			}
-			a, err := n.adapter(fn)
+			a, g, err := n.adapter(fn)
 			if err != nil {
 				return nil, fmt.Errorf("package %s: change %q: %w", p.Path, ch.ID, err)
 			}
 			adapters = append(adapters, jen.Line(),
 				jen.Commentf("%s resolves the parameters of %s and calls it.", n.adapterName(fn), fn.Name), jen.Line(), a, jen.Line())
+			guards = append(guards, g)
 		}
 	}
 	body = append(body, jen.Return(jen.Id(n.stage)))
@@ -70,14 +71,13 @@ func emit(p *Package) ([]byte, error) {
 	f.Func().Id("Stage").Params().Qual(RuntimePath, "Stage").Block(body...)
 	f.Add(adapters...)
 
-	guards, err := guardBlock(p)
-	if err != nil {
-		return nil, err
+	if len(guards) > 0 {
+		f.Line()
+		f.Comment("The functions called through the adapters above, with the signatures")
+		f.Comment("they were generated for: if one changes, this file stops compiling")
+		f.Comment("until it is regenerated.")
+		f.Var().Defs(guards...)
 	}
-	f.Line()
-	f.Comment("The functions the registry calls, with the signatures it was generated")
-	f.Comment("for: if one changes, this file stops compiling until it is regenerated.")
-	f.Var().Defs(guards...)
 
 	var buf bytes.Buffer
 	if err := f.Render(&buf); err != nil {
@@ -121,11 +121,51 @@ func (n *names) changeCode(ch *Change) (jen.Code, error) {
 		}
 		fields = append(fields, field("Needs", jen.Index().Qual("reflect", "Type").Values(needs...)))
 	}
-	fields = append(fields, field("Apply", jen.Id(n.adapterName(ch.Apply))))
+	apply, err := n.changeFunc(ch.Apply)
+	if err != nil {
+		return nil, err
+	}
+	fields = append(fields, field("Apply", apply))
 	if ch.Rollback != nil {
-		fields = append(fields, field("Rollback", jen.Id(n.adapterName(ch.Rollback))))
+		rollback, err := n.changeFunc(ch.Rollback)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, field("Rollback", rollback))
 	}
 	return jen.Qual(RuntimePath, "Change").Values(append(fields, jen.Line())...), nil
+}
+
+// maxHelperDeps is the number of dependency parameters of the runtime's
+// largest FuncN helper (flamingock.Func6).
+const maxHelperDeps = 6
+
+// hasHelper reports whether a runtime FuncN helper adapts fn.
+func hasHelper(fn *Func) bool { return len(fn.Params)-1 <= maxHelperDeps }
+
+// changeFunc writes the runtime.ChangeFunc value that calls fn:
+// flamingock.FuncN[T1, …, Tn](fn) with explicit type arguments, so the
+// registry stops compiling when fn's signature no longer matches the one it
+// was generated for (a function value converts to func(context.Context,
+// T1, …, Tn) error only when its type is identical). A function with more
+// dependencies than the largest helper has a written-out adapter instead.
+func (n *names) changeFunc(fn *Func) (jen.Code, error) {
+	if !hasHelper(fn) {
+		return jen.Id(n.adapterName(fn)), nil
+	}
+	helper := jen.Qual(RuntimePath, fmt.Sprintf("Func%d", len(fn.Params)-1))
+	if len(fn.Params) > 1 {
+		args := make([]jen.Code, len(fn.Params)-1)
+		for i, t := range fn.Params[1:] {
+			tc, err := typeCode(t)
+			if err != nil {
+				return nil, err
+			}
+			args[i] = tc
+		}
+		helper = helper.Types(args...)
+	}
+	return helper.Call(jen.Id(fn.Name)), nil
 }
 
 // field writes "name: value" on a line of its own; a composite literal
@@ -135,33 +175,26 @@ func field(name string, value jen.Code) jen.Code {
 	return jen.Line().Id(name).Op(":").Add(value)
 }
 
-// lines puts each element of a composite literal on a line of its own.
-func lines(elems []jen.Code) []jen.Code {
-	out := make([]jen.Code, 0, len(elems)+1)
-	for _, e := range elems {
-		out = append(out, jen.Line().Add(e))
-	}
-	return append(out, jen.Line())
-}
-
-// adapter writes the runtime.ChangeFunc around fn as a top-level function:
-// it resolves each dependency by its static type and calls fn directly with
-// typed values, so nothing is reflected at run time. (Top-level functions
-// rather than closures inside Stage: go/printer measures each element of a
-// composite literal by printing it, so nesting large closures in literals
-// multiplies the cost of formatting.)
-func (n *names) adapter(fn *Func) (jen.Code, error) {
-	deps := jen.Id(n.deps)
-	if len(fn.Params) == 1 {
-		deps = jen.Id("_")
-	}
+// adapter writes the runtime.ChangeFunc around fn, a function with more
+// dependencies than the runtime's FuncN helpers take, as a top-level
+// function: it resolves each dependency by its static type and calls fn
+// directly with typed values, so nothing is reflected at run time. It also
+// returns the guard `_ func(context.Context, T1, …, Tn) error = fn`: the
+// call in the adapter would still compile after some signature changes (a
+// parameter widened to an interface), the guard only while the types are
+// identical.
+func (n *names) adapter(fn *Func) (adapter, guard jen.Code, err error) {
 	var body []jen.Code
 	args := []jen.Code{jen.Id(n.ctx)}
-	for i, t := range fn.Params[1:] {
+	params := make([]jen.Code, len(fn.Params))
+	for i, t := range fn.Params {
 		tc, err := typeCode(t)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		params[i] = tc
+	}
+	for i, tc := range params[1:] {
 		v := n.fresh(fmt.Sprintf("dep%d", i+1))
 		body = append(body,
 			jen.List(jen.Id(v), jen.Id(n.err)).Op(":=").Qual(RuntimePath, "Resolve").Types(tc).Call(jen.Id(n.deps)),
@@ -170,10 +203,12 @@ func (n *names) adapter(fn *Func) (jen.Code, error) {
 		args = append(args, jen.Id(v))
 	}
 	body = append(body, jen.Return(jen.Id(fn.Name).Call(args...)))
-	return jen.Func().Id(n.adapterName(fn)).Params(
+	adapter = jen.Func().Id(n.adapterName(fn)).Params(
 		jen.Id(n.ctx).Qual("context", "Context"),
-		deps.Op("*").Qual(RuntimePath, "Deps"),
-	).Error().Block(body...), nil
+		jen.Id(n.deps).Op("*").Qual(RuntimePath, "Deps"),
+	).Error().Block(body...)
+	guard = jen.Id("_").Func().Params(params...).Error().Op("=").Id(fn.Name)
+	return adapter, guard, nil
 }
 
 // adapterName is the name of fn's adapter: flamingock_ and fn's name, with
@@ -234,26 +269,4 @@ func (n *names) fresh(base string) string {
 		base += "_"
 	}
 	return base
-}
-
-// guardBlock writes one `_ func(...) error = F` per user function.
-func guardBlock(p *Package) ([]jen.Code, error) {
-	var defs []jen.Code
-	for _, ch := range p.Changes {
-		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
-			if fn == nil {
-				continue
-			}
-			params := make([]jen.Code, len(fn.Params))
-			for i, t := range fn.Params {
-				tc, err := typeCode(t)
-				if err != nil {
-					return nil, fmt.Errorf("package %s: %s: %w", p.Path, fn.Name, err)
-				}
-				params[i] = tc
-			}
-			defs = append(defs, jen.Id("_").Func().Params(params...).Error().Op("=").Id(fn.Name))
-		}
-	}
-	return defs, nil
 }
