@@ -3,7 +3,6 @@
 package rollout
 
 import (
-	"context"
 	"database/sql"
 	s3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
@@ -32,8 +31,8 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:b58ae4aaf0bd24f82202b1a34c014180d26fe173155777d413ec7ce362b627b8",
 		Source:        flamingock.Position{File: "examples/multisystem/changes/rollout/0001_configure_events_topic.go", Line: 17},
 		Needs:         []reflect.Type{flamingock.TypeOf[*kadm.Client]()},
-		Apply:         flamingock_ConfigureEventsTopic,
-		Rollback:      flamingock_DeleteEventsTopic,
+		Apply:         flamingock.Func1[*kadm.Client](ConfigureEventsTopic),
+		Rollback:      flamingock.Func1[*kadm.Client](DeleteEventsTopic),
 	})
 	stage.Changes = append(stage.Changes, flamingock.Change{
 		ID:            "seed-user-events",
@@ -45,7 +44,7 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:6a549a5fca0247e80ba09013a886adcf32745a7673d78dd8e12dd3d976aeaf12",
 		Source:        flamingock.Position{File: "examples/multisystem/changes/rollout/0002_seed_user_events.go", Line: 21},
 		Needs:         []reflect.Type{flamingock.TypeOf[*kgo.Client]()},
-		Apply:         flamingock_SeedUserEvents,
+		Apply:         flamingock.Func1[*kgo.Client](SeedUserEvents),
 	})
 	stage.Changes = append(stage.Changes, flamingock.Change{
 		ID:            "add-user-status",
@@ -57,7 +56,7 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:83e4659511fe836f665e775681b7f9c59d4c59e87d84860301e8510eea01119d",
 		Source:        flamingock.Position{File: "examples/multisystem/changes/rollout/0003_add_user_status.go", Line: 13},
 		Needs:         []reflect.Type{flamingock.TypeOf[*sql.Tx]()},
-		Apply:         flamingock_AddUserStatus,
+		Apply:         flamingock.Func1[*sql.Tx](AddUserStatus),
 	})
 	stage.Changes = append(stage.Changes, flamingock.Change{
 		ID:            "publish-user-report",
@@ -69,89 +68,8 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:8d5c593a92eef07c19f186d997a9f98944fe4f019176245585d9065e65ba33a3",
 		Source:        flamingock.Position{File: "examples/multisystem/changes/rollout/0004_publish_user_report.go", Line: 20},
 		Needs:         []reflect.Type{flamingock.TypeOf[*s3.Client](), flamingock.TypeOf[s31.Bucket](), flamingock.TypeOf[*sql.DB]()},
-		Apply:         flamingock_PublishUserReport,
-		Rollback:      flamingock_DeleteUserReport,
+		Apply:         flamingock.Func3[*s3.Client, s31.Bucket, *sql.DB](PublishUserReport),
+		Rollback:      flamingock.Func3[*s3.Client, s31.Bucket, *sql.DB](DeleteUserReport),
 	})
 	return stage
 }
-
-// flamingock_ConfigureEventsTopic resolves the parameters of ConfigureEventsTopic and calls it.
-func flamingock_ConfigureEventsTopic(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*kadm.Client](deps)
-	if err != nil {
-		return err
-	}
-	return ConfigureEventsTopic(ctx, dep1)
-}
-
-// flamingock_DeleteEventsTopic resolves the parameters of DeleteEventsTopic and calls it.
-func flamingock_DeleteEventsTopic(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*kadm.Client](deps)
-	if err != nil {
-		return err
-	}
-	return DeleteEventsTopic(ctx, dep1)
-}
-
-// flamingock_SeedUserEvents resolves the parameters of SeedUserEvents and calls it.
-func flamingock_SeedUserEvents(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*kgo.Client](deps)
-	if err != nil {
-		return err
-	}
-	return SeedUserEvents(ctx, dep1)
-}
-
-// flamingock_AddUserStatus resolves the parameters of AddUserStatus and calls it.
-func flamingock_AddUserStatus(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*sql.Tx](deps)
-	if err != nil {
-		return err
-	}
-	return AddUserStatus(ctx, dep1)
-}
-
-// flamingock_PublishUserReport resolves the parameters of PublishUserReport and calls it.
-func flamingock_PublishUserReport(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*s3.Client](deps)
-	if err != nil {
-		return err
-	}
-	dep2, err := flamingock.Resolve[s31.Bucket](deps)
-	if err != nil {
-		return err
-	}
-	dep3, err := flamingock.Resolve[*sql.DB](deps)
-	if err != nil {
-		return err
-	}
-	return PublishUserReport(ctx, dep1, dep2, dep3)
-}
-
-// flamingock_DeleteUserReport resolves the parameters of DeleteUserReport and calls it.
-func flamingock_DeleteUserReport(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*s3.Client](deps)
-	if err != nil {
-		return err
-	}
-	dep2, err := flamingock.Resolve[s31.Bucket](deps)
-	if err != nil {
-		return err
-	}
-	dep3, err := flamingock.Resolve[*sql.DB](deps)
-	if err != nil {
-		return err
-	}
-	return DeleteUserReport(ctx, dep1, dep2, dep3)
-}
-
-// The functions the registry calls, with the signatures it was generated
-// for: if one changes, this file stops compiling until it is regenerated.
-var (
-	_ func(context.Context, *kadm.Client) error                    = ConfigureEventsTopic
-	_ func(context.Context, *kadm.Client) error                    = DeleteEventsTopic
-	_ func(context.Context, *kgo.Client) error                     = SeedUserEvents
-	_ func(context.Context, *sql.Tx) error                         = AddUserStatus
-	_ func(context.Context, *s3.Client, s31.Bucket, *sql.DB) error = PublishUserReport
-	_ func(context.Context, *s3.Client, s31.Bucket, *sql.DB) error = DeleteUserReport
-)
