@@ -74,7 +74,7 @@ func TestReliabilityConnectionKilled(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
+			relParallel(t)
 			e := relNewEnv(t, tc.protocol, func(c *pgxpool.Config) {
 				// A terminated idle connection must be used, and fail, rather
 				// than be replaced by the pool's liveness check.
@@ -145,12 +145,12 @@ func TestReliabilityConnectionKilled(t *testing.T) {
 				t.Fatalf("run: %v, want a *RunError for change one", res.err)
 			}
 			t.Logf("run error: %v", runErr)
-			cause := runErr.Apply
+			field, cause := "Apply", runErr.Apply
 			if tc.audit {
-				cause = runErr.Audit
+				field, cause = "Audit", runErr.Audit
 			}
 			if !relConnKilled(cause) {
-				t.Errorf("RunError's %s error %v, want the server's admin_shutdown (57P01)", map[bool]string{true: "audit", false: "apply"}[tc.audit], cause)
+				t.Errorf("RunError.%s = %v, want the server's admin_shutdown error (SQLSTATE 57P01)", field, cause)
 			}
 			if runErr.State != tc.state {
 				t.Errorf("RunError.State = %s, want %s", runErr.State, tc.state)

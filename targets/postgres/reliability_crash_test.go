@@ -67,7 +67,7 @@ func TestReliabilityCrashAtEveryStep(t *testing.T) {
 	t.Parallel()
 	for _, tc := range relCrashCases {
 		t.Run(fmt.Sprintf("%s/%s/%s", tc.protocol, tc.recovery, tc.step), func(t *testing.T) {
-			t.Parallel()
+			relParallel(t)
 			e := relNewEnv(t, tc.protocol)
 			child := relStart(t, relChildCmd("crash", e.layout, tc.protocol, tc.recovery, tc.step), false)
 			err := child.wait(t, 30*time.Second)

@@ -95,7 +95,7 @@ func TestReliabilityPausedHolderIsFencedOut(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.protocol, func(t *testing.T) {
-			t.Parallel()
+			relParallel(t)
 			e := relNewEnv(t, tc.protocol)
 			child := relStart(t, relChildCmd("pause", e.layout, tc.protocol, tc.recovery, tc.step), false)
 			if got := child.readLine(t, 30*time.Second); got != "inside" {

@@ -101,6 +101,18 @@ func relWire(ctx context.Context, l relLayout, targetPool, storePool *pgxpool.Po
 	return &relEnv{layout: l, targetPool: targetPool, storePool: storePool, store: store, target: target}, nil
 }
 
+// relSlots bounds how many reliability cases hold connections at once,
+// whatever -parallel is: each case uses up to about six, and the server's
+// default max_connections is 100.
+var relSlots = make(chan struct{}, 8)
+
+// relParallel marks a case parallel and takes one of relSlots for it.
+func relParallel(t *testing.T) {
+	t.Parallel()
+	relSlots <- struct{}{}
+	t.Cleanup(func() { <-relSlots })
+}
+
 // relNewEnv creates the schemas of a protocol's layout (one for shared,
 // two otherwise), the effects table the test changes write to, and the
 // audit tables, so that children find everything in place. configure, when
@@ -108,11 +120,11 @@ func relWire(ctx context.Context, l relLayout, targetPool, storePool *pgxpool.Po
 func relNewEnv(t *testing.T, protocol string, configure ...func(*pgxpool.Config)) *relEnv {
 	t.Helper()
 	target := pgtest.New(t)
-	audit := target
+	auditSchema := target
 	if protocol != "shared" {
-		audit = pgtest.New(t)
+		auditSchema = pgtest.New(t)
 	}
-	l := relLayout{URL: target.URL, AuditSchema: audit.Name, TargetSchema: target.Name}
+	l := relLayout{URL: target.URL, AuditSchema: auditSchema.Name, TargetSchema: target.Name}
 	pool := func(s pgtest.Schema, role string) *pgxpool.Pool {
 		return s.Pool(t, func(c *pgxpool.Config) {
 			relPoolConfig(c, role, s.Name)
@@ -124,7 +136,7 @@ func relNewEnv(t *testing.T, protocol string, configure ...func(*pgxpool.Config)
 	targetPool := pool(target, "target")
 	storePool := targetPool
 	if !l.shared() {
-		storePool = pool(audit, "audit")
+		storePool = pool(auditSchema, "audit")
 	}
 	ctx := context.Background()
 	if _, err := targetPool.Exec(ctx, "CREATE TABLE effects (change_id text NOT NULL, pid integer NOT NULL)"); err != nil {
