@@ -65,10 +65,15 @@ func editDistance(a, b string) int {
 //
 // A line comment whose text after "//" starts with a tab is never a typo:
 // gofmt writes the lines of a code block in a doc comment that way, and a
-// code block that shows a directive ("//	//flamingock:change id=x") is an
-// example, not a misspelt directive.
+// code block that shows a directive is an example, not a misspelt
+// directive. Nor is prose that quotes a correctly spelt directive after a
+// space, "// //flamingock:change directives are ...", which is also how a
+// directive is deliberately commented out.
 func LikelyTypo(comment string) (hint string, typo bool) {
 	if strings.HasPrefix(comment, Prefix) || strings.HasPrefix(comment, "//\t") {
+		return "", false
+	}
+	if quoted, ok := strings.CutPrefix(comment, "// "); ok && strings.HasPrefix(strings.TrimLeft(quoted, " "), Prefix) {
 		return "", false
 	}
 	var body string

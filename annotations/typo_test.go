@@ -17,6 +17,8 @@ func TestLikelyTypo(t *testing.T) {
 		{"//flamigncok:change id=x", lead + `spell it "flamingock" (write "//flamingock:change ...")`},
 		{"//flamingo:change id=x", lead + `spell it "flamingock" (write "//flamingock:change ...")`},
 		{"///flamingock:change id=x", lead + `remove the space after "//" (write "//flamingock:change ...")`},
+		{"// //Flamingock:change id=x", lead + `remove the space after "//"; write "flamingock" in lowercase (write "//flamingock:change ...")`},
+		{"// //flamingok:change id=x", lead + `remove the space after "//"; spell it "flamingock" (write "//flamingock:change ...")`},
 		{"/* flamingock:change id=x */", lead + `use a line comment, not /* */ (write "//flamingock:change ...")`},
 		{"/*flamingock:rollback x*/", lead + `use a line comment, not /* */ (write "//flamingock:rollback ...")`},
 		{"// Flamingock change id=x", lead + `remove the space after "//"; write "flamingock" in lowercase; put ":" right after "flamingock" (write "//flamingock:change ...")`},
@@ -55,6 +57,9 @@ func TestLikelyTypoLeavesProseAlone(t *testing.T) {
 		"//\tflamingock:rollback x",
 		"//\t// Flamingock change id=x",
 		"//\t/* flamingock:change id=x */",
+		// Prose that quotes a directive, or a directive commented out.
+		"// //flamingock:change directives; their registries are generated",
+		"//   //flamingock:rollback x",
 	} {
 		if hint, typo := LikelyTypo(in); typo {
 			t.Errorf("LikelyTypo(%q) = %q, true; want false", in, hint)

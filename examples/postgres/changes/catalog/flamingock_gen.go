@@ -3,7 +3,6 @@
 package catalog
 
 import (
-	"context"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 	v5 "github.com/jackc/pgx/v5"
 	pgxpool "github.com/jackc/pgx/v5/pgxpool"
@@ -29,7 +28,7 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:13d3d80d7c9c22e1185d9df86ffc80a87baaae7037a3657739ebe1202b91b082",
 		Source:        flamingock.Position{File: "examples/postgres/changes/catalog/0001_create_products.go", Line: 12},
 		Needs:         []reflect.Type{flamingock.TypeOf[v5.Tx]()},
-		Apply:         flamingock_CreateProducts,
+		Apply:         flamingock.Func1[v5.Tx](CreateProducts),
 	})
 	stage.Changes = append(stage.Changes, flamingock.Change{
 		ID:            "seed-products",
@@ -41,7 +40,7 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:8fa8a73174de11d623f286d99256139e699e6e1805711ddf1809994d0febc65d",
 		Source:        flamingock.Position{File: "examples/postgres/changes/catalog/0002_seed_products.go", Line: 12},
 		Needs:         []reflect.Type{flamingock.TypeOf[v5.Tx]()},
-		Apply:         flamingock_SeedProducts,
+		Apply:         flamingock.Func1[v5.Tx](SeedProducts),
 	})
 	stage.Changes = append(stage.Changes, flamingock.Change{
 		ID:            "index-product-names",
@@ -53,53 +52,8 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:ef335a7cfd2d01dffb46b3cbd27ad5247c33f833405a7b58e86a4b51ff1c5cbe",
 		Source:        flamingock.Position{File: "examples/postgres/changes/catalog/0003_index_product_names.go", Line: 14},
 		Needs:         []reflect.Type{flamingock.TypeOf[*pgxpool.Pool]()},
-		Apply:         flamingock_IndexProductNames,
-		Rollback:      flamingock_DropProductNamesIndex,
+		Apply:         flamingock.Func1[*pgxpool.Pool](IndexProductNames),
+		Rollback:      flamingock.Func1[*pgxpool.Pool](DropProductNamesIndex),
 	})
 	return stage
 }
-
-// flamingock_CreateProducts resolves the parameters of CreateProducts and calls it.
-func flamingock_CreateProducts(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[v5.Tx](deps)
-	if err != nil {
-		return err
-	}
-	return CreateProducts(ctx, dep1)
-}
-
-// flamingock_SeedProducts resolves the parameters of SeedProducts and calls it.
-func flamingock_SeedProducts(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[v5.Tx](deps)
-	if err != nil {
-		return err
-	}
-	return SeedProducts(ctx, dep1)
-}
-
-// flamingock_IndexProductNames resolves the parameters of IndexProductNames and calls it.
-func flamingock_IndexProductNames(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*pgxpool.Pool](deps)
-	if err != nil {
-		return err
-	}
-	return IndexProductNames(ctx, dep1)
-}
-
-// flamingock_DropProductNamesIndex resolves the parameters of DropProductNamesIndex and calls it.
-func flamingock_DropProductNamesIndex(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*pgxpool.Pool](deps)
-	if err != nil {
-		return err
-	}
-	return DropProductNamesIndex(ctx, dep1)
-}
-
-// The functions the registry calls, with the signatures it was generated
-// for: if one changes, this file stops compiling until it is regenerated.
-var (
-	_ func(context.Context, v5.Tx) error         = CreateProducts
-	_ func(context.Context, v5.Tx) error         = SeedProducts
-	_ func(context.Context, *pgxpool.Pool) error = IndexProductNames
-	_ func(context.Context, *pgxpool.Pool) error = DropProductNamesIndex
-)

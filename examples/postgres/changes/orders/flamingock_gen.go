@@ -3,7 +3,6 @@
 package orders
 
 import (
-	"context"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 	v5 "github.com/jackc/pgx/v5"
 	"reflect"
@@ -28,7 +27,7 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:839c96740a5857d9f19a44485b4e6a64ebfb54d16ddcf95c1ef1da7fa4a44409",
 		Source:        flamingock.Position{File: "examples/postgres/changes/orders/0001_create_orders.go", Line: 12},
 		Needs:         []reflect.Type{flamingock.TypeOf[v5.Tx]()},
-		Apply:         flamingock_CreateOrders,
+		Apply:         flamingock.Func1[v5.Tx](CreateOrders),
 	})
 	stage.Changes = append(stage.Changes, flamingock.Change{
 		ID:            "add-order-totals",
@@ -40,32 +39,7 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:fc89b90d009410c17cf3d8d3bf82df16babfa517ed66cc2cbf1e00ef0fc5e42f",
 		Source:        flamingock.Position{File: "examples/postgres/changes/orders/0002_add_totals.go", Line: 14},
 		Needs:         []reflect.Type{flamingock.TypeOf[v5.Tx]()},
-		Apply:         flamingock_AddTotals,
+		Apply:         flamingock.Func1[v5.Tx](AddTotals),
 	})
 	return stage
 }
-
-// flamingock_CreateOrders resolves the parameters of CreateOrders and calls it.
-func flamingock_CreateOrders(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[v5.Tx](deps)
-	if err != nil {
-		return err
-	}
-	return CreateOrders(ctx, dep1)
-}
-
-// flamingock_AddTotals resolves the parameters of AddTotals and calls it.
-func flamingock_AddTotals(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[v5.Tx](deps)
-	if err != nil {
-		return err
-	}
-	return AddTotals(ctx, dep1)
-}
-
-// The functions the registry calls, with the signatures it was generated
-// for: if one changes, this file stops compiling until it is regenerated.
-var (
-	_ func(context.Context, v5.Tx) error = CreateOrders
-	_ func(context.Context, v5.Tx) error = AddTotals
-)

@@ -3,7 +3,6 @@
 package accounts
 
 import (
-	"context"
 	"database/sql"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 	"reflect"
@@ -28,7 +27,7 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:5976cd9fe08efadf410fa951c7fe3b0e21cad206d79ffa64d5f7584ab49a27d1",
 		Source:        flamingock.Position{File: "examples/quickstart/changes/accounts/0001_create_accounts.go", Line: 11},
 		Needs:         []reflect.Type{flamingock.TypeOf[*sql.Tx]()},
-		Apply:         flamingock_CreateAccounts,
+		Apply:         flamingock.Func1[*sql.Tx](CreateAccounts),
 	})
 	stage.Changes = append(stage.Changes, flamingock.Change{
 		ID:            "seed-admin",
@@ -40,7 +39,7 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:06aff48e19eb5fbe5ca7c5bade4c665ec6053bf47c8580c638bbb1edebf233cd",
 		Source:        flamingock.Position{File: "examples/quickstart/changes/accounts/0002_seed_admin.go", Line: 11},
 		Needs:         []reflect.Type{flamingock.TypeOf[*sql.Tx]()},
-		Apply:         flamingock_SeedAdmin,
+		Apply:         flamingock.Func1[*sql.Tx](SeedAdmin),
 	})
 	stage.Changes = append(stage.Changes, flamingock.Change{
 		ID:            "add-account-status",
@@ -52,42 +51,7 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:6bbe8d90b8dbffbe92f3353c63ede9cab72e64aafb31f5f17c1416c5a63f1ea2",
 		Source:        flamingock.Position{File: "examples/quickstart/changes/accounts/0003_add_status.go", Line: 11},
 		Needs:         []reflect.Type{flamingock.TypeOf[*sql.Tx]()},
-		Apply:         flamingock_AddStatus,
+		Apply:         flamingock.Func1[*sql.Tx](AddStatus),
 	})
 	return stage
 }
-
-// flamingock_CreateAccounts resolves the parameters of CreateAccounts and calls it.
-func flamingock_CreateAccounts(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*sql.Tx](deps)
-	if err != nil {
-		return err
-	}
-	return CreateAccounts(ctx, dep1)
-}
-
-// flamingock_SeedAdmin resolves the parameters of SeedAdmin and calls it.
-func flamingock_SeedAdmin(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*sql.Tx](deps)
-	if err != nil {
-		return err
-	}
-	return SeedAdmin(ctx, dep1)
-}
-
-// flamingock_AddStatus resolves the parameters of AddStatus and calls it.
-func flamingock_AddStatus(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*sql.Tx](deps)
-	if err != nil {
-		return err
-	}
-	return AddStatus(ctx, dep1)
-}
-
-// The functions the registry calls, with the signatures it was generated
-// for: if one changes, this file stops compiling until it is regenerated.
-var (
-	_ func(context.Context, *sql.Tx) error = CreateAccounts
-	_ func(context.Context, *sql.Tx) error = SeedAdmin
-	_ func(context.Context, *sql.Tx) error = AddStatus
-)

@@ -3,7 +3,6 @@
 package welcome
 
 import (
-	"context"
 	"database/sql"
 	outbox "github.com/flamingock/flamingock-go/examples/quickstart/outbox"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
@@ -28,41 +27,8 @@ func Stage() flamingock.Stage {
 		Checksum:      "sha256:8649ddbf713dad3bf67adbba0bda234a39b153345d37f021cf6e0740c358c860",
 		Source:        flamingock.Position{File: "examples/quickstart/changes/welcome/0001_publish_welcome.go", Line: 18},
 		Needs:         []reflect.Type{flamingock.TypeOf[*outbox.Outbox](), flamingock.TypeOf[*sql.DB]()},
-		Apply:         flamingock_PublishWelcome,
-		Rollback:      flamingock_UnpublishWelcome,
+		Apply:         flamingock.Func2[*outbox.Outbox, *sql.DB](PublishWelcome),
+		Rollback:      flamingock.Func2[*outbox.Outbox, *sql.DB](UnpublishWelcome),
 	})
 	return stage
 }
-
-// flamingock_PublishWelcome resolves the parameters of PublishWelcome and calls it.
-func flamingock_PublishWelcome(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*outbox.Outbox](deps)
-	if err != nil {
-		return err
-	}
-	dep2, err := flamingock.Resolve[*sql.DB](deps)
-	if err != nil {
-		return err
-	}
-	return PublishWelcome(ctx, dep1, dep2)
-}
-
-// flamingock_UnpublishWelcome resolves the parameters of UnpublishWelcome and calls it.
-func flamingock_UnpublishWelcome(ctx context.Context, deps *flamingock.Deps) error {
-	dep1, err := flamingock.Resolve[*outbox.Outbox](deps)
-	if err != nil {
-		return err
-	}
-	dep2, err := flamingock.Resolve[*sql.DB](deps)
-	if err != nil {
-		return err
-	}
-	return UnpublishWelcome(ctx, dep1, dep2)
-}
-
-// The functions the registry calls, with the signatures it was generated
-// for: if one changes, this file stops compiling until it is regenerated.
-var (
-	_ func(context.Context, *outbox.Outbox, *sql.DB) error = PublishWelcome
-	_ func(context.Context, *outbox.Outbox, *sql.DB) error = UnpublishWelcome
-)
