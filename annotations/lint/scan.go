@@ -57,7 +57,9 @@ func (c *checker) comment(f *ast.File, cm *ast.Comment, owner ast.Node, test boo
 			return site{}, false
 		}
 		if hint, typo := annotations.LikelyTypo(cm.Text); typo {
-			c.report(cm.Slash, catTypo, true, hint, typoFixes(cm)...)
+			if c.typoReported(cm, owner) {
+				c.report(cm.Slash, catTypo, true, hint, typoFixes(cm)...)
+			}
 		} else if fixed, ok := gofmtSpaced(cm.Text); ok {
 			// flamingock-gen skips this comment as prose: a warning.
 			c.report(cm.Slash, catTypo, false, fmt.Sprintf(
@@ -223,4 +225,23 @@ func gofmtSpaced(text string) (string, bool) {
 	fixed := annotations.Prefix + strings.TrimLeft(rest, " \t")
 	_, ok, errs := annotations.Parse(fixed)
 	return fixed, ok && len(errs) == 0 && fixed != text
+}
+
+// typoReported decides whether a comment that [annotations.LikelyTypo]
+// flags is reported. In the doc comment of a function it always is, as
+// flamingock-gen reports it there. Elsewhere (a package or type doc, a
+// comment in a body) the analyzer, which runs on every package and not
+// only on those holding changes, reports it only when the rewritten
+// comment is a flawless directive: prose that wraps a line before
+// "//flamingock:change directives ..." is not a typo.
+func (c *checker) typoReported(cm *ast.Comment, owner ast.Node) bool {
+	if _, onFunc := owner.(*ast.FuncDecl); onFunc {
+		return true
+	}
+	fixed, ok := typoRewrite(cm.Text)
+	if !ok {
+		return false
+	}
+	_, _, errs := annotations.Parse(fixed)
+	return len(errs) == 0
 }

@@ -1,6 +1,7 @@
 // Package typo has comments that look like directives but are ordinary
 // comments, which flamingock-gen would silently skip were it not for
-// annotations.LikelyTypo.
+// annotations.LikelyTypo. Prose in a package doc that wraps before a
+// //flamingock:change directive is not mistaken for one.
 package typo
 
 import "context"
@@ -38,3 +39,11 @@ func Prose(ctx context.Context) error { return nil }
 //	//Flamingock:change id=example order=1
 //	//flamingock:change id=example order=1
 func Documented(ctx context.Context) error { return nil }
+
+func Body(ctx context.Context) error {
+	// A misspelt directive away from a function doc comment is reported
+	// when the rewritten comment is a flawless directive.
+	// want +1 `remove the space after "//"`
+	// flamingock:change id=in-body order=9
+	return nil
+}
