@@ -5,15 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
+	"github.com/flamingock/flamingock-go/internal/crashtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
@@ -23,21 +22,7 @@ import (
 // to it as a client; then the test runs the same pipeline again and checks
 // the topic and the audit trail.
 
-const (
-	childEnv    = "FLAMINGOCK_TEST_CHILD"
-	seedsEnv    = "FLAMINGOCK_TEST_KAFKA_SEEDS"
-	auditEnv    = "FLAMINGOCK_TEST_AUDIT_DB"
-	protocolEnv = "FLAMINGOCK_TEST_PROTOCOL"
-	recoveryEnv = "FLAMINGOCK_TEST_RECOVERY"
-	killEnv     = "FLAMINGOCK_TEST_KILL_AT"
-)
-
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(child())
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { crashtest.Main(m, child) }
 
 // pipeline is the crash tests' pipeline: "one" is interrupted, "two" comes
 // after it in the same stage.
@@ -46,45 +31,28 @@ func pipeline(protocol string, recovery flamingock.Recovery, h hooks) flamingock
 	return stage(produceChange("one", "1", tx, recovery, h, nil), produceChange("two", "2", tx, recovery, hooks{}, nil))
 }
 
-func killSelf() {
-	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	select {} // the signal is delivered asynchronously
-}
-
 // killingStore kills the process just before the APPLIED append of "one".
-type killingStore struct {
-	*sqlite.Store
-	at string
-}
+type killingStore struct{ *sqlite.Store }
 
 func (k killingStore) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) {
-	if e.ChangeID == "one" && e.State == audit.Applied && k.at == "before-applied" {
-		killSelf()
+	if e.ChangeID == "one" && e.State == audit.Applied {
+		crashtest.At(crashtest.BeforeApplied)
 	}
 	return k.Store.Append(ctx, e)
 }
 
 func child() int {
 	ctx := context.Background()
-	e, err := openEnv(ctx, strings.Split(os.Getenv(seedsEnv), ","), os.Getenv(auditEnv))
+	e, err := openEnv(ctx, strings.Split(crashtest.Param("KAFKA_SEEDS"), ","), crashtest.Param("AUDIT_DB"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
-	at := os.Getenv(killEnv)
-	h := hooks{at: func(step string) {
-		if step == at {
-			killSelf()
-		}
-	}}
-	p := pipeline(os.Getenv(protocolEnv), flamingock.Recovery(os.Getenv(recoveryEnv)), h)
-	r, err := flamingock.New(p, flamingock.WithAuditStore(killingStore{e.store, at}), flamingock.WithTargets(e.target),
+	h := hooks{at: crashtest.At}
+	p := pipeline(crashtest.Param("PROTOCOL"), flamingock.Recovery(crashtest.Param("RECOVERY")), h)
+	r, err := flamingock.New(p, flamingock.WithAuditStore(killingStore{e.store}), flamingock.WithTargets(e.target),
 		flamingock.WithLockTTL(time.Second), flamingock.WithLockWait(30*time.Second),
-		flamingock.WithListener(func(ev flamingock.Event) {
-			if f, ok := ev.(flamingock.ChangeFinished); ok && f.Result.ChangeID == "one" && at == "after-applied" {
-				killSelf()
-			}
-		}))
+		crashtest.KillAfterRecorded("one"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
@@ -136,14 +104,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 			ctx := context.Background()
 			seeds := newCluster(t)
 			auditPath := filepath.Join(t.TempDir(), "audit.db")
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), childEnv+"=1", seedsEnv+"="+strings.Join(seeds, ","), auditEnv+"="+auditPath,
-				protocolEnv+"="+tc.protocol, recoveryEnv+"="+string(tc.recovery), killEnv+"="+tc.killAt)
-			out, err := cmd.CombinedOutput()
-			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-			if err == nil || !ok || ws.Signal() != syscall.SIGKILL {
-				t.Fatalf("child was not killed at %s: %v\n%s", tc.killAt, err, out)
-			}
+			crashtest.RunUntilKilled(t, tc.killAt, map[string]string{"KAFKA_SEEDS": strings.Join(seeds, ","), "AUDIT_DB": auditPath, "PROTOCOL": tc.protocol, "RECOVERY": string(tc.recovery)})
 
 			e, err := openEnv(ctx, seeds, auditPath)
 			if err != nil {

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
+	"github.com/flamingock/flamingock-go/internal/crashtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
@@ -22,64 +21,34 @@ import (
 // it over HTTP; then the test runs the same pipeline again and checks the
 // bucket and the audit trail.
 
-const (
-	childEnv    = "FLAMINGOCK_TEST_CHILD"
-	endpointEnv = "FLAMINGOCK_TEST_S3_ENDPOINT"
-	auditEnv    = "FLAMINGOCK_TEST_AUDIT_DB"
-	recoveryEnv = "FLAMINGOCK_TEST_RECOVERY"
-	killEnv     = "FLAMINGOCK_TEST_KILL_AT"
-)
-
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(child())
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { crashtest.Main(m, child) }
 
 func pipeline(recovery flamingock.Recovery, h hooks) flamingock.Pipeline {
 	return stage(putChange("one", "1", recovery, h, nil), putChange("two", "2", recovery, hooks{}, nil))
 }
 
-func killSelf() {
-	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	select {} // the signal is delivered asynchronously
-}
-
 // killingStore kills the process just before the APPLIED append of "one".
-type killingStore struct {
-	*sqlite.Store
-	at string
-}
+type killingStore struct{ *sqlite.Store }
 
 func (k killingStore) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) {
-	if e.ChangeID == "one" && e.State == audit.Applied && k.at == "before-applied" {
-		killSelf()
+	if e.ChangeID == "one" && e.State == audit.Applied {
+		crashtest.At(crashtest.BeforeApplied)
 	}
 	return k.Store.Append(ctx, e)
 }
 
 func child() int {
 	ctx := context.Background()
-	e, err := openEnv(ctx, os.Getenv(endpointEnv), os.Getenv(auditEnv))
+	e, err := openEnv(ctx, crashtest.Param("S3_ENDPOINT"), crashtest.Param("AUDIT_DB"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
-	at := os.Getenv(killEnv)
-	h := hooks{at: func(step string) {
-		if step == at {
-			killSelf()
-		}
-	}}
-	r, err := flamingock.New(pipeline(flamingock.Recovery(os.Getenv(recoveryEnv)), h),
-		flamingock.WithAuditStore(killingStore{e.store, at}), flamingock.WithTargets(e.target),
+	h := hooks{at: crashtest.At}
+	r, err := flamingock.New(pipeline(flamingock.Recovery(crashtest.Param("RECOVERY")), h),
+		flamingock.WithAuditStore(killingStore{e.store}), flamingock.WithTargets(e.target),
 		flamingock.WithLockTTL(time.Second), flamingock.WithLockWait(30*time.Second),
-		flamingock.WithListener(func(ev flamingock.Event) {
-			if f, ok := ev.(flamingock.ChangeFinished); ok && f.Result.ChangeID == "one" && at == "after-applied" {
-				killSelf()
-			}
-		}))
+		crashtest.KillAfterRecorded("one"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
@@ -121,14 +90,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 			ctx := context.Background()
 			endpoint := newServer(t)
 			auditPath := filepath.Join(t.TempDir(), "audit.db")
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), childEnv+"=1", endpointEnv+"="+endpoint, auditEnv+"="+auditPath,
-				recoveryEnv+"="+string(tc.recovery), killEnv+"="+tc.killAt)
-			out, err := cmd.CombinedOutput()
-			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-			if err == nil || !ok || ws.Signal() != syscall.SIGKILL {
-				t.Fatalf("child was not killed at %s: %v\n%s", tc.killAt, err, out)
-			}
+			crashtest.RunUntilKilled(t, tc.killAt, map[string]string{"S3_ENDPOINT": endpoint, "AUDIT_DB": auditPath, "RECOVERY": string(tc.recovery)})
 
 			e, err := openEnv(ctx, endpoint, auditPath)
 			if err != nil {

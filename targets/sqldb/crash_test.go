@@ -5,36 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
+	"github.com/flamingock/flamingock-go/internal/crashtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
-// The crash tests run the pipeline in a child process (this test binary,
-// re-executed) that kills itself with SIGKILL at a named step, then run the
-// same pipeline again in the test and check the target and the audit trail.
+// The crash tests run the pipeline in a child process that kills itself
+// with SIGKILL at a named step (see internal/crashtest), then run the same
+// pipeline again in the test and check the target and the audit trail.
 
-const (
-	childEnv    = "FLAMINGOCK_TEST_CHILD"
-	auditEnv    = "FLAMINGOCK_TEST_AUDIT_DB"
-	targetEnv   = "FLAMINGOCK_TEST_TARGET_DB"
-	protocolEnv = "FLAMINGOCK_TEST_PROTOCOL"
-	recoveryEnv = "FLAMINGOCK_TEST_RECOVERY"
-	killEnv     = "FLAMINGOCK_TEST_KILL_AT"
-)
-
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(child())
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { crashtest.Main(m, child) }
 
 // pipeline is the crash tests' pipeline: "one" is interrupted, "two" comes
 // after it in the same stage.
@@ -45,48 +30,27 @@ func pipeline(protocol string, recovery flamingock.Recovery, h hooks) flamingock
 	return stage(txChange("one", "1", h, nil), txChange("two", "2", hooks{}, nil))
 }
 
-func killSelf() {
-	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	select {} // the signal is delivered asynchronously
-}
-
 // killingStore passes every call to the SQLite store (embedding keeps its
-// shared-transaction methods) and kills the process around the APPLIED
-// append of change "one".
-type killingStore struct {
-	*sqlite.Store
-	at string
-}
+// shared-transaction methods) and dies before the APPLIED append of "one".
+type killingStore struct{ *sqlite.Store }
 
 func (k killingStore) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) {
-	hit := e.ChangeID == "one" && e.State == audit.Applied
-	if hit && k.at == "before-applied" {
-		killSelf()
+	if e.ChangeID == "one" && e.State == audit.Applied {
+		crashtest.At(crashtest.BeforeApplied)
 	}
 	return k.Store.Append(ctx, e)
 }
 
 func child() int {
 	ctx := context.Background()
-	e, err := openEnv(ctx, os.Getenv(auditEnv), os.Getenv(targetEnv))
+	e, err := openEnv(ctx, crashtest.Param("AUDIT_DB"), crashtest.Param("TARGET_DB"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
-	at := os.Getenv(killEnv)
-	h := hooks{at: func(step string) {
-		if step == at {
-			killSelf()
-		}
-	}}
-	p := pipeline(os.Getenv(protocolEnv), flamingock.Recovery(os.Getenv(recoveryEnv)), h)
-	r, err := flamingock.New(p, flamingock.WithAuditStore(killingStore{e.store, at}), flamingock.WithTargets(e.target),
-		flamingock.WithLockTTL(time.Second), flamingock.WithLockWait(30*time.Second),
-		flamingock.WithListener(func(ev flamingock.Event) {
-			if f, ok := ev.(flamingock.ChangeFinished); ok && f.Result.ChangeID == "one" && at == "after-applied" {
-				killSelf()
-			}
-		}))
+	p := pipeline(crashtest.Param("PROTOCOL"), flamingock.Recovery(crashtest.Param("RECOVERY")), hooks{at: crashtest.At})
+	r, err := flamingock.New(p, flamingock.WithAuditStore(killingStore{e.store}), flamingock.WithTargets(e.target),
+		flamingock.WithLockTTL(time.Second), flamingock.WithLockWait(30*time.Second), crashtest.KillAfterRecorded("one"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
@@ -98,11 +62,8 @@ func child() int {
 	return 0
 }
 
-func runChild(t *testing.T, auditPath, targetPath, protocol string, recovery flamingock.Recovery, killAt string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=1", auditEnv+"="+auditPath, targetEnv+"="+targetPath,
-		protocolEnv+"="+protocol, recoveryEnv+"="+string(recovery), killEnv+"="+killAt)
-	return cmd
+func childParams(auditPath, targetPath, protocol string, recovery flamingock.Recovery) map[string]string {
+	return map[string]string{"AUDIT_DB": auditPath, "TARGET_DB": targetPath, "PROTOCOL": protocol, "RECOVERY": string(recovery)}
 }
 
 func TestCrashAtEveryStep(t *testing.T) {
@@ -142,12 +103,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/%s/%s", tc.protocol, tc.recovery, tc.killAt), func(t *testing.T) {
 			t.Parallel()
 			auditPath, targetPath := paths(t, tc.protocol == "shared")
-			cmd := runChild(t, auditPath, targetPath, tc.protocol, tc.recovery, tc.killAt)
-			out, err := cmd.CombinedOutput()
-			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-			if err == nil || !ok || ws.Signal() != syscall.SIGKILL {
-				t.Fatalf("child was not killed at %s: %v\n%s", tc.killAt, err, out)
-			}
+			crashtest.RunUntilKilled(t, tc.killAt, childParams(auditPath, targetPath, tc.protocol, tc.recovery))
 
 			e, err := openEnv(context.Background(), auditPath, targetPath)
 			if err != nil {
@@ -189,7 +145,7 @@ func TestConcurrentProcessesApplyEachChangeOnce(t *testing.T) {
 			errs := make([]error, 4)
 			for i := range 4 {
 				wg.Go(func() {
-					outs[i], errs[i] = runChild(t, auditPath, targetPath, protocol, "manual", "").CombinedOutput()
+					outs[i], errs[i] = crashtest.Command("", childParams(auditPath, targetPath, protocol, "manual")).CombinedOutput()
 				})
 			}
 			wg.Wait()

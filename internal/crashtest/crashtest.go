@@ -1,0 +1,91 @@
+package crashtest
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+
+	flamingock "github.com/flamingock/flamingock-go/runtime"
+)
+
+const (
+	envPrefix = "FLAMINGOCK_CRASHTEST_"
+	childVar  = envPrefix + "CHILD"
+	stepVar   = envPrefix + "KILL_AT"
+)
+
+// Steps every target's crash tests name.
+const (
+	// ApplyBegin: inside the change, before its effect.
+	ApplyBegin = "apply-begin"
+	// ApplyEnd: inside the change, after its effect, before it returns.
+	ApplyEnd = "apply-end"
+	// BeforeApplied: the change returned (and committed, for the marker
+	// protocol); its APPLIED entry is about to be appended.
+	BeforeApplied = "before-applied"
+	// AfterApplied: the change's outcome is recorded.
+	AfterApplied = "after-applied"
+)
+
+// Main runs child instead of the tests when this process is a child started
+// by [Command]; child's result is the exit code.
+func Main(m *testing.M, child func() int) {
+	if os.Getenv(childVar) != "" {
+		os.Exit(child())
+	}
+	os.Exit(m.Run())
+}
+
+// Param returns a parameter the parent passed to the child.
+func Param(name string) string { return os.Getenv(envPrefix + name) }
+
+// Step is the step this child dies at; empty in the parent and in children
+// that run to the end.
+func Step() string { return os.Getenv(stepVar) }
+
+// At kills the process if step is the one it must die at.
+func At(step string) {
+	if step != "" && step == Step() {
+		Kill()
+	}
+}
+
+// Kill sends SIGKILL to this process and waits for it to land.
+func Kill() {
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // delivery is asynchronous
+}
+
+// KillAfterRecorded is a runner option that kills the child at
+// [AfterApplied] once the outcome of changeID is recorded.
+func KillAfterRecorded(changeID string) flamingock.Option {
+	return flamingock.WithListener(func(ev flamingock.Event) {
+		if f, ok := ev.(flamingock.ChangeFinished); ok && f.Result.ChangeID == changeID {
+			At(AfterApplied)
+		}
+	})
+}
+
+// Command returns the command that re-executes the test binary as a child
+// that dies at step (none when empty), with params readable by [Param].
+func Command(step string, params map[string]string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childVar+"=1", stepVar+"="+step)
+	for k, v := range params {
+		cmd.Env = append(cmd.Env, envPrefix+k+"="+v)
+	}
+	return cmd
+}
+
+// RunUntilKilled runs a child that must die at step and fails the test if
+// anything but SIGKILL ended it.
+func RunUntilKilled(t testing.TB, step string, params map[string]string) {
+	t.Helper()
+	cmd := Command(step, params)
+	out, err := cmd.CombinedOutput()
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if err == nil || !ok || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("child was not killed at %s: %v\n%s", step, err, out)
+	}
+}
