@@ -86,6 +86,7 @@ func run(ctx context.Context, url string, ns []int, reps, apply, applyReps int) 
 	}
 	printStartup("Fresh instance: build the tool from its N definitions on a connected pool, then apply pending (none).", fresh)
 	printStartup("Same instance: apply pending (none) again on an instance that has already run once.", warm)
+	printSteps(fresh)
 
 	fmt.Printf("\n### Applying %d trivial transactional changes from scratch\n\n", apply)
 	rows, err := measureApply(ctx, srv, apply, applyReps)
@@ -147,8 +148,10 @@ type measurement struct {
 	wire   int64
 }
 
-func (m *measurement) median() time.Duration {
-	s := slices.Clone(m.times)
+func (m *measurement) median() time.Duration { return median(m.times) }
+
+func median(times []time.Duration) time.Duration {
+	s := slices.Clone(times)
 	slices.Sort(s)
 	if len(s)%2 == 1 {
 		return s[len(s)/2]
@@ -163,6 +166,9 @@ func (m *measurement) tracedPerOp() float64 {
 type startupRow struct {
 	n       int
 	systems []*measurement // in the order of systems
+	// steps holds, for each of flamingockSteps, its times over the
+	// repetitions (fresh rows only).
+	steps [][]time.Duration
 }
 
 // measureStartup applies n changes with each system in its own schema,
@@ -269,6 +275,27 @@ func measureStartup(ctx context.Context, srv *server, n, reps int) (fresh, warm 
 				m.times = append(m.times, elapsed)
 				m.traced = addTally(m.traced, st.tr.read().minus(before))
 				m.ops++
+			}
+		}
+	}
+
+	// Flamingock's fresh startup step by step, on the same data.
+	fresh.steps = make([][]time.Duration, len(flamingockSteps))
+	for i, sys := range systems {
+		fh, ok := states[i].h.(*flamingockHandle)
+		if !ok {
+			continue
+		}
+		for r := -1; r < reps; r++ {
+			d, serr := fh.stepTimes(ctx, n)
+			if serr != nil {
+				err = fmt.Errorf("%s: steps: %w", sys.name, serr)
+				return
+			}
+			if r >= 0 {
+				for s := range d {
+					fresh.steps[s] = append(fresh.steps[s], d[s])
+				}
 			}
 		}
 	}

@@ -52,6 +52,21 @@ func printStartup(title string, rows []startupRow) {
 	fmt.Println()
 }
 
+func printSteps(rows []startupRow) {
+	fmt.Println("Flamingock's fresh startup step by step (medians; the last column is a read the runtime does not do).")
+	fmt.Println()
+	printRow(append([]string{"N"}, flamingockSteps...))
+	printSeparator(len(flamingockSteps) + 1)
+	for _, r := range rows {
+		cells := []string{fmt.Sprintf("%d", r.n)}
+		for _, times := range r.steps {
+			cells = append(cells, ms(median(times)))
+		}
+		printRow(cells)
+	}
+	fmt.Println()
+}
+
 func printApply(n int, rows []*measurement) {
 	g := gooseIndex()
 	printRow([]string{"system", "total (median)", "min – max", "per change", "÷ goose", "round trips per change"})

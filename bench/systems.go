@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sync"
 	"testing/fstest"
+	"time"
 
 	"github.com/golang-migrate/migrate/v4"
 	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
@@ -284,4 +285,77 @@ func migrateFiles(n int) fs.FS {
 	}
 	migrateFilesCache[n] = files
 	return files
+}
+
+// flamingockSteps are the steps of a fresh flamingock startup with nothing
+// pending, timed one by one, plus a read that only the bench does.
+var flamingockSteps = []string{
+	"auditpostgres.New (idempotent DDL)",
+	"build stage + flamingock.New",
+	"Runner.Run (one Snapshot)",
+	"of which Snapshot alone",
+	"narrow read (change_id, state, checksum)",
+}
+
+// stepTimes times each of flamingockSteps once. The narrow read selects
+// only the three columns the up-to-date check compares, to show what the
+// full-row snapshot costs beyond them.
+func (h *flamingockHandle) stepTimes(ctx context.Context, n int) ([]time.Duration, error) {
+	var d []time.Duration
+	lap := func(start time.Time) { d = append(d, time.Since(start)) }
+
+	start := time.Now()
+	store, err := auditpostgres.New(ctx, h.pool, auditpostgres.WithSchema(h.schema))
+	if err != nil {
+		return nil, err
+	}
+	lap(start)
+
+	start = time.Now()
+	target, err := targetpostgres.New("db", h.pool, targetpostgres.WithSchema(h.schema))
+	if err != nil {
+		return nil, err
+	}
+	r, err := flamingock.New(flamingock.NewPipeline(flamingockStage(n)),
+		flamingock.WithAuditStore(store), flamingock.WithTargets(target))
+	if err != nil {
+		return nil, err
+	}
+	lap(start)
+
+	start = time.Now()
+	rep, err := r.Run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lap(start)
+	if !rep.UpToDate {
+		return nil, errors.New("changes were applied, none should have been pending")
+	}
+
+	start = time.Now()
+	if _, err := store.Snapshot(ctx); err != nil {
+		return nil, err
+	}
+	lap(start)
+
+	start = time.Now()
+	rows, _ := h.pool.Query(ctx, "SELECT change_id, state, checksum FROM "+
+		pgx.Identifier{h.schema, auditpostgres.DefaultLatestTable}.Sanitize())
+	type latest struct{ state, checksum string }
+	m := make(map[string]latest, n)
+	var id string
+	var l latest
+	_, err = pgx.ForEachRow(rows, []any{&id, &l.state, &l.checksum}, func() error {
+		m[id] = l
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	lap(start)
+	if len(m) != n {
+		return nil, fmt.Errorf("narrow read: %d rows, want %d", len(m), n)
+	}
+	return d, nil
 }
