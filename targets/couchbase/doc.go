@@ -4,9 +4,11 @@
 // Non-transactional changes receive the *gocb.Cluster, *gocb.Bucket,
 // *gocb.Scope and *gocb.Collection the target was configured with.
 // Transactional changes run inside a Couchbase transaction and receive its
-// *gocb.TransactionAttemptContext; what they write through it commits
-// with the change or, when the change fails, is rolled back and leaves
-// nothing behind.
+// *gocb.TransactionAttemptContext (plus the same handles, which the attempt
+// context's methods take to name a collection); what they write through the
+// attempt context commits with the change or, when the change fails, is
+// rolled back and leaves nothing behind. Writes made directly on the
+// collection are outside the transaction.
 //
 // # Bridging gocb's transactions to Begin/Commit/Rollback
 //

@@ -111,9 +111,17 @@ func (t *Target) Provide(d *flamingock.Deps) {
 }
 
 // TxTypes reports that transactional changes receive the transaction's
-// *gocb.TransactionAttemptContext.
+// *gocb.TransactionAttemptContext, and the handles a non-transactional
+// change receives: the attempt context's methods need a *gocb.Collection to
+// name where a document lives.
 func (t *Target) TxTypes() []reflect.Type {
-	return []reflect.Type{flamingock.TypeOf[*gocb.TransactionAttemptContext]()}
+	return []reflect.Type{
+		flamingock.TypeOf[*gocb.TransactionAttemptContext](),
+		flamingock.TypeOf[*gocb.Cluster](),
+		flamingock.TypeOf[*gocb.Bucket](),
+		flamingock.TypeOf[*gocb.Scope](),
+		flamingock.TypeOf[*gocb.Collection](),
+	}
 }
 
 // sharedStore is what an audit store offers to append inside this target's
@@ -224,8 +232,13 @@ type Tx struct {
 // Attempt returns the transaction's attempt context.
 func (x *Tx) Attempt() *gocb.TransactionAttemptContext { return x.attempt }
 
-// Provide gives transactional changes the attempt context.
-func (x *Tx) Provide(d *flamingock.Deps) { flamingock.Provide(d, x.attempt) }
+// Provide gives transactional changes the attempt context and the target's
+// handles. Writes must go through the attempt context to be part of the
+// transaction; the collection is there to name where documents live.
+func (x *Tx) Provide(d *flamingock.Deps) {
+	x.t.Provide(d)
+	flamingock.Provide(d, x.attempt)
+}
 
 // WriteMarker records the change's commit marker inside the transaction,
 // unless a marker with a token at or above since exists: then another
