@@ -25,6 +25,12 @@
 //   - typo (error): an ordinary comment that looks like a directive
 //     ([annotations.LikelyTypo]): "// flamingock:change" with a space after
 //     "//", "//Flamingock:change", "//flamingock change", a block comment.
+//     In a function's doc comment it is always reported, as flamingock-gen
+//     does; elsewhere (package docs, type docs, bodies) only when the
+//     rewritten comment is a flawless directive, so that prose wrapping
+//     before "//flamingock:change directives" passes. (warning) A doc
+//     comment line "// flamingock: change id=x": what gofmt makes of
+//     "//flamingock: change id=x", which the generator skips as prose.
 //     Suggested fix: rewrite a line comment into the directive when the
 //     result parses.
 //   - placement (error): a directive on a method, a type, a var, a const or
