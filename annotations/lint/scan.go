@@ -35,11 +35,19 @@ func (c *checker) scan() (sites []site, genFile *ast.File) {
 		test := strings.HasSuffix(c.fileName(f.Pos()), "_test.go")
 		owners := docOwners(f)
 		for _, group := range f.Comments {
+			var groupSites []site
 			for _, cm := range group.List {
 				if s, ok := c.comment(f, cm, owners[cm], test); ok {
-					s.ignores = c.ignores(group)
-					sites = append(sites, s)
+					groupSites = append(groupSites, s)
 				}
+			}
+			if len(groupSites) > 0 {
+				// Ignore comments count only beside a directive.
+				ignores := c.ignores(group)
+				for i := range groupSites {
+					groupSites[i].ignores = ignores
+				}
+				sites = append(sites, groupSites...)
 			}
 		}
 	}
