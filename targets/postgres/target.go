@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flamingock/flamingock-go/audit"
@@ -263,10 +264,13 @@ func (t *Target) ddl() string {
 // ReadMarker returns the commit marker of a change, read outside any
 // transaction.
 func (t *Target) ReadMarker(ctx context.Context, changeID string) (flamingock.Marker, bool, error) {
-	if err := t.ensureMarkerTable(ctx); err != nil {
-		return flamingock.Marker{}, false, err
+	// Reading must not write: Plan (a dry run) reads markers too. A marker
+	// table that does not exist yet holds no marker.
+	m, found, err := t.readMarker(ctx, t.pool, changeID)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P01" {
+		return flamingock.Marker{}, false, nil
 	}
-	return t.readMarker(ctx, t.pool, changeID)
+	return m, found, err
 }
 
 type querier interface {

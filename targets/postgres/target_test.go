@@ -264,9 +264,22 @@ func TestMarkerTableCreatedOnFirstUseOnly(t *testing.T) {
 	if exists() {
 		t.Fatal("New created the marker table")
 	}
-	readMarker(t, tg, "c1")
+	// Reads serve Plan, a dry run: they must not create anything.
+	if _, found, err := tg.ReadMarker(ctx, "c1"); err != nil || found {
+		t.Fatalf("ReadMarker before the table exists: found=%v err=%v", found, err)
+	}
+	if exists() {
+		t.Fatal("ReadMarker created the marker table")
+	}
+	tx, err := tg.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if !exists() {
-		t.Fatal("ReadMarker did not create the marker table")
+		t.Fatal("Begin did not create the marker table")
 	}
 }
 
@@ -286,7 +299,11 @@ func TestConcurrentFirstUseOnFreshSchema(t *testing.T) {
 		}
 		wg.Go(func() {
 			<-start
-			_, _, errs[i] = tg.ReadMarker(context.Background(), "c1")
+			tx, err := tg.Begin(context.Background())
+			if err == nil {
+				err = tx.Rollback(context.Background())
+			}
+			errs[i] = err
 		})
 	}
 	close(start)
@@ -301,8 +318,8 @@ func TestConcurrentFirstUseOnFreshSchema(t *testing.T) {
 func TestWithoutAutoCreateUsesTableFromSchema(t *testing.T) {
 	tg, pool, schema := newTarget(t, postgres.WithoutAutoCreate())
 	ctx := context.Background()
-	if _, _, err := tg.ReadMarker(ctx, "c1"); err == nil {
-		t.Fatal("ReadMarker worked before the table exists: WithoutAutoCreate created it")
+	if err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true); err == nil {
+		t.Fatal("writing a marker worked before the table exists: WithoutAutoCreate created it")
 	}
 	ddl, err := postgres.Schema(postgres.WithSchema(schema.Name))
 	if err != nil {

@@ -148,3 +148,15 @@ func TestMarkerTableNameIsValidated(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// ReadMarker serves Plan, a dry run: it must not create the marker table.
+func TestReadMarkerDoesNotWrite(t *testing.T) {
+	e := newEnv(t, false)
+	if _, found, err := e.target.ReadMarker(context.Background(), "a"); err != nil || found {
+		t.Fatalf("found=%v err=%v", found, err)
+	}
+	var n int
+	if err := e.targetDB.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'flamingock_marker'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("marker table created by a read (count %d, err %v)", n, err)
+	}
+}

@@ -122,8 +122,15 @@ func (t *Target) ensureMarkerTable(ctx context.Context) error {
 
 // ReadMarker returns the commit marker of a change.
 func (t *Target) ReadMarker(ctx context.Context, changeID string) (flamingock.Marker, bool, error) {
-	if err := t.ensureMarkerTable(ctx); err != nil {
-		return flamingock.Marker{}, false, err
+	// Reading must not write: Plan (a dry run) reads markers too. A marker
+	// table that does not exist yet holds no marker.
+	var exists int
+	err := t.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, t.markerTable).Scan(&exists)
+	if err != nil {
+		return flamingock.Marker{}, false, fmt.Errorf("sqldb: looking up marker table %s: %w", t.markerTable, err)
+	}
+	if exists == 0 {
+		return flamingock.Marker{}, false, nil
 	}
 	return readMarker(ctx, t.db, t.markerTable, changeID)
 }
