@@ -203,6 +203,12 @@ func fieldValue(x ast.Expr, funcs map[string]*ast.FuncDecl) string {
 		return strings.ToLower(strings.TrimPrefix(x.Sel.Name, "Recovery"))
 	case *ast.FuncLit:
 		return calledFunc(x.Body)
+	case *ast.CallExpr: // flamingock.Func1[*sql.Tx](CreateUsers): a typed adapter around the user function
+		if len(x.Args) == 1 {
+			if id, ok := x.Args[0].(*ast.Ident); ok {
+				return fieldValue(id, funcs)
+			}
+		}
 	}
 	return unknownFunc
 }

@@ -28,14 +28,14 @@ func Stage() flamingock.Stage {
 			Order:         "2",
 			Transactional: false,
 			Recovery:      flamingock.RecoveryRetry,
-			Apply:         func(ctx context.Context, _ *flamingock.Deps) error { return Backfill(ctx) },
+			Apply:         flamingock.Func0(Backfill),
 			Rollback:      func(ctx context.Context, _ *flamingock.Deps) error { return UndoBackfill(ctx) },
 		},
 	}}
 }
 
-// The first change is written with named adapters, the second with
-// function literals: the analyzer reads both.
+// The first change is written with named adapters, the second with a
+// typed adapter and a function literal: the analyzer reads each.
 
 func flamingock_CreateUsers(ctx context.Context, _ *flamingock.Deps) error {
 	return CreateUsers(ctx)

@@ -1,4 +1,4 @@
-// want package:"flamingock ids create-users,backfill,added"
+// want package:"flamingock ids create-users,backfill,added,moved"
 
 // Package stale has been edited since its flamingock_gen.go was generated.
 package stale
@@ -25,3 +25,11 @@ func UndoBackfill(ctx context.Context) error { return nil }
 //
 //flamingock:change id=added order=4
 func Added(ctx context.Context) error { return nil }
+
+// OldApply no longer carries the directive, which moved to NewApply.
+func OldApply(ctx context.Context) error { return nil }
+
+// want +2 `change "moved": flamingock_gen.go is out of date: apply is "OldApply" there but "NewApply" in the source`
+//
+//flamingock:change id=moved order=5
+func NewApply(ctx context.Context) error { return nil }

@@ -11,7 +11,7 @@ import (
 // Stage is written here in the append form; generated/current uses a
 // slice literal. The analyzer reads both.
 func Stage() flamingock.Stage {
-	stage := flamingock.Stage{Name: "generated/stale", Changes: make([]flamingock.Change, 0, 3)}
+	stage := flamingock.Stage{Name: "generated/stale", Changes: make([]flamingock.Change, 0, 4)}
 	stage.Changes = append(stage.Changes, flamingock.Change{
 		ID:            "create-users",
 		Order:         "1",
@@ -29,6 +29,13 @@ func Stage() flamingock.Stage {
 		Transactional: false,
 		Recovery:      flamingock.RecoveryRetry,
 		Apply:         func(ctx context.Context, _ *flamingock.Deps) error { return Backfill(ctx) },
+	})
+	stage.Changes = append(stage.Changes, flamingock.Change{
+		ID:            "moved",
+		Order:         "5",
+		Transactional: true,
+		Recovery:      flamingock.RecoveryManual,
+		Apply:         flamingock.Func0(OldApply),
 	})
 	stage.Changes = append(stage.Changes, flamingock.Change{
 		ID:            "dropped",

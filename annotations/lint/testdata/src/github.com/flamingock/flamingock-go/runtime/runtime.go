@@ -28,3 +28,7 @@ type Stage struct {
 	Name, Fingerprint string
 	Changes           []Change
 }
+
+func Func0(fn func(context.Context) error) ChangeFunc { return nil }
+
+func Func1[D1 any](fn func(context.Context, D1) error) ChangeFunc { return nil }
