@@ -70,8 +70,10 @@ func (p *Plan) Issues() []Issue {
 
 // decide is the decision table: what to do with a change given its latest
 // entry. It needs the target only for the commit marker of an attempt that
-// ran under the separate-transaction protocol.
-func (r *Runner) decide(ctx context.Context, c *Change, latest *audit.Entry) (Action, string, error) {
+// ran under the separate-transaction protocol, and reads it only when
+// readMarkers is set: a dry run must have no effects, and reading a marker
+// is not free of them on every target (Kafka's fences a producer).
+func (r *Runner) decide(ctx context.Context, c *Change, latest *audit.Entry, readMarkers bool) (Action, string, error) {
 	if latest == nil {
 		return ActionApply, "never applied", nil
 	}
@@ -89,6 +91,9 @@ func (r *Runner) decide(ctx context.Context, c *Change, latest *audit.Entry) (Ac
 	case audit.TxShared:
 		return ActionApply, fmt.Sprintf("the last attempt (%s) ran in a shared transaction that did not commit", l.State), nil
 	case audit.TxSeparateWithMarker:
+		if !readMarkers {
+			return ActionApply, fmt.Sprintf("the last attempt left %s; the run reads its commit marker first and records APPLIED without re-running if it committed", l.State), nil
+		}
 		committed, m, err := r.markerProvesCommit(ctx, c, l)
 		if err != nil {
 			return "", "", err
@@ -122,7 +127,7 @@ func (r *Runner) markerProvesCommit(ctx context.Context, c *Change, latest *audi
 
 // plan decides every change from a snapshot. Issues block their stage and
 // every later stage.
-func (r *Runner) plan(ctx context.Context, snap audit.Snapshot) (*Plan, error) {
+func (r *Runner) plan(ctx context.Context, snap audit.Snapshot, readMarkers bool) (*Plan, error) {
 	p := &Plan{Changes: make([]PlannedChange, 0, r.count)}
 	blocked := false
 	for si := range r.pipeline {
@@ -135,7 +140,7 @@ func (r *Runner) plan(ctx context.Context, snap audit.Snapshot) (*Plan, error) {
 			if e, ok := snap[c.ID]; ok {
 				pc.Latest = &e
 			}
-			a, why, err := r.decide(ctx, c, pc.Latest)
+			a, why, err := r.decide(ctx, c, pc.Latest, readMarkers)
 			if err != nil {
 				return nil, err
 			}

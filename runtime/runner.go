@@ -130,7 +130,7 @@ func (r *Runner) run(ctx context.Context, rep *Report) error {
 	if snap, err = r.cfg.store.Snapshot(l.ctx); err != nil {
 		return fmt.Errorf("reading the audit snapshot: %w", err)
 	}
-	p, err := r.plan(l.ctx, snap)
+	p, err := r.plan(l.ctx, snap, true)
 	if err != nil {
 		return err
 	}
@@ -225,15 +225,17 @@ func (r *Runner) validateDeps(p *Plan) error {
 	return nil
 }
 
-// Plan reports what Run would do now and why, without locking or writing.
-// Another instance may be running at the same time; Plan shows the audit
-// trail as it is when read.
+// Plan reports what Run would do now and why, without locking or writing
+// and without touching any target: for a change whose last attempt ran
+// under the commit-marker protocol, it says that the run will consult the
+// marker rather than reading it. Another instance may be running at the
+// same time; Plan shows the audit trail as it is when read.
 func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
 	snap, err := r.cfg.store.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the audit snapshot: %w", err)
 	}
-	return r.plan(ctx, snap)
+	return r.plan(ctx, snap, false)
 }
 
 // Validate returns nil when every change is applied. Otherwise it returns

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/flamingock/flamingock-go/audit"
@@ -158,5 +159,33 @@ func TestReadMarkerDoesNotWrite(t *testing.T) {
 	var n int
 	if err := e.targetDB.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'flamingock_marker'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("marker table created by a read (count %d, err %v)", n, err)
+	}
+}
+
+// Plan is a dry run: for an attempt left STARTED under the marker protocol
+// it says the run will consult the marker, and it touches no target.
+func TestPlanDoesNotReadMarkers(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := context.Background()
+	l, err := e.store.AcquireLock(ctx, audit.Owner{Host: "h"}, 10e9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Append(ctx, audit.Entry{RunID: "r1", ChangeID: "a", State: audit.Started, TxStrategy: audit.TxSeparateWithMarker, Token: l.Token}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.ReleaseLock(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.runner(t, e.store, stage(txChange("a", "1", hooks{}, nil))).Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pc := p.Changes[0]; pc.Action != flamingock.ActionApply || !strings.Contains(pc.Reason, "commit marker") {
+		t.Fatalf("planned %s: %s", pc.Action, pc.Reason)
+	}
+	var n int
+	if err := e.targetDB.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'flamingock_marker'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("plan touched the target (marker table count %d, err %v)", n, err)
 	}
 }
