@@ -315,45 +315,58 @@ func (k *checker) unnameable(t types.Type) string {
 
 // walkNamed calls f for every named type or alias that writing t mentions.
 func walkNamed(t types.Type, f func(*types.TypeName)) {
+	walkTypes(t, func(t types.Type) {
+		switch t := t.(type) {
+		case *types.Alias:
+			f(t.Obj())
+		case *types.Named:
+			f(t.Obj())
+		}
+	})
+}
+
+// walkTypes calls f for t and every type that writing t mentions: type
+// arguments, elements, keys, parameters, results, fields, methods and
+// embedded interfaces, but not what a named type or alias stands for.
+func walkTypes(t types.Type, f func(types.Type)) {
+	f(t)
 	switch t := t.(type) {
 	case *types.Alias:
-		f(t.Obj())
 		for a := range t.TypeArgs().Types() {
-			walkNamed(a, f)
+			walkTypes(a, f)
 		}
 	case *types.Named:
-		f(t.Obj())
 		for a := range t.TypeArgs().Types() {
-			walkNamed(a, f)
+			walkTypes(a, f)
 		}
 	case *types.Pointer:
-		walkNamed(t.Elem(), f)
+		walkTypes(t.Elem(), f)
 	case *types.Slice:
-		walkNamed(t.Elem(), f)
+		walkTypes(t.Elem(), f)
 	case *types.Array:
-		walkNamed(t.Elem(), f)
+		walkTypes(t.Elem(), f)
 	case *types.Chan:
-		walkNamed(t.Elem(), f)
+		walkTypes(t.Elem(), f)
 	case *types.Map:
-		walkNamed(t.Key(), f)
-		walkNamed(t.Elem(), f)
+		walkTypes(t.Key(), f)
+		walkTypes(t.Elem(), f)
 	case *types.Signature:
 		for v := range t.Params().Variables() {
-			walkNamed(v.Type(), f)
+			walkTypes(v.Type(), f)
 		}
 		for v := range t.Results().Variables() {
-			walkNamed(v.Type(), f)
+			walkTypes(v.Type(), f)
 		}
 	case *types.Struct:
 		for v := range t.Fields() {
-			walkNamed(v.Type(), f)
+			walkTypes(v.Type(), f)
 		}
 	case *types.Interface:
 		for m := range t.ExplicitMethods() {
-			walkNamed(m.Type(), f)
+			walkTypes(m.Type(), f)
 		}
 		for e := range t.EmbeddedTypes() {
-			walkNamed(e, f)
+			walkTypes(e, f)
 		}
 	}
 }

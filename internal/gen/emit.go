@@ -1,12 +1,12 @@
 package gen
 
 import (
-	"bytes"
 	"fmt"
+	"go/format"
 	"go/types"
 	"maps"
-
-	"github.com/dave/jennifer/jen"
+	"strconv"
+	"strings"
 )
 
 // Header is the first line of every generated file. It matches the
@@ -26,116 +26,6 @@ const RuntimePath = "github.com/flamingock/flamingock-go/runtime"
 // named runtime would shadow the standard library's.
 const runtimeAlias = "flamingock"
 
-// emit renders the generated file of one package.
-func emit(p *Package) ([]byte, error) {
-	f := jen.NewFilePathName(p.Path, p.Name)
-	f.HeaderComment(Header[len("// "):])
-	f.ImportAlias(RuntimePath, runtimeAlias)
-
-	n := newNames(p)
-	// One append statement per change rather than one literal holding
-	// them all: go/printer measures every element of a composite literal
-	// by printing it, so the cost of formatting grows with nesting depth.
-	body := []jen.Code{
-		jen.Id(n.stage).Op(":=").Qual(RuntimePath, "Stage").Values(
-			field("Name", jen.Lit(p.Path)),
-			field("Fingerprint", jen.Lit(p.Fingerprint)),
-			field("Changes", jen.Make(jen.Index().Qual(RuntimePath, "Change"), jen.Lit(0), jen.Lit(len(p.Changes)))),
-			jen.Line(),
-		),
-	}
-	var adapters, guards []jen.Code
-	for _, ch := range p.Changes {
-		c, err := n.changeCode(ch)
-		if err != nil {
-			return nil, fmt.Errorf("package %s: change %q: %w", p.Path, ch.ID, err)
-		}
-		changes := jen.Id(n.stage).Dot("Changes")
-		body = append(body, changes.Clone().Op("=").Append(changes, c))
-		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
-			if fn == nil || hasHelper(fn) {
-				continue
-			}
-			a, g, err := n.adapter(fn)
-			if err != nil {
-				return nil, fmt.Errorf("package %s: change %q: %w", p.Path, ch.ID, err)
-			}
-			adapters = append(adapters, jen.Line(),
-				jen.Commentf("%s resolves the parameters of %s and calls it.", n.adapterName(fn), fn.Name), jen.Line(), a, jen.Line())
-			guards = append(guards, g)
-		}
-	}
-	body = append(body, jen.Return(jen.Id(n.stage)))
-	f.Commentf("Stage returns the changes declared in package %s, in order, for", p.Name)
-	f.Comment("flamingock.NewPipeline.")
-	f.Func().Id("Stage").Params().Qual(RuntimePath, "Stage").Block(body...)
-	f.Add(adapters...)
-
-	if len(guards) > 0 {
-		f.Line()
-		f.Comment("The functions called through the adapters above, with the signatures")
-		f.Comment("they were generated for: if one changes, this file stops compiling")
-		f.Comment("until it is regenerated.")
-		f.Var().Defs(guards...)
-	}
-
-	var buf bytes.Buffer
-	if err := f.Render(&buf); err != nil {
-		return nil, fmt.Errorf("package %s: rendering %s: %w", p.Path, OutputName, err)
-	}
-	return buf.Bytes(), nil
-}
-
-// changeCode writes one runtime.Change literal. Fields are written in the
-// order of the runtime.Change declaration; empty optional ones are left out.
-func (n *names) changeCode(ch *Change) (jen.Code, error) {
-	fields := []jen.Code{field("ID", jen.Lit(ch.ID)), field("Order", jen.Lit(ch.Order))}
-	for _, opt := range []struct{ name, value string }{
-		{"Author", ch.Author}, {"Description", ch.Description}, {"Target", ch.Target},
-	} {
-		if opt.value != "" {
-			fields = append(fields, field(opt.name, jen.Lit(opt.value)))
-		}
-	}
-	recovery := "RecoveryManual"
-	if ch.Recovery == "retry" {
-		recovery = "RecoveryRetry"
-	}
-	fields = append(fields,
-		field("Transactional", jen.Lit(ch.Transactional)),
-		field("Recovery", jen.Qual(RuntimePath, recovery)),
-		field("Checksum", jen.Lit(ch.Checksum)),
-		field("Source", jen.Qual(RuntimePath, "Position").Values(
-			jen.Id("File").Op(":").Lit(ch.File),
-			jen.Id("Line").Op(":").Lit(ch.Line),
-		)),
-	)
-	if len(ch.Needs) > 0 {
-		needs := make([]jen.Code, len(ch.Needs))
-		for i, t := range ch.Needs {
-			tc, err := typeCode(t)
-			if err != nil {
-				return nil, err
-			}
-			needs[i] = jen.Qual(RuntimePath, "TypeOf").Types(tc).Call()
-		}
-		fields = append(fields, field("Needs", jen.Index().Qual("reflect", "Type").Values(needs...)))
-	}
-	apply, err := n.changeFunc(ch.Apply)
-	if err != nil {
-		return nil, err
-	}
-	fields = append(fields, field("Apply", apply))
-	if ch.Rollback != nil {
-		rollback, err := n.changeFunc(ch.Rollback)
-		if err != nil {
-			return nil, err
-		}
-		fields = append(fields, field("Rollback", rollback))
-	}
-	return jen.Qual(RuntimePath, "Change").Values(append(fields, jen.Line())...), nil
-}
-
 // maxHelperDeps is the number of dependency parameters of the runtime's
 // largest FuncN helper (flamingock.Func6).
 const maxHelperDeps = 6
@@ -143,130 +33,301 @@ const maxHelperDeps = 6
 // hasHelper reports whether a runtime FuncN helper adapts fn.
 func hasHelper(fn *Func) bool { return len(fn.Params)-1 <= maxHelperDeps }
 
+// emit renders the generated file of one package: the header, the digest
+// line (see [digestLine]) and the code.
+//
+// The code is written out directly in the layout gofmt gives it (the
+// golden tests check that go/format leaves every output unchanged), so
+// the common case costs one pass over a buffer. Formatting a generated
+// file of a thousand changes with go/format cost about as much as loading
+// the package; it now runs only when a dependency type is a non-empty
+// struct or interface literal, whose layout gofmt decides.
+func emit(p *Package) ([]byte, error) {
+	body, err := emitBody(p)
+	if err != nil {
+		return nil, err
+	}
+	return withDigest(modelDigest(p), body), nil
+}
+
+// emitBody writes everything below the digest line: from the blank line
+// before the package clause to the end of the file.
+func emitBody(p *Package) ([]byte, error) {
+	e := newEmitter(p)
+	b := &e.b
+	b.Grow(1024 + 800*len(p.Changes))
+	b.WriteString("\npackage " + p.Name + "\n\n")
+	e.im.block(b)
+
+	rt := e.im.name(RuntimePath) + "."
+	fmt.Fprintf(b, "\n// Stage returns the changes declared in package %s, in order, for\n// flamingock.NewPipeline.\n", p.Name)
+	b.WriteString("func Stage() " + rt + "Stage {\n")
+	b.WriteString("\t" + e.stage + " := " + rt + "Stage{\n")
+	writeFields(b, "\t\t", []keyValue{
+		{"Name", strconv.Quote(p.Path)},
+		{"Fingerprint", strconv.Quote(p.Fingerprint)},
+		{"Changes", "make([]" + rt + "Change, 0, " + strconv.Itoa(len(p.Changes)) + ")"},
+	})
+	b.WriteString("\t}\n")
+	// One append statement per change rather than one literal holding
+	// them all: a reader finds a change by its id, and a diff touches the
+	// lines of the changes that changed.
+	fields := make([]keyValue, 0, 13)
+	for _, ch := range p.Changes {
+		fields = e.changeFields(fields[:0], ch)
+		b.WriteString("\t" + e.stage + ".Changes = append(" + e.stage + ".Changes, " + rt + "Change{\n")
+		writeFields(b, "\t\t", fields)
+		b.WriteString("\t})\n")
+	}
+	b.WriteString("\treturn " + e.stage + "\n}\n")
+
+	for _, ch := range p.Changes {
+		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
+			if fn != nil && !hasHelper(fn) {
+				e.adapter(fn)
+			}
+		}
+	}
+	if e.fails != nil {
+		return nil, fmt.Errorf("package %s: %w", p.Path, e.fails)
+	}
+	if !e.tw.needsFormat {
+		return []byte(b.String()), nil
+	}
+	formatted, err := format.Source([]byte(b.String()))
+	if err != nil {
+		return nil, fmt.Errorf("package %s: formatting %s: %w", p.Path, OutputName, err)
+	}
+	return formatted, nil
+}
+
+// emitter holds the state of writing one file.
+type emitter struct {
+	b  strings.Builder
+	im *imports
+	tw *typeWriter
+
+	// Local identifiers, chosen so they shadow nothing the code refers
+	// to: not a called user function (a change may well be named stage
+	// or deps), nor an imported package's name.
+	taken                 map[string]bool
+	stage, ctx, deps, err string
+
+	declared map[string]bool   // package-level names: the user's and the imports'
+	adapters map[string]string // user function name -> adapter name
+
+	types map[types.Type]string // written type expressions, by type
+	fails error                 // first failure to write a type
+}
+
+func newEmitter(p *Package) *emitter {
+	paths := map[string]string{}
+	needs, adapters := false, false
+	for _, ch := range p.Changes {
+		needs = needs || len(ch.Needs) > 0
+		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
+			if fn == nil {
+				continue
+			}
+			written := fn.Params[1:] // a helper's type arguments
+			if !hasHelper(fn) {
+				adapters = true
+				written = fn.Params // the adapter's guard
+			}
+			for _, t := range written {
+				collectPackages(t, p.Path, paths)
+			}
+		}
+	}
+	if needs {
+		paths["reflect"] = "reflect"
+	}
+	if adapters {
+		paths["context"] = "context"
+	}
+	reserved := maps.Clone(p.Declared)
+	reserved["Stage"] = true
+	im := newImports(p.Path, paths, reserved)
+
+	e := &emitter{
+		im:       im,
+		tw:       &typeWriter{im: im},
+		taken:    map[string]bool{},
+		declared: maps.Clone(p.Declared),
+		adapters: map[string]string{},
+		types:    map[types.Type]string{},
+	}
+	for _, name := range im.names {
+		e.taken[name] = true
+		e.declared[name] = true
+	}
+	for _, ch := range p.Changes {
+		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
+			if fn != nil {
+				e.taken[fn.Name] = true
+			}
+		}
+	}
+	e.stage, e.ctx, e.deps, e.err = e.fresh("stage"), e.fresh("ctx"), e.fresh("deps"), e.fresh("err")
+	return e
+}
+
+// fresh returns base, with underscores appended while it is taken.
+func (e *emitter) fresh(base string) string {
+	for e.taken[base] {
+		base += "_"
+	}
+	return base
+}
+
+// typ returns the type expression of t, written once per type.
+func (e *emitter) typ(t types.Type) string {
+	if s, ok := e.types[t]; ok {
+		return s
+	}
+	s, err := e.tw.typeString(t)
+	if err != nil && e.fails == nil {
+		e.fails = err
+	}
+	e.types[t] = s
+	return s
+}
+
+// keyValue is one field of a composite literal.
+type keyValue struct{ key, value string }
+
+// spaces pads keys; no field name of the literals written is longer.
+const spaces = "                "
+
+// writeFields writes one "key: value," line per field with the values
+// aligned one space after the longest "key:", as gofmt aligns a run of
+// single-line key-value pairs.
+func writeFields(b *strings.Builder, indent string, fields []keyValue) {
+	width := 0
+	for _, f := range fields {
+		width = max(width, len(f.key))
+	}
+	for _, f := range fields {
+		b.WriteString(indent)
+		b.WriteString(f.key)
+		b.WriteString(":")
+		b.WriteString(spaces[:width-len(f.key)+1])
+		b.WriteString(f.value)
+		b.WriteString(",\n")
+	}
+}
+
+// changeFields returns the fields of one runtime.Change literal, appended
+// to fields, in the order of the runtime.Change declaration; empty
+// optional ones are left out.
+func (e *emitter) changeFields(fields []keyValue, ch *Change) []keyValue {
+	rt := e.im.name(RuntimePath) + "."
+	fields = append(fields, keyValue{"ID", strconv.Quote(ch.ID)}, keyValue{"Order", strconv.Quote(ch.Order)})
+	if ch.Author != "" {
+		fields = append(fields, keyValue{"Author", strconv.Quote(ch.Author)})
+	}
+	if ch.Description != "" {
+		fields = append(fields, keyValue{"Description", strconv.Quote(ch.Description)})
+	}
+	if ch.Target != "" {
+		fields = append(fields, keyValue{"Target", strconv.Quote(ch.Target)})
+	}
+	recovery := "RecoveryManual"
+	if ch.Recovery == "retry" {
+		recovery = "RecoveryRetry"
+	}
+	fields = append(fields,
+		keyValue{"Transactional", strconv.FormatBool(ch.Transactional)},
+		keyValue{"Recovery", rt + recovery},
+		keyValue{"Checksum", strconv.Quote(ch.Checksum)},
+		keyValue{"Source", rt + "Position{File: " + strconv.Quote(ch.File) + ", Line: " + strconv.Itoa(ch.Line) + "}"},
+	)
+	if len(ch.Needs) > 0 {
+		var needs strings.Builder
+		needs.WriteString("[]" + e.im.name("reflect") + ".Type{")
+		for i, t := range ch.Needs {
+			if i > 0 {
+				needs.WriteString(", ")
+			}
+			needs.WriteString(rt + "TypeOf[" + e.typ(t) + "]()")
+		}
+		needs.WriteString("}")
+		fields = append(fields, keyValue{"Needs", needs.String()})
+	}
+	fields = append(fields, keyValue{"Apply", e.changeFunc(ch.Apply)})
+	if ch.Rollback != nil {
+		fields = append(fields, keyValue{"Rollback", e.changeFunc(ch.Rollback)})
+	}
+	return fields
+}
+
 // changeFunc writes the runtime.ChangeFunc value that calls fn:
 // flamingock.FuncN[T1, …, Tn](fn) with explicit type arguments, so the
 // registry stops compiling when fn's signature no longer matches the one it
 // was generated for (a function value converts to func(context.Context,
 // T1, …, Tn) error only when its type is identical). A function with more
 // dependencies than the largest helper has a written-out adapter instead.
-func (n *names) changeFunc(fn *Func) (jen.Code, error) {
+func (e *emitter) changeFunc(fn *Func) string {
 	if !hasHelper(fn) {
-		return jen.Id(n.adapterName(fn)), nil
+		return e.adapterName(fn)
 	}
-	helper := jen.Qual(RuntimePath, fmt.Sprintf("Func%d", len(fn.Params)-1))
+	var s strings.Builder
+	s.WriteString(e.im.name(RuntimePath) + ".Func" + strconv.Itoa(len(fn.Params)-1))
 	if len(fn.Params) > 1 {
-		args := make([]jen.Code, len(fn.Params)-1)
+		s.WriteByte('[')
 		for i, t := range fn.Params[1:] {
-			tc, err := typeCode(t)
-			if err != nil {
-				return nil, err
+			if i > 0 {
+				s.WriteString(", ")
 			}
-			args[i] = tc
+			s.WriteString(e.typ(t))
 		}
-		helper = helper.Types(args...)
+		s.WriteByte(']')
 	}
-	return helper.Call(jen.Id(fn.Name)), nil
-}
-
-// field writes "name: value" on a line of its own; a composite literal
-// of fields ends with a bare jen.Line() so the last one gets its comma
-// and the closing brace its own line.
-func field(name string, value jen.Code) jen.Code {
-	return jen.Line().Id(name).Op(":").Add(value)
+	s.WriteString("(" + fn.Name + ")")
+	return s.String()
 }
 
 // adapter writes the runtime.ChangeFunc around fn, a function with more
 // dependencies than the runtime's FuncN helpers take, as a top-level
 // function: it resolves each dependency by its static type and calls fn
-// directly with typed values, so nothing is reflected at run time. It also
-// returns the guard `_ func(context.Context, T1, …, Tn) error = fn`: the
-// call in the adapter would still compile after some signature changes (a
+// directly with typed values, so nothing is reflected at run time. A guard
+// follows it, `var _ func(context.Context, T1, …, Tn) error = fn`: the call
+// in the adapter would still compile after some signature changes (a
 // parameter widened to an interface), the guard only while the types are
 // identical.
-func (n *names) adapter(fn *Func) (adapter, guard jen.Code, err error) {
-	var body []jen.Code
-	args := []jen.Code{jen.Id(n.ctx)}
-	params := make([]jen.Code, len(fn.Params))
+func (e *emitter) adapter(fn *Func) {
+	b := &e.b
+	rt := e.im.name(RuntimePath) + "."
+	name := e.adapterName(fn)
+	fmt.Fprintf(b, "\n// %s resolves the parameters of %s and calls it.\n", name, fn.Name)
+	fmt.Fprintf(b, "func %s(%s %s.Context, %s *%sDeps) error {\n", name, e.ctx, e.im.name("context"), e.deps, rt)
+	args := []string{e.ctx}
+	for i, t := range fn.Params[1:] {
+		v := e.fresh("dep" + strconv.Itoa(i+1))
+		fmt.Fprintf(b, "\t%s, %s := %sResolve[%s](%s)\n\tif %s != nil {\n\t\treturn %s\n\t}\n", v, e.err, rt, e.typ(t), e.deps, e.err, e.err)
+		args = append(args, v)
+	}
+	fmt.Fprintf(b, "\treturn %s(%s)\n}\n", fn.Name, strings.Join(args, ", "))
+
+	params := make([]string, len(fn.Params))
 	for i, t := range fn.Params {
-		tc, err := typeCode(t)
-		if err != nil {
-			return nil, nil, err
-		}
-		params[i] = tc
+		params[i] = e.typ(t)
 	}
-	for i, tc := range params[1:] {
-		v := n.fresh(fmt.Sprintf("dep%d", i+1))
-		body = append(body,
-			jen.List(jen.Id(v), jen.Id(n.err)).Op(":=").Qual(RuntimePath, "Resolve").Types(tc).Call(jen.Id(n.deps)),
-			jen.If(jen.Id(n.err).Op("!=").Nil()).Block(jen.Return(jen.Id(n.err))),
-		)
-		args = append(args, jen.Id(v))
-	}
-	body = append(body, jen.Return(jen.Id(fn.Name).Call(args...)))
-	adapter = jen.Func().Id(n.adapterName(fn)).Params(
-		jen.Id(n.ctx).Qual("context", "Context"),
-		jen.Id(n.deps).Op("*").Qual(RuntimePath, "Deps"),
-	).Error().Block(body...)
-	guard = jen.Id("_").Func().Params(params...).Error().Op("=").Id(fn.Name)
-	return adapter, guard, nil
+	fmt.Fprintf(b, "\n// %s must keep the signature %s was generated for.\n", fn.Name, name)
+	fmt.Fprintf(b, "var _ func(%s) error = %s\n", strings.Join(params, ", "), fn.Name)
 }
 
 // adapterName is the name of fn's adapter: flamingock_ and fn's name, with
 // underscores appended in the unlikely case the name is taken.
-func (n *names) adapterName(fn *Func) string {
-	if name, ok := n.adapters[fn.Name]; ok {
+func (e *emitter) adapterName(fn *Func) string {
+	if name, ok := e.adapters[fn.Name]; ok {
 		return name
 	}
 	name := "flamingock_" + fn.Name
-	for n.declared[name] {
+	for e.declared[name] {
 		name += "_"
 	}
-	n.adapters[fn.Name] = name
-	n.declared[name] = true
+	e.adapters[fn.Name] = name
+	e.declared[name] = true
 	return name
-}
-
-// names holds the local identifiers of the generated code, chosen so they
-// shadow nothing the code refers to: not a called user function (a
-// change may well be named deps or stage), nor the name of an imported
-// package.
-type names struct {
-	taken                 map[string]bool
-	stage, ctx, deps, err string
-
-	declared map[string]bool   // package-level names of the user's files
-	adapters map[string]string // user function name -> adapter name
-}
-
-func newNames(p *Package) *names {
-	n := &names{
-		taken:    map[string]bool{runtimeAlias: true, "context": true, "reflect": true},
-		declared: maps.Clone(p.Declared),
-		adapters: map[string]string{},
-	}
-	for _, ch := range p.Changes {
-		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
-			if fn == nil {
-				continue
-			}
-			n.taken[fn.Name] = true
-			for _, t := range fn.Params {
-				walkNamed(t, func(obj *types.TypeName) {
-					if obj.Pkg() != nil {
-						n.taken[obj.Pkg().Name()] = true
-					}
-				})
-			}
-		}
-	}
-	n.stage, n.ctx, n.deps, n.err = n.fresh("stage"), n.fresh("ctx"), n.fresh("deps"), n.fresh("err")
-	return n
-}
-
-// fresh returns base, with underscores appended while it is taken.
-func (n *names) fresh(base string) string {
-	for n.taken[base] {
-		base += "_"
-	}
-	return base
 }

@@ -108,11 +108,22 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 		return res, nil
 	}
 	for i, f := range res.Files {
-		if m := models[f.Path]; m != nil {
-			if res.Files[i].Want, err = emit(m); err != nil {
-				return nil, err
-			}
+		m := models[f.Path]
+		if m == nil {
+			continue
 		}
+		// The common case, nothing changed, is told by the digest line
+		// without rendering (see digest.go).
+		digest := modelDigest(m)
+		if f.Have != nil && isCurrent(f.Have, digest) {
+			res.Files[i].Want = f.Have
+			continue
+		}
+		body, err := emitBody(m)
+		if err != nil {
+			return nil, err
+		}
+		res.Files[i].Want = withDigest(digest, body)
 	}
 	slices.SortFunc(res.Files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return res, nil

@@ -181,7 +181,7 @@ func TestPlanDoesNotReadMarkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pc := p.Changes[0]; pc.Action != flamingock.ActionApply || !strings.Contains(pc.Reason, "commit marker") {
+	if pc := p.Changes[0]; pc.Action != flamingock.ActionApply || !strings.Contains(pc.Reason, "reads its commit marker first") {
 		t.Fatalf("planned %s: %s", pc.Action, pc.Reason)
 	}
 	var n int
