@@ -14,7 +14,7 @@
 //   - flamingock::entry::<seq> — one document per history entry, written
 //     once and never changed.
 //
-// [Store.Snapshot] is one sub-document lookup of "latest": its cost does not
+// [Store.Snapshot] is one KV get of the state document: its cost does not
 // grow with the history. The state document grows with the number of
 // changes (about half a kilobyte each), not with the history; Couchbase's
 // 20 MiB document limit allows tens of thousands of changes.

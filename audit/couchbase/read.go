@@ -10,19 +10,28 @@ import (
 	"github.com/flamingock/flamingock-go/audit"
 )
 
-// Snapshot implements [audit.Store.Snapshot]: one sub-document lookup of
-// the state document's "latest" object.
+// Snapshot implements [audit.Store.Snapshot]: one KV get of the state
+// document. (A full get rather than a sub-document lookup of "latest":
+// the whole document is little more than "latest", and gocaves answers
+// sub-document reads of large values very slowly.) While a transaction is
+// staged on the document, the get returns the committed content.
 func (s *Store) Snapshot(ctx context.Context) (audit.Snapshot, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	res, err := s.coll.LookupIn(s.stateKey, []gocb.LookupInSpec{gocb.GetSpec("latest", nil)}, &gocb.LookupInOptions{Context: ctx})
+	res, err := s.coll.Get(s.stateKey, &gocb.GetOptions{Context: ctx})
 	if err != nil {
 		return nil, fmt.Errorf("couchbase audit store: read %s: %w", s.where(s.stateKey), err)
 	}
-	snap := audit.Snapshot{}
-	if err := res.ContentAt(0, &snap); err != nil {
+	var doc struct {
+		Latest audit.Snapshot `json:"latest"`
+	}
+	if err := res.Content(&doc); err != nil {
 		return nil, fmt.Errorf("couchbase audit store: decode the latest entries in %s: %w", s.where(s.stateKey), err)
+	}
+	snap := doc.Latest
+	if snap == nil {
+		snap = audit.Snapshot{}
 	}
 	for id, e := range snap {
 		snap[id] = copyEntry(e)
