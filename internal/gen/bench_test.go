@@ -13,7 +13,8 @@ import (
 
 var bench struct {
 	once sync.Once
-	dir  string
+	dir  string // no generated file: every run generates afresh
+	gen  string // the same sources with their current flamingock_gen.go
 	err  error
 }
 
@@ -21,18 +22,41 @@ var bench struct {
 // benchmark in the process, warmed up by one load, so both benchmarks
 // measure with the go command's build cache in the same (warm) state.
 func sharedBenchModule(b *testing.B) string {
+	sharedBenchModules(b)
+	return bench.dir
+}
+
+// sharedGeneratedModule is the module of sharedBenchModule with its
+// registry generated and written, as after `go generate`.
+func sharedGeneratedModule(b *testing.B) string {
+	sharedBenchModules(b)
+	return bench.gen
+}
+
+func sharedBenchModules(b *testing.B) {
 	bench.once.Do(func() {
-		bench.dir, bench.err = os.MkdirTemp("", "flamingock-gen-bench-")
-		if bench.err != nil {
+		for _, dir := range []*string{&bench.dir, &bench.gen} {
+			if *dir, bench.err = os.MkdirTemp("", "flamingock-gen-bench-"); bench.err != nil {
+				return
+			}
+			writeModuleAt(b, *dir, benchFiles(1000))
+		}
+		var res *Result
+		if res, bench.err = Generate(context.Background(), Config{Dir: bench.gen, Patterns: []string{"./changes"}}); bench.err != nil {
 			return
 		}
-		writeModuleAt(b, bench.dir, benchFiles(1000))
-		_, bench.err = packages.Load(&packages.Config{Mode: loadMode, Dir: bench.dir}, "./changes")
+		if bench.err = Write(res); bench.err != nil {
+			return
+		}
+		for _, dir := range []string{bench.dir, bench.gen} {
+			if _, bench.err = packages.Load(&packages.Config{Mode: loadMode, Dir: dir}, "./changes"); bench.err != nil {
+				return
+			}
+		}
 	})
 	if bench.err != nil {
 		b.Fatal(bench.err)
 	}
-	return bench.dir
 }
 
 // benchFiles returns the files of a module whose package "changes"
@@ -87,6 +111,32 @@ func BenchmarkGenerate1000(b *testing.B) {
 // package in the same mode, nothing else.
 func BenchmarkLoadOnly1000(b *testing.B) {
 	dir := sharedBenchModule(b)
+	for b.Loop() {
+		pkgs, err := packages.Load(&packages.Config{Mode: loadMode, Dir: dir}, "./changes")
+		if err != nil || len(pkgs) != 1 || len(pkgs[0].Errors) > 0 {
+			b.Fatalf("Load: %v %v", err, pkgs)
+		}
+	}
+}
+
+// BenchmarkGenerateUnchanged1000 is the common case of go generate and of
+// -check: the package's flamingock_gen.go is current. Its digest line
+// matches the model, so nothing is rendered.
+func BenchmarkGenerateUnchanged1000(b *testing.B) {
+	dir := sharedGeneratedModule(b)
+	cfg := Config{Dir: dir, Patterns: []string{"./changes"}}
+	for b.Loop() {
+		res, err := Generate(context.Background(), cfg)
+		if err != nil || len(res.Diagnostics) > 0 || len(res.Files) != 1 || res.Files[0].Stale() {
+			b.Fatalf("Generate: %v %v", err, res)
+		}
+	}
+}
+
+// BenchmarkLoadOnlyGenerated1000 is the floor of the unchanged case:
+// loading the package together with its flamingock_gen.go.
+func BenchmarkLoadOnlyGenerated1000(b *testing.B) {
+	dir := sharedGeneratedModule(b)
 	for b.Loop() {
 		pkgs, err := packages.Load(&packages.Config{Mode: loadMode, Dir: dir}, "./changes")
 		if err != nil || len(pkgs) != 1 || len(pkgs[0].Errors) > 0 {

@@ -34,16 +34,14 @@ func checksum(fset *token.FileSet, read func(filename string) []byte, apply, rol
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// writeTokens writes one token per line to h.
+// writeTokens writes the canonical tokens of fn (see [tokenWriter]) to h,
+// one per line.
 func writeTokens(h hash.Hash, fset *token.FileSet, read func(string) []byte, fn *ast.FuncDecl) {
 	if fn == nil {
 		return
 	}
-	toks := canonicalTokens(declSource(fset, read, fn))
-	for _, t := range toks {
-		io.WriteString(h, t)
-		h.Write([]byte{'\n'})
-	}
+	var w tokenWriter
+	h.Write(w.canonical(declSource(fset, read, fn)))
 }
 
 // declSource returns the source of fn from its func keyword to its end.
@@ -65,16 +63,34 @@ func declSource(fset *token.FileSet, read func(string) []byte, fn *ast.FuncDecl)
 	return buf.Bytes()
 }
 
-// canonicalTokens scans Go source and returns its tokens with layout
-// removed: statement separators are kept, whether written as ";" or as a
-// line break, except where they are redundant (before a closing bracket,
-// or repeated), and a trailing comma before a closing bracket is dropped.
-func canonicalTokens(src []byte) []string {
+// tokenWriter scans Go source and writes its tokens, one per line, with
+// layout removed: statement separators are kept, whether written as ";"
+// or as a line break, except where they are redundant (before a closing
+// bracket, or repeated), and a trailing comma before a closing bracket is
+// dropped. A token is written as its kind, followed by a space and its
+// text for identifiers, literals and keywords' kin (whatever the scanner
+// gives a literal for).
+//
+// It streams: the only tokens that a later one can remove are trailing
+// separators (";" and ","), so those wait in pending until the next token
+// decides, and everything else goes straight to the output. The output is
+// what the checksums of the audit trail were first computed from, so it
+// must not change (TestTokenWriterMatchesReference).
+type tokenWriter struct {
+	out     []byte
+	pending []token.Token // trailing separators not yet written
+	last    token.Token   // last token written (token.ILLEGAL: none)
+}
+
+// canonical returns the canonical token lines of src.
+func (w *tokenWriter) canonical(src []byte) []byte {
 	fset := token.NewFileSet()
 	file := fset.AddFile("", -1, len(src))
 	var s scanner.Scanner
 	s.Init(file, src, nil, 0) // mode 0: comments are skipped
-	var out []string
+	w.out = w.out[:0]
+	w.pending = w.pending[:0]
+	w.last = token.ILLEGAL
 	for {
 		_, tok, lit := s.Scan()
 		if tok == token.EOF {
@@ -82,26 +98,45 @@ func canonicalTokens(src []byte) []string {
 		}
 		switch tok {
 		case token.RPAREN, token.RBRACE, token.RBRACK:
-			for len(out) > 0 && (out[len(out)-1] == ";" || out[len(out)-1] == ",") {
-				out = out[:len(out)-1]
-			}
+			w.pending = w.pending[:0]
 		case token.SEMICOLON:
-			if len(out) == 0 || out[len(out)-1] == ";" || out[len(out)-1] == "{" || out[len(out)-1] == "(" {
+			last := w.last
+			if n := len(w.pending); n > 0 {
+				last = w.pending[n-1]
+			}
+			if last == token.ILLEGAL || last == token.SEMICOLON || last == token.LBRACE || last == token.LPAREN {
 				continue
 			}
-			out = append(out, ";")
+			w.pending = append(w.pending, token.SEMICOLON)
+			continue
+		case token.COMMA:
+			w.pending = append(w.pending, token.COMMA)
 			continue
 		}
-		if lit != "" && tok != token.SEMICOLON {
-			out = append(out, tok.String()+" "+lit)
-		} else {
-			out = append(out, tok.String())
+		w.flush()
+		w.out = append(w.out, tok.String()...)
+		if lit != "" {
+			w.out = append(w.out, ' ')
+			w.out = append(w.out, lit...)
 		}
+		w.out = append(w.out, '\n')
+		w.last = tok
 	}
-	for len(out) > 0 && out[len(out)-1] == ";" {
-		out = out[:len(out)-1]
+	for n := len(w.pending); n > 0 && w.pending[n-1] == token.SEMICOLON; n-- {
+		w.pending = w.pending[:n-1]
 	}
-	return out
+	w.flush()
+	return w.out
+}
+
+// flush writes the pending separators.
+func (w *tokenWriter) flush() {
+	for _, sep := range w.pending {
+		w.out = append(w.out, sep.String()...)
+		w.out = append(w.out, '\n')
+		w.last = sep
+	}
+	w.pending = w.pending[:0]
 }
 
 // fingerprint returns "sha256:<hex>" over the ordered (id, order,

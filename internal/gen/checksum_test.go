@@ -1,12 +1,18 @@
 package gen
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
+	"go/scanner"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/flamingock/flamingock-go/internal/gen/unidiff"
 )
 
 func parseFunc(t *testing.T, src string) (*token.FileSet, *ast.FuncDecl) {
@@ -128,5 +134,101 @@ func TestFingerprintFollowsOrderAndChecksums(t *testing.T) {
 		if fingerprint(cs) == base {
 			t.Errorf("%s: fingerprint unchanged", name)
 		}
+	}
+}
+
+// referenceTokens is the first implementation of the canonical token
+// sequence, kept as the specification of [tokenWriter]: checksums already
+// recorded in audit trails were computed from its output.
+func referenceTokens(src []byte) []string {
+	fset := token.NewFileSet()
+	file := fset.AddFile("", -1, len(src))
+	var s scanner.Scanner
+	s.Init(file, src, nil, 0)
+	var out []string
+	for {
+		_, tok, lit := s.Scan()
+		if tok == token.EOF {
+			break
+		}
+		switch tok {
+		case token.RPAREN, token.RBRACE, token.RBRACK:
+			for len(out) > 0 && (out[len(out)-1] == ";" || out[len(out)-1] == ",") {
+				out = out[:len(out)-1]
+			}
+		case token.SEMICOLON:
+			if len(out) == 0 || out[len(out)-1] == ";" || out[len(out)-1] == "{" || out[len(out)-1] == "(" {
+				continue
+			}
+			out = append(out, ";")
+			continue
+		}
+		if lit != "" && tok != token.SEMICOLON {
+			out = append(out, tok.String()+" "+lit)
+		} else {
+			out = append(out, tok.String())
+		}
+	}
+	for len(out) > 0 && out[len(out)-1] == ";" {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+// TestTokenWriterMatchesReference compares the streaming token writer
+// with the reference on every function declaration of this repository
+// and on fragments chosen for their separators.
+func TestTokenWriterMatchesReference(t *testing.T) {
+	var w tokenWriter
+	check := func(name string, src []byte) {
+		t.Helper()
+		var want strings.Builder
+		for _, tok := range referenceTokens(src) {
+			want.WriteString(tok + "\n")
+		}
+		if got := string(w.canonical(src)); got != want.String() {
+			t.Errorf("%s: token lines differ:\n%s", name, unidiff.Diff("reference", "streaming", []byte(want.String()), []byte(got)))
+		}
+	}
+	for i, frag := range []string{
+		"", ";", ";;", ",", "f(a, b,)", "f(a, b, ;)", "{;}", "(;x)", "x;\n;\ny", "x,;", "x;,", "a,\n", "a;\n",
+		"func F() {\n\tx := []int{\n\t\t1,\n\t\t2,\n\t}\n\t;\n}\n", "var ( a = 1; b = 2; )", "f(\n\tx,\n)\n",
+	} {
+		check(fmt.Sprintf("fragment %d %q", i, frag), []byte(frag))
+	}
+	decls := 0
+	err := filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, src, parser.SkipObjectResolution)
+		if err != nil {
+			return nil // testdata holds broken files on purpose
+		}
+		for _, decl := range f.Decls {
+			if fn, ok := decl.(*ast.FuncDecl); ok {
+				start, end := fset.Position(fn.Pos()).Offset, fset.Position(fn.End()).Offset
+				check(fmt.Sprintf("%s:%s", path, fn.Name.Name), src[start:end])
+				decls++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if decls < 100 {
+		t.Errorf("compared only %d declarations", decls)
 	}
 }

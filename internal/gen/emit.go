@@ -94,11 +94,12 @@ func emitBody(p *Package) ([]byte, error) {
 	if !e.tw.needsFormat {
 		return []byte(b.String()), nil
 	}
+	// go/format drops the blank line the body starts with.
 	formatted, err := format.Source([]byte(b.String()))
 	if err != nil {
 		return nil, fmt.Errorf("package %s: formatting %s: %w", p.Path, OutputName, err)
 	}
-	return formatted, nil
+	return append([]byte("\n"), formatted...), nil
 }
 
 // emitter holds the state of writing one file.

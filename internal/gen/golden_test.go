@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"go/format"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -101,6 +102,9 @@ func runGolden(t *testing.T, path string) {
 			t.Errorf("%s exists but the case expects no such file", name)
 		}
 	}
+	for name, content := range got {
+		assertGofmt(t, name, []byte(content))
+	}
 	if !testing.Short() {
 		mustBuild(t, dir, args)
 	}
@@ -126,6 +130,20 @@ func generatedFiles(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// assertGofmt fails unless go/format leaves content unchanged: the
+// emitter writes gofmt's layout itself instead of running go/format.
+func assertGofmt(t *testing.T, name string, content []byte) {
+	t.Helper()
+	formatted, err := format.Source(content)
+	if err != nil {
+		t.Errorf("%s does not parse: %v", name, err)
+		return
+	}
+	if !bytes.Equal(formatted, content) {
+		t.Errorf("%s is not gofmt'd:\n%s", name, unidiff.Diff("got/"+name, "gofmt/"+name, content, formatted))
+	}
 }
 
 // scrub replaces the temporary directory in messages (a load error can

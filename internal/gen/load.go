@@ -3,6 +3,7 @@ package gen
 import (
 	"context"
 	"go/token"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -93,11 +94,24 @@ func generatedFile(p *packages.Package) string {
 		if filepath.Base(f) != OutputName {
 			continue
 		}
-		if content, err := os.ReadFile(f); err == nil && isOurs(content) {
+		if startsWithHeader(f) {
 			return f
 		}
 	}
 	return ""
+}
+
+// startsWithHeader reports whether the file at path starts with the
+// generator's header line. It reads only as much as the line needs.
+func startsWithHeader(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, len(Header)+2) // the line and "\n", or "\r\n"
+	n, _ := io.ReadFull(f, buf)
+	return isOurs(buf[:n])
 }
 
 // errPos matches the "file:line:col" or "file:line" go/packages puts in

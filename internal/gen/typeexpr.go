@@ -276,7 +276,11 @@ func (w *typeWriter) structType(b *strings.Builder, st *types.Struct) error {
 			return err
 		}
 		if tag := st.Tag(i); tag != "" {
-			b.WriteString(" " + strconv.Quote(tag))
+			if strconv.CanBackquote(tag) {
+				b.WriteString(" `" + tag + "`")
+			} else {
+				b.WriteString(" " + strconv.Quote(tag))
+			}
 		}
 	}
 	b.WriteString(" }")
