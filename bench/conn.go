@@ -110,6 +110,31 @@ func (s *server) newSchema(ctx context.Context, system string) (string, error) {
 	return name, nil
 }
 
+// walPosition returns the server's current WAL insert position.
+func (s *server) walPosition(ctx context.Context) (string, error) {
+	c, err := pgx.Connect(ctx, s.url)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close(context.Background())
+	var lsn string
+	err = c.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn)
+	return lsn, err
+}
+
+// walSince returns how many bytes of WAL the server wrote since lsn, by
+// every session: other activity on the server adds to it.
+func (s *server) walSince(ctx context.Context, lsn string) (int64, error) {
+	c, err := pgx.Connect(ctx, s.url)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close(context.Background())
+	var n int64
+	err = c.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)::bigint", lsn).Scan(&n)
+	return n, err
+}
+
 func (s *server) dropSchema(ctx context.Context, name string) error {
 	return s.exec(ctx, "DROP SCHEMA "+name+" CASCADE")
 }

@@ -146,6 +146,8 @@ type measurement struct {
 	traced tally
 	ops    int64
 	wire   int64
+	// walBytes is the WAL the server wrote during each timed apply.
+	walBytes []int64
 }
 
 func (m *measurement) median() time.Duration { return median(m.times) }
@@ -399,7 +401,7 @@ func measureApply(ctx context.Context, srv *server, n, reps int) ([]*measurement
 	for r := 0; r <= reps; r++ {
 		counting := r == reps
 		for i, sys := range systems {
-			elapsed, traced, turns, err := applyOnce(ctx, srv, sys, n, counting)
+			elapsed, traced, turns, wal, err := applyOnce(ctx, srv, sys, n, counting)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", sys.name, err)
 			}
@@ -410,13 +412,14 @@ func measureApply(ctx context.Context, srv *server, n, reps int) ([]*measurement
 			ms[i].times = append(ms[i].times, elapsed)
 			ms[i].traced = addTally(ms[i].traced, traced)
 			ms[i].ops += int64(n)
+			ms[i].walBytes = append(ms[i].walBytes, wal)
 		}
 		fmt.Fprintf(os.Stderr, "apply round %d/%d done\n", r+1, reps+1)
 	}
 	return ms, nil
 }
 
-func applyOnce(ctx context.Context, srv *server, sys system, n int, viaWire bool) (elapsed time.Duration, traced tally, turns int64, err error) {
+func applyOnce(ctx context.Context, srv *server, sys system, n int, viaWire bool) (elapsed time.Duration, traced tally, turns, wal int64, err error) {
 	schema, err := srv.newSchema(ctx, sys.name)
 	if err != nil {
 		return
@@ -435,6 +438,10 @@ func applyOnce(ctx context.Context, srv *server, sys system, n int, viaWire bool
 	if err = h.ready(ctx); err != nil {
 		return
 	}
+	lsn, err := srv.walPosition(ctx)
+	if err != nil {
+		return
+	}
 	before, wireBefore := tr.read(), srv.wire.turns.Load()
 	start := time.Now()
 	t, err := buildAndUp(ctx, h, n, false)
@@ -444,5 +451,8 @@ func applyOnce(ctx context.Context, srv *server, sys system, n int, viaWire bool
 	}
 	traced, turns = tr.read().minus(before), srv.wire.turns.Load()-wireBefore
 	t.close()
-	return elapsed, traced, turns, checkItems(ctx, srv, schema, n)
+	if wal, err = srv.walSince(ctx, lsn); err != nil {
+		return
+	}
+	return elapsed, traced, turns, wal, checkItems(ctx, srv, schema, n)
 }

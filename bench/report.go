@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -69,8 +70,8 @@ func printSteps(rows []startupRow) {
 
 func printApply(n int, rows []*measurement) {
 	g := gooseIndex()
-	printRow([]string{"system", "total (median)", "min – max", "per change", "÷ goose", "round trips per change"})
-	printSeparator(6)
+	printRow([]string{"system", "total (median)", "min – max", "per change", "÷ goose", "round trips per change", "WAL per change"})
+	printSeparator(7)
 	for i, m := range rows {
 		lo, hi := minMax(m.times)
 		cells := []string{
@@ -81,12 +82,15 @@ func printApply(n int, rows []*measurement) {
 			ratio(m.median(), rows[g].median()),
 			// The wire count covers the whole run, startup included.
 			fmt.Sprintf("%.2f (tracer %.2f)", float64(m.wire)/float64(n), m.tracedPerOp()),
+			fmt.Sprintf("%d B", slices.Min(m.walBytes)/int64(n)),
 		}
 		printRow(cells)
 	}
 	fmt.Println()
 	fmt.Println("Round trips: counted on the wire (a local proxy), whole run divided by the number of changes;")
 	fmt.Println("in parentheses what the pgx tracer saw (queries, batches, server-side prepares).")
+	fmt.Println("WAL: bytes the server wrote during the run divided by the number of changes, the smallest over the")
+	fmt.Println("repetitions (the count is server-wide, so other sessions can only add to it).")
 }
 
 func printRow(cells []string) { fmt.Println("| " + strings.Join(cells, " | ") + " |") }
