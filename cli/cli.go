@@ -104,7 +104,7 @@ func Standalone(opts ...Option) *cobra.Command {
 	root := e.root("Inspect and repair a flamingock-go audit trail")
 	root.Version = flamingock.Version
 	root.PersistentFlags().StringVar(&e.storeURL, "store", "",
-		"audit store URL: sqlite:///abs/path.db, sqlite:rel/path.db or postgres://user@host:5432/db (default $"+EnvStore+")")
+		"audit store URL: sqlite:///abs/path.db, sqlite:rel/path.db, postgres://user@host:5432/db or couchbase://host/bucket (default $"+EnvStore+")")
 	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd())
 	return root
 }
@@ -153,7 +153,7 @@ func (e *env) openStore(ctx context.Context) (audit.Store, func(), error) {
 		raw = os.Getenv(EnvStore)
 	}
 	if raw == "" {
-		return nil, nil, usageErr(fmt.Errorf("no audit store: pass --store URL or set %s (for example sqlite:///var/lib/app/flamingock.db or postgres://user@db.example:5432/app)", EnvStore))
+		return nil, nil, usageErr(fmt.Errorf("no audit store: pass --store URL or set %s (for example sqlite:///var/lib/app/flamingock.db, postgres://user@db.example:5432/app or couchbase://cb.example/app)", EnvStore))
 	}
 	s, err := OpenStore(ctx, raw)
 	if err != nil {

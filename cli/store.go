@@ -31,7 +31,7 @@ const (
 	paramSchema       = "flamingock_schema"   // PostgreSQL only
 )
 
-const storeURLHelp = "want sqlite:///abs/path/app.db, sqlite:relative/app.db or postgres://user@host:5432/db"
+const storeURLHelp = "want sqlite:///abs/path/app.db, sqlite:relative/app.db, postgres://user@host:5432/db or couchbase://host/bucket"
 
 // OpenStore opens the audit store an URL names, without creating anything:
 // an operations tool pointed at the wrong place must say so rather than
@@ -41,12 +41,23 @@ const storeURLHelp = "want sqlite:///abs/path/app.db, sqlite:relative/app.db or 
 //     the working directory); the file must exist.
 //   - postgres://user:pass@host:5432/db?sslmode=disable (or postgresql://),
 //     any connection string pgx accepts.
+//   - couchbase://user:pass@host[:port][,host2]/bucket (or couchbases://
+//     for TLS): a Couchbase connection string with the bucket as its path;
+//     without userinfo the credentials come from FLAMINGOCK_COUCHBASE_USER
+//     and FLAMINGOCK_COUCHBASE_PASSWORD. Other query parameters go to gocb.
 //
-// Both accept flamingock_history_table, flamingock_latest_table and
-// flamingock_lock_table query parameters for stores whose tables were
-// renamed; SQLite also flamingock_lock_key, PostgreSQL flamingock_schema.
-// Close the store when done; for PostgreSQL that also closes its pool.
+// SQLite and PostgreSQL accept flamingock_history_table,
+// flamingock_latest_table and flamingock_lock_table query parameters for
+// stores whose tables were renamed; SQLite also flamingock_lock_key,
+// PostgreSQL flamingock_schema. Couchbase accepts flamingock_key_prefix,
+// and flamingock_scope with flamingock_collection. Close the store when
+// done; for PostgreSQL and Couchbase that also closes the connection.
 func OpenStore(ctx context.Context, rawURL string) (audit.Store, error) {
+	// Couchbase connection strings list hosts that net/url cannot parse
+	// (h1:11210,h2), so they take their own parser.
+	if scheme, _, ok := strings.Cut(rawURL, "://"); ok && isCouchbaseScheme(scheme) {
+		return openCouchbase(ctx, rawURL)
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {
 		return nil, usagef("audit store URL %q: %s", redact(rawURL), storeURLHelp)
@@ -57,7 +68,7 @@ func OpenStore(ctx context.Context, rawURL string) (audit.Store, error) {
 	case "postgres", "postgresql":
 		return openPostgres(ctx, u)
 	case "couchbase", "couchbases":
-		return nil, fmt.Errorf("audit store scheme %q is not supported yet by this CLI (supported: sqlite, postgres); until it is, use the operations command built into the application (cli.Command), which works with any store the application uses", u.Scheme)
+		return nil, usagef("audit store URL %s: want %s://host[:port][,host2]/BUCKET", redact(rawURL), strings.ToLower(u.Scheme))
 	default:
 		return nil, usagef("audit store URL %s: unknown scheme %q: %s", redact(rawURL), u.Scheme, storeURLHelp)
 	}
@@ -190,6 +201,11 @@ func storeParams(q url.Values, set map[string]func(string), strict bool) error {
 		f(q.Get(k))
 	}
 	return nil
+}
+
+func isCouchbaseScheme(scheme string) bool {
+	s := strings.ToLower(scheme)
+	return s == "couchbase" || s == "couchbases"
 }
 
 // redact hides a password in a URL that may not parse.
