@@ -216,9 +216,12 @@ func openCouchbase(ctx context.Context, raw string) (audit.Store, error) {
 		return nil, fmt.Errorf("cannot reach bucket %q of the Couchbase cluster at %s within %v: %s: %w", u.bucket, u, couchbaseWait, why, err)
 	}
 
-	// audit/couchbase's New creates the state document when it is missing,
-	// and the CLI must never start an audit trail: so look for the document
-	// first, at the key the package documents (<prefix>::state).
+	// audit/couchbase's New creates the state document when it is missing
+	// (it has no option not to), and the CLI must never start an audit
+	// trail: so look for the document first, at the key the package
+	// documents (<prefix>::state). Only its presence matters here; LockInfo
+	// below checks that it is a state document. (Were it deleted in the one
+	// round trip between this lookup and New, New would recreate it empty.)
 	stateKey := prefix + "::state"
 	where := fmt.Sprintf("%q in %s.%s.%s", stateKey, u.bucket, scope, collection)
 	_, err = bucket.Scope(scope).Collection(collection).LookupIn(stateKey,

@@ -226,6 +226,7 @@ func TestCouchbaseURLUsage(t *testing.T) {
 		{"bad percent-encoding", "couchbase://ops:sec%zzret@cb.example/audit", "not valid percent-encoding"},
 		{"no credentials", "couchbase://cb.example/audit", "no Couchbase credentials: write couchbase://USER:PASSWORD@cb.example/audit or set FLAMINGOCK_COUCHBASE_USER and FLAMINGOCK_COUCHBASE_PASSWORD"},
 		{"no password", "couchbase://ops@cb.example/audit", "no Couchbase credentials"},
+		{"bad gocb option", "couchbase://ops:secret@cb.example/audit?kv_timeout=5s", "kv_timeout option must be a number"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := expect(t, execute(t, standalone(c.url), "audit", "list"), 2)
