@@ -216,20 +216,12 @@ func openCouchbase(ctx context.Context, raw string) (audit.Store, error) {
 		return nil, fmt.Errorf("cannot reach bucket %q of the Couchbase cluster at %s within %v: %s: %w", u.bucket, u, couchbaseWait, why, err)
 	}
 
-	// audit/couchbase's New creates the state document when it is missing
-	// (it has no option not to), and the CLI must never start an audit
-	// trail: so look for the document first, at the key the package
-	// documents (<prefix>::state). Only its presence matters here; LockInfo
-	// below checks that it is a state document. (Were it deleted in the one
-	// round trip between this lookup and New, New would recreate it empty.)
-	stateKey := prefix + "::state"
-	where := fmt.Sprintf("%q in %s.%s.%s", stateKey, u.bucket, scope, collection)
-	_, err = bucket.Scope(scope).Collection(collection).LookupIn(stateKey,
-		[]gocb.LookupInSpec{gocb.ExistsSpec("seq", nil)}, &gocb.LookupInOptions{Context: ctx, Timeout: couchbaseWait})
+	// WithoutAutoCreate: the CLI must never start an audit trail.
+	s, err := cbaudit.New(ctx, cluster, u.bucket, append(opts, cbaudit.WithoutAutoCreate())...)
 	switch {
-	case errors.Is(err, gocb.ErrDocumentNotFound):
+	case errors.Is(err, cbaudit.ErrNoAuditTrail):
 		_ = cluster.Close(nil)
-		return nil, fmt.Errorf("no audit trail at %s: there is no document %s\n%s", u, where, cbTrailHint)
+		return nil, fmt.Errorf("no audit trail at %s: %w\n%s", u, err, cbTrailHint)
 	case errors.Is(err, gocb.ErrScopeNotFound), errors.Is(err, gocb.ErrCollectionNotFound), retryReasons(err)["KV_COLLECTION_OUTDATED"]:
 		// gocb retries an unknown collection (it may be being created)
 		// until the operation times out.
@@ -237,17 +229,7 @@ func openCouchbase(ctx context.Context, raw string) (audit.Store, error) {
 		return nil, fmt.Errorf("no collection %s.%s in bucket %q at %s: %w\n%s", scope, collection, u.bucket, u, err, cbTrailHint)
 	case err != nil:
 		_ = cluster.Close(nil)
-		return nil, fmt.Errorf("reading the audit store at %s (document %s): %w", u, where, err)
-	}
-
-	s, err := cbaudit.New(ctx, cluster, u.bucket, opts...)
-	if err != nil {
-		_ = cluster.Close(nil)
 		return nil, fmt.Errorf("opening the audit store at %s: %w", u, err)
-	}
-	if s.StateKey() != stateKey {
-		_ = cluster.Close(nil)
-		return nil, fmt.Errorf("the Couchbase audit store keeps its state in %q, not %q as this CLI expects: the CLI and audit/couchbase disagree (rebuild the CLI from the same flamingock-go version)", s.StateKey(), stateKey)
 	}
 	// The document exists: make sure it is a state document now, not
 	// halfway through a command.

@@ -141,8 +141,8 @@ func TestCouchbaseStoreURLs(t *testing.T) {
 		{"unreachable", "couchbase://ops:" + password + "@127.0.0.1:1,127.0.0.1:2/audit", []string{
 			`cannot reach bucket "audit" of the Couchbase cluster at couchbase://ops:xxxxx@127.0.0.1:1,127.0.0.1:2/audit within 2s`, "check the hosts"}},
 		{"no audit trail at the prefix", cbURL(t, srv, creds, cbtest.Bucket, url.Values{"flamingock_key_prefix": {unused}}), []string{
-			"no audit trail at", `no document "` + unused + `::state" in default._default._default`, "never creates", "flamingock_key_prefix"}},
-		{"no audit trail at the default prefix", cbURL(t, srv, creds, cbtest.Bucket, nil), []string{`no document "flamingock::state"`}},
+			"no audit trail at", `no state document "` + unused + `::state" in default._default._default`, "never creates", "flamingock_key_prefix"}},
+		{"no audit trail at the default prefix", cbURL(t, srv, creds, cbtest.Bucket, nil), []string{`no state document "flamingock::state"`}},
 		{"missing collection", cbURL(t, srv, creds, cbtest.Bucket, url.Values{"flamingock_scope": {"nope"}, "flamingock_collection": {"absent"}}), []string{
 			`no collection nope.absent in bucket "default"`}},
 		{"not a state document", cbURL(t, srv, creds, cbtest.Bucket, url.Values{"flamingock_key_prefix": {notState}}), []string{"not a state document"}},

@@ -20,6 +20,7 @@ type config struct {
 	scope, collection string
 	prefix            string
 	stagedWait        time.Duration
+	noCreate          bool
 }
 
 func defaultConfig() config {
@@ -60,6 +61,16 @@ func WithStagedWait(d time.Duration) Option {
 			return fmt.Errorf("couchbase audit store: WithStagedWait(%v): must be positive", d)
 		}
 		c.stagedWait = d
+		return nil
+	})
+}
+
+// WithoutAutoCreate stops [New] from creating the state document: New then
+// fails with [ErrNoAuditTrail] when it does not exist. Operations tools use
+// it so that pointing them at the wrong place never starts an empty trail.
+func WithoutAutoCreate() Option {
+	return optionFunc(func(c *config) error {
+		c.noCreate = true
 		return nil
 	})
 }

@@ -30,8 +30,12 @@ type Store struct {
 
 var _ audit.Store = (*Store)(nil)
 
+// ErrNoAuditTrail is returned by [New] under [WithoutAutoCreate] when the
+// state document does not exist.
+var ErrNoAuditTrail = errors.New("couchbase audit store: no audit trail here")
+
 // New returns a store on the bucket of cluster, creating the state document
-// if it does not exist. The cluster stays the caller's: [Store.Close] does
+// if it does not exist (see [WithoutAutoCreate]). The cluster stays the caller's: [Store.Close] does
 // not close it.
 func New(ctx context.Context, cluster *gocb.Cluster, bucket string, opts ...Option) (*Store, error) {
 	if cluster == nil || bucket == "" {
@@ -52,6 +56,15 @@ func New(ctx context.Context, cluster *gocb.Cluster, bucket string, opts ...Opti
 		coll:     cluster.Bucket(bucket).Scope(cfg.scope).Collection(cfg.collection),
 		cfg:      cfg,
 		stateKey: cfg.prefix + "::state",
+	}
+	if cfg.noCreate {
+		if _, err := s.coll.Get(s.stateKey, &gocb.GetOptions{Context: ctx}); err != nil {
+			if errors.Is(err, gocb.ErrDocumentNotFound) {
+				return nil, fmt.Errorf("%w: no state document %s", ErrNoAuditTrail, s.where(s.stateKey))
+			}
+			return nil, fmt.Errorf("couchbase audit store: read %s: %w", s.where(s.stateKey), err)
+		}
+		return s, nil
 	}
 	initial := map[string]any{"seq": 0, "token": 0, "latest": map[string]any{}}
 	if _, err := s.coll.Insert(s.stateKey, initial, &gocb.InsertOptions{Context: ctx}); err != nil && !errors.Is(err, gocb.ErrDocumentExists) {

@@ -2,7 +2,11 @@ package couchbase_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
+
+	"github.com/couchbase/gocb/v2"
 
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/audittest"
@@ -27,4 +31,27 @@ func TestConformance(t *testing.T) {
 			return cbaudit.New(context.Background(), c, cbtest.Bucket, cbaudit.WithKeyPrefix(prefix))
 		}
 	})
+}
+
+func TestWithoutAutoCreateCreatesNothing(t *testing.T) {
+	c := cbtest.Shared(t).Connect(t)
+	ctx := context.Background()
+	prefix := cbtest.Prefix(t)
+	_, err := cbaudit.New(ctx, c, cbtest.Bucket, cbaudit.WithKeyPrefix(prefix), cbaudit.WithoutAutoCreate())
+	if !errors.Is(err, cbaudit.ErrNoAuditTrail) || !strings.Contains(err.Error(), prefix+"::state") {
+		t.Fatalf("want ErrNoAuditTrail naming the state document, got %v", err)
+	}
+	if _, err := c.Bucket(cbtest.Bucket).DefaultCollection().Get(prefix+"::state", nil); !errors.Is(err, gocb.ErrDocumentNotFound) {
+		t.Fatalf("the state document exists after WithoutAutoCreate: %v", err)
+	}
+	if _, err := cbaudit.New(ctx, c, cbtest.Bucket, cbaudit.WithKeyPrefix(prefix)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := cbaudit.New(ctx, c, cbtest.Bucket, cbaudit.WithKeyPrefix(prefix), cbaudit.WithoutAutoCreate())
+	if err != nil {
+		t.Fatalf("opening an existing trail: %v", err)
+	}
+	if snap, err := s.Snapshot(ctx); err != nil || len(snap) != 0 {
+		t.Fatalf("snapshot %v, %v", snap, err)
+	}
 }
