@@ -31,10 +31,23 @@ const (
 // Main runs child instead of the tests when this process is a child started
 // by [Command]; child's result is the exit code.
 func Main(m *testing.M, child func() int) {
+	RunIfChild(child)
+	os.Exit(m.Run())
+}
+
+// RunIfChild runs child and exits with its result when this process is a
+// child started by [Command], and returns otherwise. It is [Main] for a
+// TestMain that runs the tests some other way, such as through a helper
+// that also tears down a shared server:
+//
+//	func TestMain(m *testing.M) {
+//		crashtest.RunIfChild(child)
+//		cbtest.Main(m)
+//	}
+func RunIfChild(child func() int) {
 	if os.Getenv(childVar) != "" {
 		os.Exit(child())
 	}
-	os.Exit(m.Run())
 }
 
 // Param returns a parameter the parent passed to the child.

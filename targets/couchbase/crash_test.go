@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,24 +15,26 @@ import (
 	"github.com/flamingock/flamingock-go/audit"
 	cbaudit "github.com/flamingock/flamingock-go/audit/couchbase"
 	"github.com/flamingock/flamingock-go/internal/cbtest"
+	"github.com/flamingock/flamingock-go/internal/crashtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 	"github.com/flamingock/flamingock-go/targets/couchbase"
 )
 
 // The crash tests run the pipeline in a child process (this test binary,
-// re-executed against the parent's gocaves) that kills itself with SIGKILL
-// at a named step, then run the same pipeline again in the test and check
-// the documents and the audit trail.
+// re-executed against the parent's gocaves; see internal/crashtest) that
+// kills itself with SIGKILL at a named step, then run the same pipeline
+// again in the test and check the documents and the audit trail.
 
-const (
-	childEnv    = "FLAMINGOCK_TEST_CHILD"
-	connEnv     = "FLAMINGOCK_TEST_CONNSTR"
-	prefixEnv   = "FLAMINGOCK_TEST_PREFIX"
-	sqliteEnv   = "FLAMINGOCK_TEST_SQLITE"
-	protocolEnv = "FLAMINGOCK_TEST_PROTOCOL"
-	recoveryEnv = "FLAMINGOCK_TEST_RECOVERY"
-	killEnv     = "FLAMINGOCK_TEST_KILL_AT"
-)
+// TestMain dispatches a crash child before anything else; the parent runs
+// the tests through cbtest.Main, which stops the shared gocaves after them.
+func TestMain(m *testing.M) {
+	crashtest.RunIfChild(child)
+	cbtest.Main(m)
+}
+
+// afterAppendStaged is a step of the shared protocol only: the APPLIED
+// entry of "one" is staged in the change's transaction, not yet committed.
+const afterAppendStaged = "after-append-staged"
 
 // Short enough to keep the tests quick: the dead child's lease and its
 // abandoned transaction must expire before the recovery run proceeds.
@@ -43,8 +43,6 @@ const (
 	childTxTTL    = 2 * time.Second
 )
 
-func isChild() bool { return os.Getenv(childEnv) != "" }
-
 // withCleanup makes a connection clean up abandoned transactions on the
 // default collection promptly (gocb's default window is a minute).
 func withCleanup(o *gocb.ClusterOptions) {
@@ -52,43 +50,32 @@ func withCleanup(o *gocb.ClusterOptions) {
 	o.TransactionsConfig.CleanupConfig.CleanupCollections = []gocb.TransactionKeyspace{{BucketName: cbtest.Bucket, ScopeName: "_default", CollectionName: "_default"}}
 }
 
-func killSelf() {
-	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	select {} // the signal is delivered asynchronously
-}
-
 // killingStore passes every call to the Couchbase store (embedding keeps
-// AppendTx, so the target still shares transactions with it) and kills the
-// process around the APPLIED entry of change "one".
-type killingStore struct {
-	*cbaudit.Store
-	at string
-}
+// AppendTx, so the target still shares transactions with it) and dies
+// around the APPLIED entry of change "one".
+type killingStore struct{ *cbaudit.Store }
 
 func (k killingStore) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) {
-	if e.ChangeID == "one" && e.State == audit.Applied && k.at == "before-applied" {
-		killSelf()
+	if e.ChangeID == "one" && e.State == audit.Applied {
+		crashtest.At(crashtest.BeforeApplied)
 	}
 	return k.Store.Append(ctx, e)
 }
 
 func (k killingStore) AppendTx(ctx context.Context, tx *gocb.TransactionAttemptContext, e audit.Entry) (audit.Entry, error) {
 	got, err := k.Store.AppendTx(ctx, tx, e)
-	if e.ChangeID == "one" && k.at == "after-append-staged" {
-		killSelf()
+	if e.ChangeID == "one" {
+		crashtest.At(afterAppendStaged)
 	}
 	return got, err
 }
 
 // killingSQLite does the same for the SQLite store of the marker protocol.
-type killingSQLite struct {
-	audit.Store
-	at string
-}
+type killingSQLite struct{ audit.Store }
 
 func (k killingSQLite) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) {
-	if e.ChangeID == "one" && e.State == audit.Applied && k.at == "before-applied" {
-		killSelf()
+	if e.ChangeID == "one" && e.State == audit.Applied {
+		crashtest.At(crashtest.BeforeApplied)
 	}
 	return k.Store.Append(ctx, e)
 }
@@ -102,43 +89,31 @@ func (e *env) pipeline(protocol string, recovery flamingock.Recovery, h hooks) f
 	return stage(e.txChange("one", "1", h, nil), e.txChange("two", "2", hooks{}, nil))
 }
 
-func child() {
-	os.Exit(runChildPipeline())
-}
-
-func runChildPipeline() int {
+// child runs the pipeline on the world childParams describes and dies at
+// the step the parent named.
+func child() int {
 	ctx := context.Background()
-	srv := &cbtest.Server{ConnStr: os.Getenv(connEnv), User: cbtest.DefaultUser, Password: cbtest.DefaultPassword}
+	srv := &cbtest.Server{ConnStr: crashtest.Param("CONNSTR"), User: cbtest.DefaultUser, Password: cbtest.DefaultPassword}
 	cluster, err := srv.Open(withCleanup)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
-	e, err := openEnv(ctx, cluster, os.Getenv(prefixEnv), os.Getenv(sqliteEnv), couchbase.WithTransactionTimeout(childTxTTL))
+	e, err := openEnv(ctx, cluster, crashtest.Param("PREFIX"), crashtest.Param("SQLITE"), couchbase.WithTransactionTimeout(childTxTTL))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
-	at := os.Getenv(killEnv)
 	store := e.store
 	if cb, ok := store.(*cbaudit.Store); ok {
-		store = killingStore{cb, at}
+		store = killingStore{cb}
 	} else {
-		store = killingSQLite{store, at}
+		store = killingSQLite{store}
 	}
-	h := hooks{at: func(step string) {
-		if step == at {
-			killSelf()
-		}
-	}}
-	r, err := flamingock.New(e.pipeline(os.Getenv(protocolEnv), flamingock.Recovery(os.Getenv(recoveryEnv)), h),
+	r, err := flamingock.New(e.pipeline(crashtest.Param("PROTOCOL"), flamingock.Recovery(crashtest.Param("RECOVERY")), hooks{at: crashtest.At}),
 		flamingock.WithAuditStore(store), flamingock.WithTargets(e.target),
 		flamingock.WithLockTTL(childLeaseTTL), flamingock.WithLockWait(60*time.Second),
-		flamingock.WithListener(func(ev flamingock.Event) {
-			if f, ok := ev.(flamingock.ChangeFinished); ok && f.Result.ChangeID == "one" && at == "after-applied" {
-				killSelf()
-			}
-		}))
+		crashtest.KillAfterRecorded("one"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
@@ -150,11 +125,8 @@ func runChildPipeline() int {
 	return 0
 }
 
-func childCmd(srv *cbtest.Server, prefix, sqlitePath, protocol string, recovery flamingock.Recovery, killAt string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=1", connEnv+"="+srv.ConnStr, prefixEnv+"="+prefix, sqliteEnv+"="+sqlitePath,
-		protocolEnv+"="+protocol, recoveryEnv+"="+string(recovery), killEnv+"="+killAt)
-	return cmd
+func childParams(srv *cbtest.Server, prefix, sqlitePath, protocol string, recovery flamingock.Recovery) map[string]string {
+	return map[string]string{"CONNSTR": srv.ConnStr, "PREFIX": prefix, "SQLITE": sqlitePath, "PROTOCOL": protocol, "RECOVERY": string(recovery)}
 }
 
 // crashWorld is where a crash test's child and recovery run meet.
@@ -210,12 +182,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/%s/%s", tc.protocol, tc.recovery, tc.killAt), func(t *testing.T) {
 			t.Parallel()
 			srv, prefix, sqlitePath := crashWorld(t, tc.protocol)
-			cmd := childCmd(srv, prefix, sqlitePath, tc.protocol, tc.recovery, tc.killAt)
-			out, err := cmd.CombinedOutput()
-			ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-			if err == nil || !ok || ws.Signal() != syscall.SIGKILL {
-				t.Fatalf("child was not killed at %s: %v\n%s", tc.killAt, err, out)
-			}
+			crashtest.RunUntilKilled(t, tc.killAt, childParams(srv, prefix, sqlitePath, tc.protocol, tc.recovery))
 
 			e, err := openEnv(context.Background(), srv.Connect(t, withCleanup), prefix, sqlitePath)
 			if err != nil {
@@ -287,7 +254,7 @@ func TestConcurrentProcessesApplyEachChangeOnce(t *testing.T) {
 			errs := make([]error, processes)
 			for i := range processes {
 				wg.Go(func() {
-					outs[i], errs[i] = childCmd(srv, prefix, sqlitePath, protocol, "manual", "").CombinedOutput()
+					outs[i], errs[i] = crashtest.Command("", childParams(srv, prefix, sqlitePath, protocol, "manual")).CombinedOutput()
 				})
 			}
 			wg.Wait()

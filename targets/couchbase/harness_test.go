@@ -16,6 +16,7 @@ import (
 	cbaudit "github.com/flamingock/flamingock-go/audit/couchbase"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	"github.com/flamingock/flamingock-go/internal/cbtest"
+	"github.com/flamingock/flamingock-go/internal/crashtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 	"github.com/flamingock/flamingock-go/targets/couchbase"
 )
@@ -78,7 +79,7 @@ func (e *env) counterKey(id string) string { return e.prefix + "::counter::" + i
 func (e *env) txChange(id, order string, h hooks, fail error) flamingock.Change {
 	coll, key := e.coll, e.effectKey(id)
 	fn := func(tx *gocb.TransactionAttemptContext) error {
-		h.hit("apply-begin")
+		h.hit(crashtest.ApplyBegin)
 		doc, err := tx.Get(coll, key)
 		switch {
 		case errors.Is(err, gocb.ErrDocumentNotFound):
@@ -93,7 +94,7 @@ func (e *env) txChange(id, order string, h hooks, fail error) flamingock.Change 
 		if err != nil {
 			return err
 		}
-		h.hit("apply-end")
+		h.hit(crashtest.ApplyEnd)
 		return fail
 	}
 	return flamingock.Change{
@@ -123,11 +124,11 @@ func (e *env) kvChange(id, order string, recovery flamingock.Recovery, h hooks, 
 			if err != nil {
 				return err
 			}
-			h.hit("apply-begin")
+			h.hit(crashtest.ApplyBegin)
 			if _, err := coll.Binary().Increment(key, &gocb.IncrementOptions{Initial: 1, Delta: 1, Context: ctx}); err != nil {
 				return err
 			}
-			h.hit("apply-end")
+			h.hit(crashtest.ApplyEnd)
 			return fail
 		},
 	}

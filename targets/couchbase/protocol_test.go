@@ -12,13 +12,6 @@ import (
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
-func TestMain(m *testing.M) {
-	if isChild() {
-		child()
-	}
-	cbtest.Main(m)
-}
-
 func TestSharedTransactionCommitsChangeWithItsEntry(t *testing.T) {
 	e := newEnv(t, true)
 	rep, err := e.runner(t, stage(e.txChange("a", "1", hooks{}, nil))).Run(context.Background())

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/internal/crashtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
@@ -76,7 +77,7 @@ func TestReliabilityConcurrentProcesses(t *testing.T) {
 			e := relNewEnv(t, protocol)
 			procs := make([]*relProc, relProcesses)
 			for i := range procs {
-				procs[i] = relStart(t, relChildCmd("concurrent", e.layout, protocol, "", ""), true)
+				procs[i] = relStart(t, crashtest.Command("", relChildParams("concurrent", e.layout, protocol, "", "")), true)
 			}
 			for i, p := range procs {
 				if got := p.readLine(t, 30*time.Second); got != "ready" {

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/internal/crashtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
@@ -69,11 +69,7 @@ func TestReliabilityCrashAtEveryStep(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/%s/%s", tc.protocol, tc.recovery, tc.step), func(t *testing.T) {
 			relParallel(t)
 			e := relNewEnv(t, tc.protocol)
-			child := relStart(t, relChildCmd("crash", e.layout, tc.protocol, tc.recovery, tc.step), false)
-			err := child.wait(t, 30*time.Second)
-			if err == nil || !child.killedBySIGKILL() {
-				t.Fatalf("child was not killed at %s: %v\n%s", tc.step, err, child.stderr.String())
-			}
+			crashtest.RunUntilKilled(t, tc.step, relChildParams("crash", e.layout, tc.protocol, tc.recovery, ""))
 			childRun := relRunOf(t, e)
 
 			// The dead child's lease (1s) must expire before the recovery run

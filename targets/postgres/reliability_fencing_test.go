@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/internal/crashtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
@@ -97,7 +98,7 @@ func TestReliabilityPausedHolderIsFencedOut(t *testing.T) {
 		t.Run(tc.protocol, func(t *testing.T) {
 			relParallel(t)
 			e := relNewEnv(t, tc.protocol)
-			child := relStart(t, relChildCmd("pause", e.layout, tc.protocol, tc.recovery, tc.step), false)
+			child := relStart(t, crashtest.Command("", relChildParams("pause", e.layout, tc.protocol, tc.recovery, tc.step)), false)
 			if got := child.readLine(t, 30*time.Second); got != "inside" {
 				t.Fatalf("child: got %q, want inside", got)
 			}

@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,34 +21,28 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	auditpostgres "github.com/flamingock/flamingock-go/audit/postgres"
+	"github.com/flamingock/flamingock-go/internal/crashtest"
 	"github.com/flamingock/flamingock-go/internal/pgtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 	"github.com/flamingock/flamingock-go/targets/postgres"
 )
 
 // The reliability tests (reliability_*_test.go) run pipelines against the
-// local PostgreSQL in child processes: this test binary, re-executed with
-// the environment variables below, which TestMain dispatches on before any
-// test runs. A child kills itself with SIGKILL at a named step, or is
-// paused with SIGSTOP by the parent, and reports what it saw as JSON lines
-// on stdout.
+// local PostgreSQL in child processes: this test binary, re-executed by
+// internal/crashtest with the parameters of relChildParams, which TestMain
+// dispatches on before any test runs. A child kills itself with SIGKILL at
+// a named step, or is paused with SIGSTOP by the parent, and reports what
+// it saw as JSON lines on stdout.
 
+func TestMain(m *testing.M) { crashtest.Main(m, relChild) }
+
+// Steps of the crash table that only the database traffic shows, besides
+// crashtest's: the COMMIT of change "one" is about to be sent, or has
+// succeeded and nothing after it ran.
 const (
-	relChildEnv    = "FLAMINGOCK_PG_RELIABILITY_CHILD" // crash, concurrent or pause
-	relURLEnv      = "FLAMINGOCK_PG_RELIABILITY_URL"
-	relAuditEnv    = "FLAMINGOCK_PG_RELIABILITY_AUDIT_SCHEMA"
-	relTargetEnv   = "FLAMINGOCK_PG_RELIABILITY_TARGET_SCHEMA"
-	relProtocolEnv = "FLAMINGOCK_PG_RELIABILITY_PROTOCOL" // shared, separate or nontx
-	relRecoveryEnv = "FLAMINGOCK_PG_RELIABILITY_RECOVERY"
-	relStepEnv     = "FLAMINGOCK_PG_RELIABILITY_STEP"
+	relBeforeCommit = "before-commit"
+	relAfterCommit  = "after-commit"
 )
-
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(relChildEnv); mode != "" {
-		os.Exit(relChild(mode))
-	}
-	os.Exit(m.Run())
-}
 
 // relLayout says where a pipeline's audit store and target live: the same
 // schema means one pool for both (shared transactions), two schemas mean
@@ -61,10 +54,6 @@ type relLayout struct {
 }
 
 func (l relLayout) shared() bool { return l.AuditSchema == l.TargetSchema }
-
-func (l relLayout) env() []string {
-	return []string{relURLEnv + "=" + l.URL, relAuditEnv + "=" + l.AuditSchema, relTargetEnv + "=" + l.TargetSchema}
-}
 
 // relEnv is a pipeline's wiring: the audit store, the target, their pools.
 type relEnv struct {
@@ -152,7 +141,7 @@ func relNewEnv(t *testing.T, protocol string, configure ...func(*pgxpool.Config)
 // relOpenChild is relNewEnv's counterpart in a child: it connects to what
 // the parent created.
 func relOpenChild(ctx context.Context, configure func(*pgxpool.Config)) (*relEnv, error) {
-	l := relLayout{URL: os.Getenv(relURLEnv), AuditSchema: os.Getenv(relAuditEnv), TargetSchema: os.Getenv(relTargetEnv)}
+	l := relLayout{URL: crashtest.Param("URL"), AuditSchema: crashtest.Param("AUDIT_SCHEMA"), TargetSchema: crashtest.Param("TARGET_SCHEMA")}
 	connect := func(role, schema string) (*pgxpool.Pool, error) {
 		cfg, err := pgxpool.ParseConfig(l.URL)
 		if err != nil {
@@ -262,8 +251,8 @@ type relDB interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// relHook lets a test act at a named step of a change: "apply-begin"
-// before its write, "apply-end" after it. An error stops the change.
+// relHook lets a test act at a named step of a change: crashtest.ApplyBegin
+// before its write, crashtest.ApplyEnd after it. An error stops the change.
 type relHook func(ctx context.Context, change, step string, db relDB) error
 
 func (h relHook) at(ctx context.Context, change, step string, db relDB) error {
@@ -276,13 +265,13 @@ func (h relHook) at(ctx context.Context, change, step string, db relDB) error {
 // relApply is the body of every test change: one row in effects, between
 // the two hook steps.
 func relApply(ctx context.Context, id string, db relDB, h relHook) error {
-	if err := h.at(ctx, id, "apply-begin", db); err != nil {
+	if err := h.at(ctx, id, crashtest.ApplyBegin, db); err != nil {
 		return err
 	}
 	if _, err := db.Exec(ctx, "INSERT INTO effects (change_id, pid) VALUES ($1, $2)", id, os.Getpid()); err != nil {
 		return err
 	}
-	return h.at(ctx, id, "apply-end", db)
+	return h.at(ctx, id, crashtest.ApplyEnd, db)
 }
 
 // relTxChange and relPoolChange build changes as generated code does: the
@@ -335,13 +324,13 @@ func relPipeline(protocol string, recovery flamingock.Recovery, h relHook) flami
 	}})
 }
 
-// relChildCmd prepares a child process of the given mode.
-func relChildCmd(mode string, l relLayout, protocol string, recovery flamingock.Recovery, step string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), relChildEnv+"="+mode, relProtocolEnv+"="+protocol,
-		relRecoveryEnv+"="+string(recovery), relStepEnv+"="+step)
-	cmd.Env = append(cmd.Env, l.env()...)
-	return cmd
+// relChildParams are the parameters of a child of the given mode (crash,
+// concurrent or pause), for crashtest.Command and crashtest.RunUntilKilled.
+// A crash child dies at the step it is started with; a paused one waits at
+// pauseAt.
+func relChildParams(mode string, l relLayout, protocol string, recovery flamingock.Recovery, pauseAt string) map[string]string {
+	return map[string]string{"MODE": mode, "URL": l.URL, "AUDIT_SCHEMA": l.AuditSchema, "TARGET_SCHEMA": l.TargetSchema,
+		"PROTOCOL": protocol, "RECOVERY": string(recovery), "PAUSE_AT": pauseAt}
 }
 
 // relChildReport is what a concurrent or paused child prints when its run
@@ -359,19 +348,18 @@ type relChildReport struct {
 	CauseLeaseLost bool   `json:"cause_lease_lost"`
 }
 
-func relChild(mode string) int {
+func relChild() int {
 	ctx := context.Background()
-	protocol := os.Getenv(relProtocolEnv)
-	recovery := flamingock.Recovery(os.Getenv(relRecoveryEnv))
-	step := os.Getenv(relStepEnv)
+	protocol := crashtest.Param("PROTOCOL")
+	recovery := flamingock.Recovery(crashtest.Param("RECOVERY"))
 	var err error
-	switch mode {
+	switch mode := crashtest.Param("MODE"); mode {
 	case "crash":
-		err = relCrashChild(ctx, protocol, recovery, step)
+		err = relCrashChild(ctx, protocol, recovery)
 	case "concurrent":
 		err = relConcurrentChild(ctx)
 	case "pause":
-		err = relPauseChild(ctx, protocol, recovery, step)
+		err = relPauseChild(ctx, protocol, recovery, crashtest.Param("PAUSE_AT"))
 	default:
 		err = fmt.Errorf("unknown child mode %q", mode)
 	}
@@ -382,17 +370,11 @@ func relChild(mode string) int {
 	return 0
 }
 
-func killSelf() {
-	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	select {} // the signal is delivered asynchronously
-}
-
 // relKillTracer kills the process at a step of change "one" that only
 // the database traffic shows: around the COMMIT (in a batch with the
 // APPLIED append under the shared protocol, a plain "commit" on the target
 // otherwise) and before the APPLIED append.
 type relKillTracer struct {
-	step    string
 	current *atomic.Value // id of the change running, set by a listener
 }
 
@@ -406,25 +388,25 @@ func (k *relKillTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.
 		return ctx
 	}
 	switch {
-	case k.step == "before-commit" && strings.EqualFold(d.SQL, "commit"):
-		killSelf()
-	case k.step == "before-applied" && len(d.Args) > 5 && d.Args[5] == string(audit.Applied) && strings.HasPrefix(d.SQL, "WITH ins AS"):
-		killSelf()
+	case strings.EqualFold(d.SQL, "commit"):
+		crashtest.At(relBeforeCommit)
+	case len(d.Args) > 5 && d.Args[5] == string(audit.Applied) && strings.HasPrefix(d.SQL, "WITH ins AS"):
+		crashtest.At(crashtest.BeforeApplied)
 	}
 	return ctx
 }
 
 func (k *relKillTracer) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
-	if k.inOne() && k.step == "after-commit" && d.Err == nil && d.CommandTag.String() == "COMMIT" {
-		killSelf()
+	if k.inOne() && d.Err == nil && d.CommandTag.String() == "COMMIT" {
+		crashtest.At(relAfterCommit)
 	}
 }
 
 func (k *relKillTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	if k.inOne() && k.step == "before-commit" {
+	if k.inOne() {
 		for _, q := range d.Batch.QueuedQueries {
 			if q.SQL == "COMMIT" {
-				killSelf()
+				crashtest.At(relBeforeCommit)
 			}
 		}
 	}
@@ -434,24 +416,24 @@ func (k *relKillTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.
 func (k *relKillTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 
 func (k *relKillTracer) TraceBatchEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchEndData) {
-	if k.inOne() && k.step == "after-commit" && d.Err == nil {
-		killSelf()
+	if k.inOne() && d.Err == nil {
+		crashtest.At(relAfterCommit)
 	}
 }
 
-// relCrashChild runs the two-change pipeline and dies at step of change
-// "one". Returning at all means the step was never reached.
-func relCrashChild(ctx context.Context, protocol string, recovery flamingock.Recovery, step string) error {
+// relCrashChild runs the two-change pipeline and dies at crashtest.Step()
+// of change "one". Returning at all means the step was never reached.
+func relCrashChild(ctx context.Context, protocol string, recovery flamingock.Recovery) error {
 	var current atomic.Value
 	current.Store("")
-	tracer := &relKillTracer{step: step, current: &current}
+	tracer := &relKillTracer{current: &current}
 	e, err := relOpenChild(ctx, func(c *pgxpool.Config) { c.ConnConfig.Tracer = tracer })
 	if err != nil {
 		return err
 	}
 	hook := func(_ context.Context, change, s string, _ relDB) error {
-		if change == "one" && s == step {
-			killSelf()
+		if change == "one" {
+			crashtest.At(s)
 		}
 		return nil
 	}
@@ -462,16 +444,13 @@ func relCrashChild(ctx context.Context, protocol string, recovery flamingock.Rec
 				current.Store(ev.ChangeID)
 			case flamingock.ChangeFinished:
 				current.Store("")
-				if ev.Result.ChangeID == "one" && step == "after-applied" {
-					killSelf()
-				}
 			}
-		}))
+		}), crashtest.KillAfterRecorded("one"))
 	if err != nil {
 		return err
 	}
 	_, err = r.Run(ctx)
-	return fmt.Errorf("run ended without reaching step %q: %v", step, err)
+	return fmt.Errorf("run ended without reaching step %q: %v", crashtest.Step(), err)
 }
 
 // relReport prints a child's report as one JSON line on stdout.
@@ -572,10 +551,4 @@ func (p *relProc) wait(t *testing.T, wait time.Duration) error {
 		t.Fatalf("child %d did not exit within %v", p.cmd.Process.Pid, wait)
 		return nil
 	}
-}
-
-// killedBySIGKILL reports whether the child died of SIGKILL.
-func (p *relProc) killedBySIGKILL() bool {
-	ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }
