@@ -1,7 +1,7 @@
 // Package gen is the core of flamingock-gen, the code generator that turns
 // functions marked with //flamingock: directives into a typed registry.
 //
-// It runs in four steps, each in its own file:
+// It runs in four steps, each in its own file, and a shortcut:
 //
 //   - load.go loads the requested packages with golang.org/x/tools/go/packages,
 //     syntax and types only (no dependency syntax), so the cost stays close to
@@ -11,7 +11,10 @@
 //     anywhere else;
 //   - check.go checks signatures with go/types, derives orders, pairs
 //     rollbacks with their changes and builds the model ([Package], [Change]);
-//   - emit.go renders one flamingock_gen.go per package with jennifer.
+//   - emit.go writes one flamingock_gen.go per package, directly in gofmt's
+//     layout (typeexpr.go writes the type expressions and names the imports);
+//   - digest.go gives every generated file a digest line, from which a run
+//     tells that a file is current without rendering it.
 //
 // [Generate] returns the files in memory together with every problem found,
 // so writing, checking and diffing ([Write], [Stale]) are thin consumers of
