@@ -18,7 +18,7 @@ var wantProtocols = []struct {
 	id       string
 	protocol audit.TxStrategy
 }{
-	{"seed-products", audit.TxShared},
+	{"seed-catalog-documents", audit.TxShared},
 	{"add-currency", audit.TxShared},
 	{"build-search-index", audit.NonTx},
 }

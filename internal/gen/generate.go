@@ -102,11 +102,12 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 			models[f.Path] = m
 		}
 	}
-	// Ids must also be unique across the stages of one pipeline, but a run
-	// may cover several applications (./... over a repository with
-	// several programs), and only the application knows which stages it
-	// composes: flamingock.Pipeline.Validate checks that before anything
-	// runs.
+	// Ids must be unique across the stages of a pipeline. The generator
+	// sees every package of one invocation and treats them as one
+	// pipeline; a repository with several applications runs it once per
+	// application (Pipeline.Validate checks the composed pipeline again at
+	// run time).
+	uniqueIDs(res.Packages, c)
 	res.Diagnostics = c.sorted()
 	if len(res.Diagnostics) > 0 {
 		return res, nil
@@ -164,6 +165,28 @@ func outputFile(p *packages.Package, m *Package, c *collector) (*File, error) {
 func isOurs(content []byte) bool {
 	first, _, _ := bytes.Cut(content, []byte("\n"))
 	return string(bytes.TrimRight(first, "\r")) == Header
+}
+
+// uniqueIDs reports change ids declared in more than one package. Within
+// a package, duplicates are reported by checkPackage.
+func uniqueIDs(pkgs []*Package, c *collector) {
+	seen := map[string]*Change{}
+	owner := map[*Change]string{}
+	for _, p := range pkgs {
+		for _, ch := range p.Changes {
+			owner[ch] = p.Path
+		}
+	}
+	for _, p := range pkgs {
+		for _, ch := range p.Changes {
+			if prev, dup := seen[ch.ID]; dup {
+				c.errorf(ch.IDPos, "change %q: duplicate change id: also declared in package %s at %s; ids must be unique across all stages",
+					ch.ID, owner[prev], c.at(prev.IDPos))
+				continue
+			}
+			seen[ch.ID] = ch
+		}
+	}
 }
 
 // Describe returns a one-line summary of a file's action, for -check.

@@ -23,7 +23,7 @@ func ProductKey(sku string) string { return "product::" + sku }
 // SeedProducts inserts the launch catalogue. The inserts are in one
 // transaction: either every product exists afterwards or none does.
 //
-//flamingock:change id=seed-products author=alice target=catalog description="Insert the launch catalogue"
+//flamingock:change id=seed-catalog-documents author=alice target=catalog description="Insert the launch catalogue"
 func SeedProducts(_ context.Context, tx *gocb.TransactionAttemptContext, products *gocb.Collection) error {
 	for _, p := range []Product{
 		{"FL-001", "Flamingo mug", 1200, ""},
