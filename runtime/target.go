@@ -57,6 +57,17 @@ type TargetTx interface {
 	Rollback(ctx context.Context) error
 }
 
+// LockTakeoverBlocker is implemented by a [TargetTx] that, while open,
+// keeps every other process from taking the audit store's lock: a SQLite
+// write transaction on the database that also holds the lock row. The
+// runner then pauses its lease heartbeat for the transaction's lifetime
+// (the refresh could only wait for the transaction and time out), and the
+// shared-transaction appender is expected to renew the lease inside the
+// transaction when it records APPLIED.
+type LockTakeoverBlocker interface {
+	BlocksLockTakeover() bool
+}
+
 // Marker is a commit marker: written in the target inside the change's
 // transaction, it proves after a crash that the change committed.
 type Marker struct {
