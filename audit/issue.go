@@ -8,9 +8,11 @@ package audit
 // An attempt that ran under a transactional protocol is never an issue: its
 // transaction either committed (and the commit marker or the shared
 // transaction proves it) or left nothing behind, so the next run decides by
-// itself. Under recovery "retry" the next run re-applies the change.
+// itself. Under recovery "retry" the next run re-applies the change. An
+// entry with no (or an unknown) protocol is treated as non-transactional:
+// nothing proves what it left behind.
 func IsIssue(e Entry) bool {
-	if e.Recovery == "retry" || e.TxStrategy != NonTx {
+	if e.Recovery == "retry" || e.TxStrategy == TxShared || e.TxStrategy == TxSeparateWithMarker {
 		return false
 	}
 	switch e.State {

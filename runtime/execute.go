@@ -9,12 +9,15 @@ import (
 	"github.com/flamingock/flamingock-go/audit"
 )
 
-// auditTimeout bounds each audit write made after the run's context was
-// cancelled: the outcome of a change must still be recorded, but a dead
-// store must not hang the shutdown. Writes that start while the run is live
-// use the lock's detached context, so a cancellation that arrives during
-// the write does not cut it short.
+// auditTimeout bounds each audit write. Writes use the lock's detached
+// context, so a cancellation that arrives during the write does not cut it
+// short, and this bound, so a dead store does not hang the run.
 const auditTimeout = 15 * time.Second
+
+// rollbackTimeout bounds a rollback that runs after the run was cancelled
+// (a shutdown): it gets a fresh context, since most rollbacks honour theirs
+// and would otherwise fail at once and leave an issue behind.
+const rollbackTimeout = time.Minute
 
 // execute runs the plan's changes in order under the held lock. It stops at
 // the first failure, and before the first blocked change.
@@ -122,14 +125,12 @@ func (r *Runner) metadata() map[string]string {
 }
 
 // record appends an entry with a context that survives the run's
-// cancellation, so a change interrupted by a shutdown is still recorded.
+// cancellation, so a change interrupted by a shutdown is still recorded, but
+// is bounded, so a store that hangs cannot hold the run (and its lock)
+// forever.
 func (a *attempt) record(e audit.Entry) error {
-	ctx := a.l.auditCtx
-	if a.l.ctx.Err() != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, auditTimeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(a.l.auditCtx, auditTimeout)
+	defer cancel()
 	if _, err := a.r.cfg.store.Append(ctx, e); err != nil {
 		return fmt.Errorf("recording %s for %q: %w", e.State, e.ChangeID, err)
 	}
@@ -138,7 +139,8 @@ func (a *attempt) record(e audit.Entry) error {
 }
 
 func (a *attempt) fail(apply, rollback, auditErr error) *RunError {
-	return &RunError{Stage: a.pc.Stage, ChangeID: a.change().ID, Source: a.change().Source, State: a.state, Apply: apply, Rollback: rollback, Audit: auditErr}
+	return &RunError{Stage: a.pc.Stage, ChangeID: a.change().ID, Source: a.change().Source, State: a.state,
+		Apply: apply, Rollback: rollback, Audit: auditErr, Interrupted: context.Cause(a.l.ctx)}
 }
 
 func (a *attempt) run() error {
@@ -172,6 +174,10 @@ func (a *attempt) runShared() error {
 	if err != nil {
 		return a.failed(fmt.Errorf("beginning a transaction on %q: %w", tt.ID(), err))
 	}
+	if b, ok := tx.(LockTakeoverBlocker); ok && b.BlocksLockTakeover() {
+		a.l.pause()
+		defer a.l.resume()
+	}
 	deps := NewDeps(a.r.cfg.deps)
 	tx.Provide(deps)
 	err = a.change().Apply(ctx, deps)
@@ -187,8 +193,15 @@ func (a *attempt) runShared() error {
 	}
 	if err := tx.Commit(ctx); err != nil {
 		// A failed commit can still have committed (the reply was lost).
-		// The APPLIED entry is in the same transaction, so the store knows.
-		if a.committedShared() {
+		// The APPLIED entry is in the same transaction, so the store knows;
+		// when it cannot be asked, nothing is written: FAILED on top of a
+		// committed APPLIED would make the next run apply the change again,
+		// while without it the next run decides from what did commit.
+		committed, rerr := a.committedShared()
+		switch {
+		case rerr != nil:
+			return a.fail(fmt.Errorf("commit outcome unknown (the next run decides from the audit trail): %w", err), nil, rerr)
+		case committed:
 			a.state = audit.Applied
 			return nil
 		}
@@ -198,15 +211,15 @@ func (a *attempt) runShared() error {
 	return nil
 }
 
-func (a *attempt) committedShared() bool {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.l.ctx), auditTimeout)
+func (a *attempt) committedShared() (bool, error) {
+	ctx, cancel := context.WithTimeout(a.l.auditCtx, auditTimeout)
 	defer cancel()
 	snap, err := a.r.cfg.store.Snapshot(ctx)
 	if err != nil {
-		return false
+		return false, fmt.Errorf("reading the audit snapshot after a failed commit: %w", err)
 	}
 	e, ok := snap[a.change().ID]
-	return ok && e.RunID == a.runID && e.State == audit.Applied
+	return ok && e.RunID == a.runID && e.State == audit.Applied, nil
 }
 
 // failed records FAILED for an attempt whose effects were rolled back (or
@@ -223,10 +236,7 @@ func (a *attempt) failed(cause error) error {
 func (a *attempt) runSeparate() error {
 	tt := a.r.targetOf(a.change()).(TransactionalTarget)
 	ctx := a.l.ctx
-	var since int64
-	if a.pc.Latest != nil {
-		since = a.pc.Latest.Token
-	}
+	since := a.pc.markerBaseline + 1
 	a.start = time.Now()
 	if err := a.record(a.entry(audit.Started)); err != nil {
 		return a.fail(nil, nil, err)
@@ -256,7 +266,13 @@ func (a *attempt) runSeparate() error {
 		return a.failed(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		if m, found, merr := tt.ReadMarker(context.WithoutCancel(ctx), a.change().ID); merr != nil || !found || m.Token != a.l.token || m.RunID != a.runID {
+		m, found, merr := tt.ReadMarker(a.l.auditCtx, a.change().ID)
+		switch {
+		case merr != nil:
+			// Unknown outcome: STARTED stays the latest entry and the next
+			// run decides from the marker.
+			return a.fail(fmt.Errorf("commit outcome unknown (the next run decides from the commit marker): %w", err), nil, merr)
+		case !found || m.Token != a.l.token || m.RunID != a.runID:
 			return a.failed(fmt.Errorf("committing: %w", err))
 		}
 	}
@@ -288,7 +304,7 @@ func (a *attempt) runNonTx() error {
 	if a.change().Rollback == nil {
 		return a.failed(applyErr)
 	}
-	rbErr := a.change().Rollback(ctx, deps)
+	rbErr := a.rollback(deps)
 	var e audit.Entry
 	if rbErr == nil {
 		e = a.entry(audit.RolledBack)
@@ -298,4 +314,21 @@ func (a *attempt) runNonTx() error {
 		e.Error = fmt.Sprintf("apply: %v; rollback: %v", applyErr, rbErr)
 	}
 	return a.fail(applyErr, rbErr, a.record(e))
+}
+
+// rollback runs the change's rollback function. After a lost lease it does
+// not run: another instance may hold the lock and be working on the target,
+// and the change's STARTED entry already leaves it to an operator or to a
+// retry. After a shutdown it runs with a fresh, bounded context.
+func (a *attempt) rollback(deps *Deps) error {
+	ctx := a.l.ctx
+	if cause := context.Cause(ctx); cause != nil {
+		if errors.Is(cause, ErrLeaseLost) {
+			return fmt.Errorf("rollback not run: %w", cause)
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(a.l.auditCtx, rollbackTimeout)
+		defer cancel()
+	}
+	return a.change().Rollback(ctx, deps)
 }

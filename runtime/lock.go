@@ -21,12 +21,16 @@ type heldLock struct {
 	// auditCtx carries ctx's values but not its cancellation: audit writes
 	// that record an outcome must land even when the run is being stopped.
 	auditCtx context.Context
-	done     chan struct{}
+	token    int64
 	stop     chan struct{}
+	done     chan struct{}
+	wake     chan struct{}
 
-	mu    sync.Mutex
-	cur   audit.Lease
-	token int64
+	mu     sync.Mutex
+	cur    audit.Lease
+	lastOK time.Time // start of the last successful acquire or refresh
+	paused bool
+	gone   bool // the lease is lost; nothing more to refresh or release
 }
 
 func (h *heldLock) lease() audit.Lease {
@@ -42,9 +46,12 @@ func (r *Runner) acquire(ctx context.Context, runID string) (*heldLock, error) {
 	deadline := time.Now().Add(r.cfg.lockWait)
 	backoff := 25 * time.Millisecond
 	for {
+		// Taken before the request: the store starts the lease no earlier,
+		// so counting from here never overestimates what is left of it.
+		start := time.Now()
 		l, err := r.cfg.store.AcquireLock(ctx, owner, r.cfg.lockTTL)
 		if err == nil {
-			return r.hold(ctx, l), nil
+			return r.hold(ctx, l, start), nil
 		}
 		if !errors.Is(err, audit.ErrLockHeld) {
 			return nil, fmt.Errorf("acquiring the run lock: %w", err)
@@ -68,56 +75,115 @@ func (r *Runner) acquire(ctx context.Context, runID string) (*heldLock, error) {
 	}
 }
 
-func (r *Runner) hold(parent context.Context, l audit.Lease) *heldLock {
+func (r *Runner) hold(parent context.Context, l audit.Lease, start time.Time) *heldLock {
 	ctx, cancel := context.WithCancelCause(parent)
-	h := &heldLock{r: r, ctx: ctx, cancel: cancel, auditCtx: context.WithoutCancel(ctx), cur: l, token: l.Token, done: make(chan struct{}), stop: make(chan struct{})}
+	h := &heldLock{r: r, ctx: ctx, cancel: cancel, auditCtx: context.WithoutCancel(ctx), token: l.Token,
+		cur: l, lastOK: start, stop: make(chan struct{}), done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	go h.heartbeat()
 	return h
 }
 
-// heartbeat refreshes the lease every third of its TTL. A refresh that the
-// store rejects, or a lease that runs out while refreshes keep failing,
-// cancels the run's context. Elapsed time is measured on the monotonic
-// clock from the last successful refresh, which started no later than the
-// store's expiry clock did, so the runner gives up no later than the store.
+// margin is how long before the lease's end, as the runner counts it, the
+// running change is cancelled: time for the cancellation to reach it.
+func (h *heldLock) margin() time.Duration { return h.r.cfg.lockTTL / 10 }
+
+// heartbeat refreshes the lease every third of its TTL, and cancels the
+// run's context when the store rejects a refresh or when no refresh has
+// succeeded for the whole lease (less a margin), whichever comes first, so
+// the change stops before another instance can take the lock. It goes on
+// refreshing after the run's own context is cancelled (a shutdown), so a
+// change or rollback finishing its work keeps the lock until release.
 func (h *heldLock) heartbeat() {
 	defer close(h.done)
 	ttl := h.r.cfg.lockTTL
 	tick := time.NewTicker(ttl / 3)
 	defer tick.Stop()
-	lastOK := time.Now()
+	expire := time.NewTimer(ttl)
+	defer expire.Stop()
 	for {
+		h.mu.Lock()
+		paused, deadline := h.paused, h.lastOK.Add(ttl-h.margin())
+		h.mu.Unlock()
+		if paused {
+			expire.Stop()
+		} else {
+			expire.Reset(time.Until(deadline))
+		}
 		select {
 		case <-h.stop:
 			return
-		case <-h.ctx.Done():
+		case <-h.wake:
+			continue
+		case <-expire.C:
+			h.lost(fmt.Errorf("no refresh of the lease succeeded for %v", ttl-h.margin()))
 			return
 		case <-tick.C:
 		}
-		attempt := time.Now()
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(h.ctx), ttl/3)
-		l, err := h.r.cfg.store.RefreshLock(rctx, h.lease(), ttl)
-		cancel()
-		switch {
-		case err == nil:
-			h.mu.Lock()
-			h.cur = l
-			h.mu.Unlock()
-			lastOK = attempt
-		case errors.Is(err, audit.ErrLockLost):
-			h.lost(err)
-			return
-		default:
-			h.r.cfg.logger.Warn("refreshing the run lock failed", "error", err)
-			if time.Since(lastOK) >= ttl {
+		if paused {
+			continue
+		}
+		if err := h.refresh(deadline); err != nil {
+			if errors.Is(err, audit.ErrLockLost) {
 				h.lost(err)
 				return
 			}
+			h.r.cfg.logger.Warn("refreshing the run lock failed; retrying", "error", err)
 		}
 	}
 }
 
+// refresh extends the lease once; the request may not outlive deadline.
+func (h *heldLock) refresh(deadline time.Time) error {
+	attempt := time.Now()
+	rctx, cancel := context.WithDeadline(context.WithoutCancel(h.ctx), deadline)
+	defer cancel()
+	l, err := h.r.cfg.store.RefreshLock(rctx, h.lease(), h.r.cfg.lockTTL)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.cur, h.lastOK = l, attempt
+	h.mu.Unlock()
+	return nil
+}
+
+// pause stops counting the lease down while a transaction that keeps every
+// other process from taking the lock is open (see [LockTakeoverBlocker]).
+func (h *heldLock) pause() {
+	h.mu.Lock()
+	h.paused = true
+	h.mu.Unlock()
+	h.poke()
+}
+
+// resume ends a pause with a refresh: the transaction may have renewed the
+// lease (when it recorded APPLIED) or not (when it failed), so the lease is
+// confirmed before anything else runs. A refused refresh loses the lease.
+func (h *heldLock) resume() {
+	h.mu.Lock()
+	h.paused = false
+	h.mu.Unlock()
+	if err := h.refresh(time.Now().Add(h.r.cfg.lockTTL - h.margin())); err != nil {
+		h.lost(fmt.Errorf("after a transaction that held the database: %w", err))
+	}
+	h.poke()
+}
+
+func (h *heldLock) poke() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (h *heldLock) lost(err error) {
+	h.mu.Lock()
+	already := h.gone
+	h.gone = true
+	h.mu.Unlock()
+	if already {
+		return
+	}
 	h.r.cfg.logger.Error("run lock lease lost; stopping the run", "error", err)
 	h.cancel(fmt.Errorf("%w: %v", ErrLeaseLost, err))
 }
@@ -127,12 +193,14 @@ func (h *heldLock) lost(err error) {
 func (h *heldLock) release() {
 	close(h.stop)
 	<-h.done
-	lost := context.Cause(h.ctx)
+	h.mu.Lock()
+	gone := h.gone
+	h.mu.Unlock()
 	h.cancel(context.Canceled)
-	if lost != nil && errors.Is(lost, ErrLeaseLost) {
+	if gone {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(h.ctx), 10*time.Second)
+	ctx, cancel := context.WithTimeout(h.auditCtx, 10*time.Second)
 	defer cancel()
 	if err := h.r.cfg.store.ReleaseLock(ctx, h.lease()); err != nil {
 		h.r.cfg.logger.Warn("releasing the run lock failed; it expires by itself", "error", err)

@@ -45,6 +45,11 @@ type PlannedChange struct {
 	Protocol audit.TxStrategy
 	// Drift is set for an applied change whose checksum changed.
 	Drift bool
+
+	// markerBaseline is the token of the change's last settled entry (see
+	// [Runner.markerBaseline]); set when the run may read or write its
+	// commit marker.
+	markerBaseline int64
 }
 
 // Pending reports whether the plan has anything to do or to resolve.
@@ -99,9 +104,9 @@ func (r *Runner) decide(ctx context.Context, c *Change, latest *audit.Entry, rea
 			return "", "", err
 		}
 		if committed {
-			return ActionRecordApplied, fmt.Sprintf("the last attempt left %s but its commit marker (run %s) proves it committed", l.State, m.RunID), nil
+			return ActionRecordApplied, fmt.Sprintf("the last attempt left %s but a commit marker (run %s) proves the change committed", l.State, m.RunID), nil
 		}
-		return ActionApply, fmt.Sprintf("the last attempt left %s and has no commit marker: its transaction never committed", l.State), nil
+		return ActionApply, fmt.Sprintf("the last attempt left %s and no commit marker newer than the last settled entry: its transaction never committed", l.State), nil
 	}
 	if l.Recovery == string(RecoveryRetry) {
 		return ActionApply, fmt.Sprintf("the last attempt left %s; recovery is retry", l.State), nil
@@ -110,9 +115,9 @@ func (r *Runner) decide(ctx context.Context, c *Change, latest *audit.Entry, rea
 }
 
 // markerProvesCommit reports whether the target holds a commit marker
-// written after latest: tokens increase with every lock acquisition, so a
-// marker whose token is at least the latest entry's was committed by that
-// attempt or a later one.
+// written after the change's last settled entry. Tokens increase with every
+// lock acquisition, so such a marker was committed by an attempt that
+// started after that entry, whatever entries later attempts left.
 func (r *Runner) markerProvesCommit(ctx context.Context, c *Change, latest *audit.Entry) (bool, Marker, error) {
 	tt, ok := r.targetOf(c).(TransactionalTarget)
 	if !ok {
@@ -122,7 +127,44 @@ func (r *Runner) markerProvesCommit(ctx context.Context, c *Change, latest *audi
 	if err != nil {
 		return false, Marker{}, fmt.Errorf("reading the commit marker of %q on target %q: %w", c.ID, tt.ID(), err)
 	}
-	return found && m.Token >= latest.Token, m, nil
+	if !found {
+		return false, Marker{}, nil
+	}
+	base, err := r.markerBaseline(ctx, c.ID, latest)
+	if err != nil {
+		return false, Marker{}, err
+	}
+	return m.Token > base, m, nil
+}
+
+// unsettled reports whether an entry records an attempt whose outcome a
+// later attempt may still have to establish.
+func unsettled(s audit.State) bool {
+	return s == audit.Started || s == audit.Failed || s == audit.RollbackFailed
+}
+
+// markerBaseline is the token of the change's last settled entry (applied,
+// rolled back, or resolved by an operator), or 0 when it has none. A commit
+// marker above it proves a commit since then; one at or below it is left
+// over from before. The latest entry usually answers; only after an
+// unsettled one does it take a read of the change's history.
+func (r *Runner) markerBaseline(ctx context.Context, changeID string, latest *audit.Entry) (int64, error) {
+	if latest == nil {
+		return 0, nil
+	}
+	if !unsettled(latest.State) {
+		return latest.Token, nil
+	}
+	h, err := r.cfg.store.History(ctx, audit.HistoryQuery{ChangeID: changeID})
+	if err != nil {
+		return 0, fmt.Errorf("reading the history of %q: %w", changeID, err)
+	}
+	for i := len(h) - 1; i >= 0; i-- {
+		if !unsettled(h[i].State) {
+			return h[i].Token, nil
+		}
+	}
+	return 0, nil
 }
 
 // plan decides every change from a snapshot. Issues block their stage and
@@ -145,6 +187,11 @@ func (r *Runner) plan(ctx context.Context, snap audit.Snapshot, readMarkers bool
 				return nil, err
 			}
 			pc.Action, pc.Reason = a, why
+			if readMarkers && a == ActionApply && pc.Protocol == audit.TxSeparateWithMarker {
+				if pc.markerBaseline, err = r.markerBaseline(ctx, c.ID, pc.Latest); err != nil {
+					return nil, err
+				}
+			}
 			if a == ActionSkip && c.Checksum != "" && pc.Latest.Checksum != "" && c.Checksum != pc.Latest.Checksum {
 				pc.Drift = true
 			}

@@ -88,6 +88,9 @@ type RunError struct {
 	Rollback error
 	// Audit is the audit store's error, when recording the outcome failed.
 	Audit error
+	// Interrupted is why the run's context was cancelled while the change
+	// ran, if it was: a shutdown, or [ErrLeaseLost].
+	Interrupted error
 }
 
 func (e *RunError) Error() string {
@@ -102,6 +105,9 @@ func (e *RunError) Error() string {
 	if e.Audit != nil {
 		fmt.Fprintf(&b, "; recording the outcome failed: %v", e.Audit)
 	}
+	if e.Interrupted != nil && !errors.Is(e.Apply, e.Interrupted) {
+		fmt.Fprintf(&b, "; the run was interrupted: %v", e.Interrupted)
+	}
 	if e.State != "" {
 		fmt.Fprintf(&b, " (audit state %s)", e.State)
 	}
@@ -111,7 +117,7 @@ func (e *RunError) Error() string {
 // Unwrap returns every non-nil original error.
 func (e *RunError) Unwrap() []error {
 	var errs []error
-	for _, err := range []error{e.Apply, e.Rollback, e.Audit} {
+	for _, err := range []error{e.Apply, e.Rollback, e.Audit, e.Interrupted} {
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
@@ -20,6 +21,9 @@ type Runner struct {
 	pipeline Pipeline
 	cfg      config
 	count    int
+	// digest is the pipeline's applied digest, computed on first use.
+	digest     audit.AppliedDigest
+	digestOnce sync.Once
 	// infoEnabled caches whether the logger wants Info records, so the hot
 	// path does not build log attributes nobody reads.
 	infoEnabled bool
@@ -87,8 +91,9 @@ func (r *Runner) protocolOf(c *Change) audit.TxStrategy {
 
 // Run applies every pending change in order and returns what it did.
 //
-// When the audit trail shows nothing pending, Run returns after one read of
-// the store's snapshot without locking. Otherwise it takes the lock (waiting
+// When the audit trail shows nothing pending, Run returns after one read
+// without locking: of the store's applied digest when the store keeps one
+// ([audit.DigestStore]), else of its snapshot. Otherwise it takes the lock (waiting
 // at most the configured lock wait), re-reads the snapshot, plans, validates
 // the pending changes' dependencies, and runs each change by its protocol.
 //
@@ -109,6 +114,11 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 }
 
 func (r *Runner) run(ctx context.Context, rep *Report) error {
+	if r.digestSaysUpToDate(ctx) {
+		rep.UpToDate = true
+		rep.Changes = r.skippedResults(nil)
+		return nil
+	}
 	snap, err := r.cfg.store.Snapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the audit snapshot: %w", err)
@@ -123,8 +133,8 @@ func (r *Runner) run(ctx context.Context, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	r.emit(LockAcquired{Lease: l.lease()})
 	defer l.release()
+	r.emit(LockAcquired{Lease: l.lease()})
 	// Another instance may have run while we waited: decide from what the
 	// store says now that we hold the lock.
 	if snap, err = r.cfg.store.Snapshot(l.ctx); err != nil {
@@ -141,6 +151,33 @@ func (r *Runner) run(ctx context.Context, rep *Report) error {
 		return err
 	}
 	return r.execute(l, rep, p)
+}
+
+// digestSaysUpToDate asks a store that keeps an [audit.AppliedDigest]
+// whether exactly this pipeline's changes, with these checksums, are
+// applied: one small read whatever the number of changes. Any other answer,
+// or an error, leaves the decision to the snapshot.
+func (r *Runner) digestSaysUpToDate(ctx context.Context) bool {
+	ds, ok := r.cfg.store.(audit.DigestStore)
+	if !ok {
+		return false
+	}
+	d, err := ds.AppliedDigest(ctx)
+	return err == nil && d == r.pipelineDigest()
+}
+
+// pipelineDigest is the applied digest the store would hold if every change
+// of the pipeline were applied with its current checksum.
+func (r *Runner) pipelineDigest() audit.AppliedDigest {
+	r.digestOnce.Do(func() {
+		for _, s := range r.pipeline {
+			for ci := range s.Changes {
+				c := &s.Changes[ci]
+				r.digest.Add(audit.ChangeDigest(c.ID, c.Checksum))
+			}
+		}
+	})
+	return r.digest
 }
 
 // fastPath reports whether every change's latest state is applied, using
@@ -162,14 +199,19 @@ func (r *Runner) fastPath(snap audit.Snapshot) ([]Drift, bool) {
 	return drift, true
 }
 
+// skippedResults reports every change as skipped. Without a snapshot (the
+// digest answered) the runs that applied them are not known.
 func (r *Runner) skippedResults(snap audit.Snapshot) []ChangeResult {
 	out := make([]ChangeResult, 0, r.count)
 	for _, s := range r.pipeline {
 		for ci := range s.Changes {
 			c := &s.Changes[ci]
-			e := snap[c.ID]
-			out = append(out, ChangeResult{Stage: s.Name, ChangeID: c.ID, Action: ActionSkip, Reason: "applied by run " + e.RunID,
-				Drift: c.Checksum != "" && e.Checksum != "" && c.Checksum != e.Checksum})
+			res := ChangeResult{Stage: s.Name, ChangeID: c.ID, Action: ActionSkip, Reason: "applied"}
+			if e, ok := snap[c.ID]; ok {
+				res.Reason = "applied by run " + e.RunID
+				res.Drift = c.Checksum != "" && e.Checksum != "" && c.Checksum != e.Checksum
+			}
+			out = append(out, res)
 		}
 	}
 	return out
