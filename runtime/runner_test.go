@@ -384,6 +384,8 @@ func TestLeaseLossCancelsTheChangeAndFencesItsWrites(t *testing.T) {
 		cause = context.Cause(ctx)
 		return cause
 	})
+	rolledBack := false
+	blocker.Rollback = adapter(func(context.Context, *ledger) error { rolledBack = true; return nil })
 	p := flamingock.NewPipeline(flamingock.Stage{Name: "s", Changes: []flamingock.Change{blocker}})
 	r := newRunner(t, store, &ledger{}, p, flamingock.WithLockTTL(300*time.Millisecond))
 	done := make(chan error)
@@ -401,8 +403,11 @@ func TestLeaseLossCancelsTheChangeAndFencesItsWrites(t *testing.T) {
 		t.Errorf("change context cause = %v, want ErrLeaseLost", cause)
 	}
 	runErr, ok := errors.AsType[*flamingock.RunError](err)
-	if !ok || !errors.Is(runErr.Audit, audit.ErrFenced) {
-		t.Fatalf("want a run error with a fenced audit write, got %v", err)
+	if !ok || !errors.Is(runErr.Audit, audit.ErrFenced) || !errors.Is(err, flamingock.ErrLeaseLost) {
+		t.Fatalf("want a run error with a fenced audit write and the lost lease, got %v", err)
+	}
+	if rolledBack {
+		t.Error("the rollback ran after the lease was lost, while another instance may hold the lock")
 	}
 	if got := states(t, store, "slow"); got != "STARTED" {
 		t.Errorf("history %s: the fenced FAILED must not be written", got)
@@ -436,5 +441,98 @@ func TestLockWaitTimesOut(t *testing.T) {
 	_, err := newRunner(t, store, l, twoStages(), flamingock.WithLockWait(50*time.Millisecond)).Run(context.Background())
 	if !errors.Is(err, flamingock.ErrLockTimeout) || !strings.Contains(err.Error(), "run holder") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// flakyRefresh passes everything to a real store but makes lease refreshes
+// fail the way a store outage does.
+type flakyRefresh struct{ audit.Store }
+
+func (f flakyRefresh) RefreshLock(context.Context, audit.Lease, time.Duration) (audit.Lease, error) {
+	return audit.Lease{}, errors.New("store unreachable")
+}
+
+// When refreshes keep failing, the change must be cancelled while the
+// store still considers the lease valid, not after another instance could
+// have taken it.
+func TestFailingRefreshesCancelBeforeTheLeaseEnds(t *testing.T) {
+	store := memory.New()
+	validAtCancel := make(chan bool, 1)
+	blocker := change("slow", "1", func(ctx context.Context, _ *ledger) error {
+		<-ctx.Done()
+		cancelledAt := time.Now() // no earlier than the cancellation itself
+		info, err := store.LockInfo(context.Background())
+		validAtCancel <- err == nil && cancelledAt.Before(info.ExpiresAt)
+		return context.Cause(ctx)
+	})
+	p := flamingock.NewPipeline(flamingock.Stage{Name: "s", Changes: []flamingock.Change{blocker}})
+	// The memory store's clock is the real one, so its expiry and the
+	// cancellation time compare directly; the TTL leaves a 200ms margin.
+	_, err := newRunner(t, flakyRefresh{store}, &ledger{}, p, flamingock.WithLockTTL(2*time.Second)).Run(context.Background())
+	if !errors.Is(err, flamingock.ErrLeaseLost) {
+		t.Fatalf("want ErrLeaseLost, got %v", err)
+	}
+	if !<-validAtCancel {
+		t.Fatal("the change was cancelled only after the store's lease had expired")
+	}
+}
+
+// A shutdown during a failing change still runs its rollback, with a
+// context of its own, and records ROLLED_BACK rather than leaving an issue.
+func TestRollbackAfterShutdownRunsWithAFreshContext(t *testing.T) {
+	store, l := memory.New(), &ledger{}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := change("x", "1", func(context.Context, *ledger) error { cancel(); return errors.New("interrupted half way") })
+	c.Rollback = adapter(func(ctx context.Context, l *ledger) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		l.add("undo-x")
+		return nil
+	})
+	_, err := newRunner(t, store, l, flamingock.NewPipeline(flamingock.Stage{Name: "s", Changes: []flamingock.Change{c}})).Run(ctx)
+	runErr, ok := errors.AsType[*flamingock.RunError](err)
+	if !ok || runErr.State != audit.RolledBack || runErr.Rollback != nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v", err)
+	}
+	if got := strings.Join(l.list(), ","); got != "undo-x" {
+		t.Fatalf("effects %q", got)
+	}
+}
+
+// A listener that panics must not leave the lock held.
+func TestPanickingListenerReleasesTheLock(t *testing.T) {
+	store := memory.New()
+	r := newRunner(t, store, &ledger{}, twoStages(), flamingock.WithListener(func(e flamingock.Event) {
+		if _, ok := e.(flamingock.LockAcquired); ok {
+			panic("listener bug")
+		}
+	}))
+	func() {
+		defer func() { _ = recover() }()
+		_, _ = r.Run(context.Background())
+	}()
+	if _, err := store.LockInfo(context.Background()); !errors.Is(err, audit.ErrNoLock) {
+		t.Fatalf("lock still held after a listener panicked: %v", err)
+	}
+}
+
+func TestUpToDateFromTheDigest(t *testing.T) {
+	store, l := memory.New(), &ledger{}
+	r := newRunner(t, store, l, twoStages())
+	if _, err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.Run(context.Background())
+	if err != nil || !rep.UpToDate || rep.Count(flamingock.ActionSkip) != 3 {
+		t.Fatalf("second run: %v up to date %v", err, rep.UpToDate)
+	}
+	// A changed checksum no longer matches the digest: the snapshot decides,
+	// and reports the drift.
+	p := twoStages()
+	p[1].Changes[0].Checksum = "sha256:edited"
+	rep, err = newRunner(t, store, l, p).Run(context.Background())
+	if err != nil || !rep.UpToDate || !rep.Changes[2].Drift {
+		t.Fatalf("after an edit: err=%v upToDate=%v drift=%v", err, rep.UpToDate, rep.Changes[2].Drift)
 	}
 }
