@@ -83,7 +83,11 @@ func (t *Target) SharedAudit(store audit.Store) (flamingock.TxAppender, bool) {
 		return nil, false
 	}
 	return func(ctx context.Context, tx flamingock.TargetTx, e audit.Entry) (audit.Entry, error) {
-		return s.AppendTx(ctx, tx.(*Tx).tx, e)
+		x, ok := tx.(interface{ SQLTx() *sql.Tx })
+		if !ok {
+			return audit.Entry{}, fmt.Errorf("sqldb: shared audit append: transaction %T is not one of this target's", tx)
+		}
+		return s.AppendTx(ctx, x.SQLTx(), e)
 	}, true
 }
 
@@ -156,6 +160,9 @@ type Tx struct {
 	t  *Target
 	tx *sql.Tx
 }
+
+// SQLTx returns the underlying transaction.
+func (x *Tx) SQLTx() *sql.Tx { return x.tx }
 
 // Provide gives transactional changes the *sql.Tx.
 func (x *Tx) Provide(d *flamingock.Deps) { flamingock.Provide(d, x.tx) }
