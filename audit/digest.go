@@ -24,14 +24,10 @@ type AppliedDigest struct {
 // ChangeDigest is the digest of one applied change: the first 16 bytes of
 // SHA-256 over its id, a zero byte, and its checksum.
 func ChangeDigest(changeID, checksum string) [16]byte {
-	h := sha256.New()
-	h.Write([]byte(changeID))
-	h.Write([]byte{0})
-	h.Write([]byte(checksum))
-	var sum [sha256.Size]byte
-	var out [16]byte
-	copy(out[:], h.Sum(sum[:0]))
-	return out
+	var buf [256]byte // ids and checksums are short: no allocation
+	in := append(append(append(buf[:0], changeID...), 0), checksum...)
+	sum := sha256.Sum256(in)
+	return [16]byte(sum[:16])
 }
 
 // Add records one more applied change.
