@@ -1,19 +1,25 @@
 // Package postgres is an [audit.Store] in PostgreSQL, through pgx v5's
 // native API (a *pgxpool.Pool, not database/sql).
 //
-// The store keeps three tables (names configurable, validated as plain
+// The store keeps four tables (names configurable, validated as plain
 // identifiers and always quoted): an append-only history, a latest-state
-// table with one row per change, and a lock table with one row per lock.
+// table with one row per change, a lock table with one row per lock, and a
+// digest table with one row per lock: the [audit.AppliedDigest] of the
+// changes whose latest state is applied.
 //
 //   - Append is one statement: a fenced INSERT into the history that only
 //     happens if the writer's token is the lock row's current, unexpired
-//     token, and an upsert of the latest state from the inserted row, in
-//     common table expressions. One round trip, no check-then-write.
+//     token, an upsert of the latest state from the inserted row, and the
+//     update of the digest row by what that upsert changed, in common table
+//     expressions. One round trip, no check-then-write.
+//   - AppliedDigest is one SELECT of one row, whatever the number of
+//     changes: the runner's check that nothing is pending.
 //   - Snapshot is one SELECT of the latest-state table.
 //   - The lock is a lease row whose expiry is computed by the database's
 //     clock; acquire, refresh and release are single conditional
 //     statements, and the fencing token grows on every acquisition.
-//   - The tables are created by [New] in one round trip, serialised by a
+//   - [New] checks the catalog in one read-only round trip and, only when a
+//     table is missing, creates the tables in one more, serialised by a
 //     transaction-scoped advisory lock, so many instances can start at once.
 //
 // Nothing relies on session state (no session advisory locks, no SET, no

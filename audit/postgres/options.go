@@ -44,6 +44,7 @@ type config struct {
 	history    string
 	latest     string
 	lock       string
+	digest     string // empty: derived from history, see digestTable
 	lockKey    string
 	autoCreate bool
 }
@@ -67,6 +68,7 @@ func newConfig(opts []Option) (config, error) {
 		{"WithHistoryTable", c.history},
 		{"WithLatestTable", c.latest},
 		{"WithLockTable", c.lock},
+		{"WithDigestTable", c.digestTable()},
 		{"WithHistoryTable (its index)", c.changeIndex()},
 	}
 	for i := range names {
@@ -128,6 +130,20 @@ func WithLockTable(name string) Option {
 	})
 }
 
+// WithDigestTable names the table that keeps the applied digest (see
+// [Store.AppliedDigest]), one row per lock key. The default is the history
+// table's name followed by "_digest" (flamingock_audit_digest), shortened
+// with a hash when that would pass 63 bytes.
+func WithDigestTable(name string) Option {
+	return optionFunc(func(c *config) error {
+		if err := checkIdentifier("WithDigestTable", "table", name); err != nil {
+			return err
+		}
+		c.digest = name
+		return nil
+	})
+}
+
 // WithLockKey sets the key of this store's row in the lock table (default
 // [DefaultLockKey]). Two stores on one database with different keys lock
 // independently; they should then use different history tables too, since
@@ -154,17 +170,29 @@ func WithoutAutoCreate() Option {
 }
 
 // changeIndex names the history index by change, derived from the history
-// table's name so that two stores in one schema do not share it. A name
-// that would pass PostgreSQL's 63-byte limit (which the server would cut
-// silently) is shortened and made unique with a hash of the table name.
-func (c config) changeIndex() string {
-	n := c.history + "_by_change"
+// table's name so that two stores in one schema do not share it.
+func (c config) changeIndex() string { return derivedName(c.history, "_by_change") }
+
+// digestTable names the applied-digest table: the one given with
+// [WithDigestTable], or one derived from the history table's name.
+func (c config) digestTable() string {
+	if c.digest != "" {
+		return c.digest
+	}
+	return derivedName(c.history, "_digest")
+}
+
+// derivedName appends suffix to a table name. A name that would pass
+// PostgreSQL's 63-byte limit (which the server would cut silently) is
+// shortened and made unique with a hash of the table name.
+func derivedName(table, suffix string) string {
+	n := table + suffix
 	if len(n) <= 63 {
 		return n
 	}
 	h := fnv.New32a()
-	h.Write([]byte(c.history))
-	return fmt.Sprintf("%s_%08x_by_change", c.history[:43], h.Sum32())
+	h.Write([]byte(table))
+	return fmt.Sprintf("%s_%08x%s", table[:62-9-len(suffix)], h.Sum32(), suffix)
 }
 
 // qualify returns the quoted, schema-qualified name of a table.

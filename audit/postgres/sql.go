@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/flamingock/flamingock-go/audit"
 )
 
 // ddlLockKey is the pg_advisory_xact_lock key that serialises flamingock's
@@ -35,9 +37,31 @@ var entryCasts = []string{
 // order.
 var selectColumns = "seq, created_at, " + strings.Replace(strings.Join(entryColumns, ", "), "metadata", "metadata::text", 1)
 
+// digestColumns are the latest-state table's columns that keep the applied
+// digest up to date, in the order ddl adds them. The check in [New] looks
+// for all of them, so a table created before they existed is upgraded.
+var digestColumns = []string{"digest_hi", "digest_lo", "delta_count", "delta_hi", "delta_lo"}
+
+// appliedStatesSQL is the SQL list of the states [audit.IsAppliedState]
+// counts, for the append to judge the state it replaces.
+func appliedStatesSQL() string {
+	var in []string
+	for _, st := range audit.States {
+		if audit.IsAppliedState(st) {
+			in = append(in, "'"+string(st)+"'")
+		}
+	}
+	return "(" + strings.Join(in, ", ") + ")"
+}
+
 // queries are the store's statements with its table names spliced in.
 type queries struct {
 	ddl          string
+	check        string
+	digest       string
+	digestInit   string
+	digestFix    string
+	digestSave   string
 	append       string
 	appendStrict string
 	snapshot     string
@@ -51,11 +75,20 @@ type queries struct {
 }
 
 func buildQueries(c config) queries {
-	history, latest, lock := c.qualify(c.history), c.qualify(c.latest), c.qualify(c.lock)
+	history, latest, lock, digest := c.qualify(c.history), c.qualify(c.latest), c.qualify(c.lock), c.qualify(c.digestTable())
+	appendSQL := appendSQL(history, latest, lock, digest)
 	return queries{
-		ddl:          ddl(c),
-		append:       appendSQL(history, latest, lock),
-		appendStrict: strings.TrimSuffix(appendSQL(history, latest, lock), finalSelect) + strictSelect,
+		ddl: ddl(c),
+		check: "SELECT to_regclass($1::text) IS NOT NULL, to_regclass($2::text) IS NOT NULL, to_regclass($3::text) IS NOT NULL, to_regclass($4::text) IS NOT NULL," +
+			" (SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass($2::text) AND attname = ANY($5::text[]) AND NOT attisdropped)",
+		digest:     "SELECT applied_count, sum_hi, sum_lo FROM " + digest + " WHERE lock_key = $1::text",
+		digestInit: "SELECT change_id, state, checksum, digest_hi, digest_lo FROM " + latest,
+		digestFix: "UPDATE " + latest + " AS l SET digest_hi = v.hi, digest_lo = v.lo" +
+			" FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(change_id, hi, lo) WHERE l.change_id = v.change_id",
+		digestSave: "INSERT INTO " + digest + " AS d (lock_key, applied_count, sum_hi, sum_lo) VALUES ($1::text, $2::bigint, $3::bigint, $4::bigint)" +
+			" ON CONFLICT (lock_key) DO UPDATE SET applied_count = excluded.applied_count, sum_hi = excluded.sum_hi, sum_lo = excluded.sum_lo",
+		append:       appendSQL,
+		appendStrict: strings.TrimSuffix(appendSQL, finalSelect) + strictSelect,
 		snapshot:     "SELECT " + selectColumns + " FROM " + latest,
 		history:      "SELECT " + selectColumns + " FROM " + history,
 		acquire:      acquireSQL(lock),
@@ -112,7 +145,18 @@ func ddl(c config) string {
 	entryTable(c.history, "    seq          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n", "")
 	fmt.Fprintf(&b, "CREATE INDEX IF NOT EXISTS %s ON %s (change_id, seq);\n",
 		pgx.Identifier{c.changeIndex()}.Sanitize(), c.qualify(c.history))
-	entryTable(c.latest, "    seq          bigint      NOT NULL,\n", ",\n    PRIMARY KEY (change_id)")
+	latestExtra := ""
+	for _, col := range digestColumns {
+		latestExtra += fmt.Sprintf(",\n    %-12s %s", col, digestColumnType(col))
+	}
+	entryTable(c.latest, "    seq          bigint      NOT NULL,\n", latestExtra+",\n    PRIMARY KEY (change_id)")
+	// A latest-state table created before the digest columns existed gets
+	// them here; its rows keep NULL digests until AppliedDigest fills them.
+	adds := make([]string, len(digestColumns))
+	for i, col := range digestColumns {
+		adds[i] = fmt.Sprintf("ADD COLUMN IF NOT EXISTS %s %s", col, digestColumnType(col))
+	}
+	fmt.Fprintf(&b, "ALTER TABLE %s %s;\n", c.qualify(c.latest), strings.Join(adds, ", "))
 	fmt.Fprintf(&b, `CREATE TABLE IF NOT EXISTS %s (
     lock_key    text        PRIMARY KEY,
     host        text        NOT NULL,
@@ -124,13 +168,42 @@ func ddl(c config) string {
     expires_at  timestamptz NOT NULL
 );
 `, c.qualify(c.lock))
+	digest := c.qualify(c.digestTable())
+	fmt.Fprintf(&b, `CREATE TABLE IF NOT EXISTS %s (
+    lock_key      text   PRIMARY KEY,
+    applied_count bigint,
+    sum_hi        bigint,
+    sum_lo        bigint
+);
+`, digest)
+	// While the latest-state table is empty the digest is known to be
+	// zero; otherwise AppliedDigest computes it on first use.
+	fmt.Fprintf(&b, "INSERT INTO %s (lock_key, applied_count, sum_hi, sum_lo) SELECT %s, 0, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM %s) ON CONFLICT (lock_key) DO NOTHING;\n",
+		digest, quoteLiteral(c.lockKey), c.qualify(c.latest))
 	return b.String()
+}
+
+// digestColumnType is the SQL type of one of digestColumns. They are
+// nullable so that ALTER TABLE can add them to a table that has rows.
+func digestColumnType(col string) string {
+	if col == "delta_count" {
+		return "smallint"
+	}
+	return "bigint"
+}
+
+// quoteLiteral quotes s as an SQL string literal. The E'...' form reads
+// backslashes the same whatever standard_conforming_strings is.
+func quoteLiteral(s string) string {
+	return "E'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(s) + "'"
 }
 
 // appendSQL is the fenced append: one statement that inserts the entry into
 // the history only if the writer's token is the current, unexpired lease,
-// and upserts the latest state from the inserted row. Because it is one
-// statement there is no window between the check and the writes.
+// upserts the latest state from the inserted row, and folds the change this
+// makes to the applied digest into the digest row. Because it is one
+// statement there is no window between the check and the writes, and the
+// digest cannot diverge from the latest states.
 //
 // The lease check locks the lock row FOR SHARE until the transaction ends.
 // A takeover (which updates that row) therefore waits for an append in
@@ -138,9 +211,22 @@ func ddl(c config) string {
 // entry; an append that meets an uncommitted takeover waits for it and then
 // re-checks the token against the committed row.
 //
+// The digest delta is computed by the upsert itself, from the row version it
+// replaces (ON CONFLICT DO UPDATE sees the latest committed version, after
+// waiting for any writer of the row), and kept in the row's delta columns
+// so that RETURNING can hand it on: XOR out the old digest if the old state
+// was applied, XOR in the new one if the new state is. A legacy row without
+// a digest yields a NULL delta, which makes the digest row NULL, which
+// AppliedDigest recomputes. An append that changes nothing applied leaves
+// the digest row alone (no write, no row lock). The digest row is upserted
+// rather than updated: where it is missing the append inserts it as
+// unknown (NULL) for AppliedDigest to compute, and a REPEATABLE READ
+// transaction that cannot see a row committed after its snapshot gets a
+// serialization error instead of skipping it.
+//
 // The lease is judged with clock_timestamp(), not now(): inside a
 // transaction that has been open for minutes, now() is the time it began.
-func appendSQL(history, latest, lock string) string {
+func appendSQL(history, latest, lock, digest string) string {
 	n := len(entryColumns)
 	params := make([]string, n)
 	for i, cast := range entryCasts {
@@ -153,6 +239,10 @@ func appendSQL(history, latest, lock string) string {
 			sets = append(sets, c+" = excluded."+c)
 		}
 	}
+	// $n+1 lock key, $n+2/$n+3 the entry's digest halves, $n+4 whether the
+	// entry's state counts as applied.
+	key, hi, lo, applied := n+1, n+2, n+3, n+4
+	wasApplied := "l.state IN " + appliedStatesSQL()
 	return fmt.Sprintf(`WITH ins AS (
     INSERT INTO %[1]s (created_at, %[4]s)
     SELECT clock_timestamp(), %[5]s
@@ -162,13 +252,31 @@ func appendSQL(history, latest, lock string) string {
         FOR SHARE)
     RETURNING seq, created_at, %[4]s
 ), upsert AS (
-    INSERT INTO %[2]s AS l (seq, created_at, %[4]s)
-    SELECT seq, created_at, %[4]s FROM ins
-    ON CONFLICT (change_id) DO UPDATE SET %[8]s
+    INSERT INTO %[2]s AS l (seq, created_at, %[4]s, digest_hi, digest_lo, delta_count, delta_hi, delta_lo)
+    SELECT seq, created_at, %[4]s, $%[10]d::bigint, $%[11]d::bigint,
+        CASE WHEN $%[12]d::boolean THEN 1 ELSE 0 END,
+        CASE WHEN $%[12]d::boolean THEN $%[10]d::bigint ELSE 0 END,
+        CASE WHEN $%[12]d::boolean THEN $%[11]d::bigint ELSE 0 END
+    FROM ins
+    ON CONFLICT (change_id) DO UPDATE SET %[8]s,
+        digest_hi = excluded.digest_hi, digest_lo = excluded.digest_lo,
+        delta_count = excluded.delta_count - CASE WHEN %[13]s THEN 1 ELSE 0 END,
+        delta_hi = excluded.delta_hi # CASE WHEN %[13]s THEN l.digest_hi ELSE 0 END,
+        delta_lo = excluded.delta_lo # CASE WHEN %[13]s THEN l.digest_lo ELSE 0 END
     WHERE l.seq < excluded.seq
+    RETURNING delta_count, delta_hi, delta_lo
+), summary AS (
+    INSERT INTO %[9]s AS d (lock_key, applied_count, sum_hi, sum_lo)
+    SELECT $%[6]d::text, NULL, NULL, NULL FROM upsert AS u
+    WHERE u.delta_count IS DISTINCT FROM 0 OR u.delta_hi IS DISTINCT FROM 0 OR u.delta_lo IS DISTINCT FROM 0
+    ON CONFLICT (lock_key) DO UPDATE SET
+        applied_count = d.applied_count + (SELECT delta_count FROM upsert),
+        sum_hi = d.sum_hi # (SELECT delta_hi FROM upsert),
+        sum_lo = d.sum_lo # (SELECT delta_lo FROM upsert)
 )
 `+finalSelect,
-		history, latest, lock, cols, strings.Join(params, ", "), n+1, n, strings.Join(sets, ", "))
+		history, latest, lock, cols, strings.Join(params, ", "), key, n, strings.Join(sets, ", "),
+		digest, hi, lo, applied, wasApplied)
 }
 
 // finalSelect ends the append: no row back means fenced.

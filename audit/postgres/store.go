@@ -27,8 +27,10 @@ type Store struct {
 }
 
 // New returns a store on pool, creating its schema and tables unless
-// [WithoutAutoCreate] is given. Creation takes one round trip; it is
-// idempotent and safe when many instances start at once.
+// [WithoutAutoCreate] is given. It first checks, read-only and in one round
+// trip, that every table is in place; only when something is missing does
+// it run the creation script, in one more round trip, idempotent and safe
+// when many instances start at once.
 //
 // The pool stays the caller's: [Store.Close] does not close it.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
@@ -40,12 +42,21 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		return nil, err
 	}
 	s := &Store{pool: pool, cfg: cfg, q: buildQueries(cfg)}
-	if cfg.autoCreate {
-		err = s.createSchema(ctx)
-	} else {
-		err = s.checkSchema(ctx)
-	}
+	missing, err := s.missingRelations(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if len(missing) == 0 {
+		return s, nil
+	}
+	if !cfg.autoCreate {
+		errs := make([]error, len(missing))
+		for i, m := range missing {
+			errs[i] = fmt.Errorf("postgres audit store: %s does not exist and auto-create is off (WithoutAutoCreate); create it with the statements from postgres.Schema or drop the option", m)
+		}
+		return nil, errors.Join(errs...)
+	}
+	if err := s.createSchema(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -66,31 +77,39 @@ func (s *Store) createSchema(ctx context.Context) error {
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42501" { // insufficient_privilege
 		hint = " (if this role may not run DDL, create the tables with the script from postgres.Schema and pass WithoutAutoCreate)"
 	}
-	return fmt.Errorf("postgres audit store: create tables %s, %s, %s: %w%s",
-		s.cfg.qualify(s.cfg.history), s.cfg.qualify(s.cfg.latest), s.cfg.qualify(s.cfg.lock), err, hint)
+	return fmt.Errorf("postgres audit store: create tables %s, %s, %s, %s: %w%s",
+		s.cfg.qualify(s.cfg.history), s.cfg.qualify(s.cfg.latest), s.cfg.qualify(s.cfg.lock), s.cfg.qualify(s.cfg.digestTable()), err, hint)
 }
 
-// checkSchema reports the tables the store needs that do not exist, in one
+// missingRelations names the tables (and the latest-state table's digest
+// columns) the store needs that do not exist, read from the catalog in one
 // round trip.
-func (s *Store) checkSchema(ctx context.Context) error {
+func (s *Store) missingRelations(ctx context.Context) ([]string, error) {
 	tables := []struct{ option, name string }{
 		{"WithHistoryTable", s.cfg.qualify(s.cfg.history)},
 		{"WithLatestTable", s.cfg.qualify(s.cfg.latest)},
 		{"WithLockTable", s.cfg.qualify(s.cfg.lock)},
+		{"WithDigestTable", s.cfg.qualify(s.cfg.digestTable())},
 	}
-	var exist [3]bool
-	err := s.pool.QueryRow(ctx, "SELECT to_regclass($1::text) IS NOT NULL, to_regclass($2::text) IS NOT NULL, to_regclass($3::text) IS NOT NULL",
-		tables[0].name, tables[1].name, tables[2].name).Scan(&exist[0], &exist[1], &exist[2])
+	var (
+		exist   [4]bool
+		columns int64
+	)
+	err := s.pool.QueryRow(ctx, s.q.check, tables[0].name, tables[1].name, tables[2].name, tables[3].name, digestColumns).
+		Scan(&exist[0], &exist[1], &exist[2], &exist[3], &columns)
 	if err != nil {
-		return fmt.Errorf("postgres audit store: check tables: %w", err)
+		return nil, fmt.Errorf("postgres audit store: check tables: %w", err)
 	}
-	var missing []error
+	var missing []string
 	for i, t := range tables {
 		if !exist[i] {
-			missing = append(missing, fmt.Errorf("postgres audit store: table %s (%s) does not exist and auto-create is off (WithoutAutoCreate); create it with the statements from postgres.Schema or drop the option", t.name, t.option))
+			missing = append(missing, fmt.Sprintf("table %s (%s)", t.name, t.option))
 		}
 	}
-	return errors.Join(missing...)
+	if exist[1] && columns != int64(len(digestColumns)) {
+		missing = append(missing, fmt.Sprintf("a column of %s among %s (added by this version)", tables[1].name, strings.Join(digestColumns, ", ")))
+	}
+	return missing, nil
 }
 
 // Pool returns the pool the store uses. Targets use it to recognise a store
@@ -144,11 +163,10 @@ func (s *Store) AppendCommit(ctx context.Context, conn *pgx.Conn, e audit.Entry)
 	if err := e.Validate(); err != nil {
 		return audit.Entry{}, err
 	}
-	args, err := entryArgs(e)
+	args, err := s.appendArgs(e)
 	if err != nil {
 		return audit.Entry{}, err
 	}
-	args = append(args, s.cfg.lockKey)
 	b := &pgx.Batch{}
 	b.Queue(s.q.appendStrict, args...).QueryRow(func(row pgx.Row) error {
 		var fenced *int32
@@ -180,11 +198,10 @@ func (s *Store) append(ctx context.Context, q querier, e audit.Entry) (audit.Ent
 	if err := e.Validate(); err != nil {
 		return audit.Entry{}, err
 	}
-	args, err := entryArgs(e)
+	args, err := s.appendArgs(e)
 	if err != nil {
 		return audit.Entry{}, err
 	}
-	args = append(args, s.cfg.lockKey)
 	err = q.QueryRow(ctx, s.q.append, args...).Scan(&e.Seq, &e.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return audit.Entry{}, fmt.Errorf("%w (change %q, token %d)", audit.ErrFenced, e.ChangeID, e.Token)
@@ -193,6 +210,18 @@ func (s *Store) append(ctx context.Context, q querier, e audit.Entry) (audit.Ent
 		return audit.Entry{}, fmt.Errorf("postgres audit store: append %s entry for change %q: %w", e.State, e.ChangeID, err)
 	}
 	return e, nil
+}
+
+// appendArgs returns the append statement's parameters: e's values in the
+// order of entryColumns, then the lock key, the halves of e's change digest
+// and whether e's state counts as applied.
+func (s *Store) appendArgs(e audit.Entry) ([]any, error) {
+	args, err := entryArgs(e)
+	if err != nil {
+		return nil, err
+	}
+	hi, lo := digestHalves(audit.ChangeDigest(e.ChangeID, e.Checksum))
+	return append(args, s.cfg.lockKey, hi, lo, audit.IsAppliedState(e.State)), nil
 }
 
 // entryArgs returns e's values in the order of entryColumns.

@@ -26,6 +26,7 @@ func TestOptionsRejectBadIdentifiers(t *testing.T) {
 		"WithHistoryTable": postgres.WithHistoryTable,
 		"WithLatestTable":  postgres.WithLatestTable,
 		"WithLockTable":    postgres.WithLockTable,
+		"WithDigestTable":  postgres.WithDigestTable,
 	}
 	for name, opt := range options {
 		for _, b := range bad {
@@ -45,6 +46,9 @@ func TestOptionsRejectBadIdentifiers(t *testing.T) {
 	}
 	if _, err := postgres.Schema(postgres.WithHistoryTable("same"), postgres.WithLatestTable("same")); err == nil {
 		t.Error("history and latest tables with the same name accepted")
+	}
+	if _, err := postgres.Schema(postgres.WithDigestTable("flamingock_lock")); err == nil {
+		t.Error("digest and lock tables with the same name accepted")
 	}
 }
 
@@ -85,7 +89,7 @@ func TestCustomNamesAreUsedAndQuoted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := fmt.Sprint(names), "[History Lock latest_x]"; got != want {
+	if got, want := fmt.Sprint(names), "[History History_digest Lock latest_x]"; got != want {
 		t.Errorf("tables: got %s, want %s", got, want)
 	}
 }
@@ -98,6 +102,13 @@ func TestLongestNamesWork(t *testing.T) {
 		postgres.WithHistoryTable(long("h")), postgres.WithLatestTable(long("l")), postgres.WithLockTable(long("k")))
 	if err != nil {
 		t.Fatal(err)
+	}
+	var tables int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = $1", schema.Name).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 4 { // history, latest, lock, and the digest table named after the history
+		t.Errorf("schema has %d tables, want 4", tables)
 	}
 	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
 	if err != nil {
@@ -152,7 +163,7 @@ func TestWithoutAutoCreateUsesTablesFromSchema(t *testing.T) {
 	if err == nil {
 		t.Fatal("New with WithoutAutoCreate succeeded before the tables exist")
 	}
-	for _, table := range []string{postgres.DefaultHistoryTable, postgres.DefaultLatestTable, postgres.DefaultLockTable} {
+	for _, table := range []string{postgres.DefaultHistoryTable, postgres.DefaultLatestTable, postgres.DefaultLockTable, postgres.DefaultHistoryTable + "_digest"} {
 		if !strings.Contains(err.Error(), `"`+table+`"`) {
 			t.Errorf("error does not name missing table %s: %v", table, err)
 		}
@@ -345,11 +356,37 @@ func waitForLockWait(t *testing.T, pool *pgxpool.Pool) {
 	}
 }
 
-// queryCounter counts the queries and batches a pool sends.
-type queryCounter struct{ n atomic.Int64 }
+// queryCounter counts the queries and batches a pool sends and, while
+// recording, keeps their SQL.
+type queryCounter struct {
+	n         atomic.Int64
+	mu        sync.Mutex
+	recording bool
+	sent      []string
+}
 
-func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (c *queryCounter) record(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recording, c.sent = on, nil
+	if on {
+		c.sent = []string{}
+	}
+}
+
+func (c *queryCounter) sqls() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.sent...)
+}
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)
+	c.mu.Lock()
+	if c.recording {
+		c.sent = append(c.sent, d.SQL)
+	}
+	c.mu.Unlock()
 	return ctx
 }
 
@@ -408,15 +445,47 @@ func TestAppendIsOneQuery(t *testing.T) {
 	}
 }
 
-func TestNewIsOneQuery(t *testing.T) {
+// TestNewRunsDDLOnlyWhenSomethingIsMissing checks that New on existing
+// tables is one read-only query, and that it creates what is missing,
+// including the digest columns of a latest-state table made before them.
+func TestNewRunsDDLOnlyWhenSomethingIsMissing(t *testing.T) {
 	counter := &queryCounter{}
 	pool, schema := pgtest.NewPool(t, func(c *pgxpool.Config) { c.ConnConfig.Tracer = counter })
-	before := counter.n.Load()
-	if _, err := postgres.New(context.Background(), pool, postgres.WithSchema(schema.Name)); err != nil {
+	ctx := context.Background()
+	open := func() (sent int64, sqls []string) {
+		t.Helper()
+		before := counter.n.Load()
+		counter.record(true)
+		defer counter.record(false)
+		if _, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name)); err != nil {
+			t.Fatal(err)
+		}
+		return counter.n.Load() - before, counter.sqls()
+	}
+	if sent, _ := open(); sent != 2 {
+		t.Errorf("New on an empty schema sent %d queries, want 2 (check, create)", sent)
+	}
+	for range 2 {
+		sent, sqls := open()
+		if sent != 1 {
+			t.Errorf("New on existing tables sent %d queries, want 1", sent)
+		}
+		for _, q := range sqls {
+			if strings.Contains(q, "CREATE") || strings.Contains(q, "ALTER") || strings.Contains(q, "INSERT") {
+				t.Errorf("New on existing tables ran %q", q)
+			}
+		}
+	}
+	// Take one digest column away, as in a table from before the digest:
+	// New puts it back.
+	if _, err := pool.Exec(ctx, "ALTER TABLE flamingock_audit_latest DROP COLUMN delta_lo"); err != nil {
 		t.Fatal(err)
 	}
-	if got := counter.n.Load() - before; got != 1 {
-		t.Errorf("New sent %d queries, want 1", got)
+	if sent, _ := open(); sent != 2 {
+		t.Errorf("New with a digest column missing sent %d queries, want 2 (check, create)", sent)
+	}
+	if sent, _ := open(); sent != 1 {
+		t.Errorf("New after the repair sent %d queries, want 1", sent)
 	}
 }
 
