@@ -57,6 +57,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"ConcurrentAcquire", testConcurrentAcquire},
 		{"ReopenKeepsEverything", testReopenKeepsEverything},
 		{"MethodsAfterClose", testMethodsAfterClose},
+		{"DigestFollowsAppends", testDigestFollowsAppends},
+		{"DigestConcurrentAppends", testDigestConcurrentAppends},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

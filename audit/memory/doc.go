@@ -9,4 +9,7 @@
 //
 // [WithClock] replaces the store's clock, so that tests of the runtime can
 // expire a lease by moving time instead of waiting for it.
+//
+// The store is an [audit.DigestStore]: every append updates the
+// [audit.AppliedDigest] under the same mutex as the latest state.
 package memory

@@ -36,6 +36,7 @@ type Backend struct {
 	mu      sync.Mutex
 	entries []audit.Entry
 	latest  map[string]int // change id -> index in entries
+	digest  audit.AppliedDigest
 	lease   audit.Lease
 	held    bool  // whether lease is stored (expired or not)
 	token   int64 // last token handed out; survives release
@@ -63,7 +64,7 @@ type Store struct {
 	closed atomic.Bool
 }
 
-var _ audit.Store = (*Store)(nil)
+var _ audit.DigestStore = (*Store)(nil)
 
 // clock reads the store's clock without the monotonic reading, so the times
 // handed out compare equal to themselves after a round trip.
@@ -115,9 +116,26 @@ func (s *Store) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) 
 	e = copyEntry(e)
 	e.Seq = int64(len(s.b.entries)) + 1
 	e.CreatedAt = now
+	if i, ok := s.b.latest[e.ChangeID]; ok && audit.IsAppliedState(s.b.entries[i].State) {
+		prev := s.b.entries[i]
+		s.b.digest.Remove(audit.ChangeDigest(prev.ChangeID, prev.Checksum))
+	}
+	if audit.IsAppliedState(e.State) {
+		s.b.digest.Add(audit.ChangeDigest(e.ChangeID, e.Checksum))
+	}
 	s.b.entries = append(s.b.entries, e)
 	s.b.latest[e.ChangeID] = len(s.b.entries) - 1
 	return copyEntry(e), nil
+}
+
+// AppliedDigest implements [audit.DigestStore]. Append keeps the digest
+// under the same mutex as the latest-state map.
+func (s *Store) AppliedDigest(ctx context.Context) (audit.AppliedDigest, error) {
+	if err := s.begin(ctx); err != nil {
+		return audit.AppliedDigest{}, err
+	}
+	defer s.b.mu.Unlock()
+	return s.b.digest, nil
 }
 
 // Snapshot implements [audit.Store.Snapshot].
