@@ -55,6 +55,14 @@ func (s *Store) AcquireLock(ctx context.Context, owner audit.Owner, ttl time.Dur
 		l.AcquiredAt, l.ExpiresAt = fromMillis(acquired), fromMillis(expires)
 		return err
 	})
+	if isBusyOrLocked(err) {
+		// Another connection has held SQLite's write lock for the whole
+		// busy timeout: most likely a change running in a long shared
+		// transaction, which holds the run lock too. To the caller that
+		// is a held lock, to wait for, not a broken store.
+		return audit.Lease{}, fmt.Errorf("sqlite audit store: lock %q: the database is busy (another connection has held its write lock past the busy timeout, e.g. a change in a long shared transaction): %w (%w)",
+			s.cfg.lockKey, audit.ErrLockHeld, err)
+	}
 	if err != nil {
 		return audit.Lease{}, fmt.Errorf("sqlite audit store: acquire lock %q: %w", s.cfg.lockKey, err)
 	}

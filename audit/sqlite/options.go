@@ -32,6 +32,11 @@ type config struct {
 // history table's name so that two stores on one database do not share it.
 func (c config) changeIndex() string { return c.historyTable + "_by_change" }
 
+// digestTable names the one-row table holding the [audit.AppliedDigest] of
+// the latest-state table; it is derived from that table's name because it
+// summarises exactly that table's rows, whoever writes them.
+func (c config) digestTable() string { return c.latestTable + "_digest" }
+
 func defaultConfig() config {
 	return config{
 		historyTable: DefaultHistoryTable,
@@ -77,8 +82,8 @@ func WithLockTable(name string) Option {
 
 // WithLockKey sets the key of this store's row in the lock table (default
 // "flamingock"). Two stores on one database with different keys lock
-// independently; they should then use different history tables too, since
-// fencing is judged against the lock row of the store's own key.
+// independently; they should then use different history and latest tables
+// too, since fencing is judged against the lock row of the store's own key.
 func WithLockKey(key string) Option {
 	return optionFunc(func(c *config) error {
 		if key == "" || len(key) > 255 {
@@ -127,6 +132,7 @@ func newConfig(opts []Option) (config, error) {
 		{"WithLatestTable", c.latestTable},
 		{"WithLockTable", c.lockTable},
 		{"WithHistoryTable (its index)", c.changeIndex()},
+		{"WithLatestTable (its digest table)", c.digestTable()},
 	}
 	for i := range tables {
 		for j := i + 1; j < len(tables); j++ {

@@ -70,6 +70,13 @@ func isBusy(err error) bool {
 	return errors.As(err, &se) && se.Code()&0xff == 5
 }
 
+// isBusyOrLocked reports whether err is SQLITE_BUSY or SQLITE_LOCKED
+// (primary code 6): the write lock could not be had in time.
+func isBusyOrLocked(err error) bool {
+	var se *sqlitedriver.Error
+	return errors.As(err, &se) && (se.Code()&0xff == 5 || se.Code()&0xff == 6)
+}
+
 // dsn builds the driver's URI for path. SQLite decodes %XX escapes in a URI
 // path, so the characters that would end the path early are escaped.
 func dsn(path string) string {
@@ -92,10 +99,10 @@ type Store struct {
 
 	// Prepared once: SQLite spends more time parsing these statements
 	// than running them.
-	insert, upsertLatest, snapshot *sql.Stmt
+	insert, prevLatest, upsertLatest, updateDigest, renewLease, snapshot *sql.Stmt
 }
 
-var _ audit.Store = (*Store)(nil)
+var _ audit.DigestStore = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path with [OpenDB]
 // and returns a store on it. The store owns the database: Close closes it.
@@ -133,11 +140,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 }
 
 func newStore(ctx context.Context, db *sql.DB, cfg config) (*Store, error) {
-	if cfg.autoCreate {
-		if err := createSchema(ctx, db, cfg); err != nil {
-			return nil, err
-		}
-	} else if err := checkSchema(ctx, db, cfg); err != nil {
+	if err := prepareSchema(ctx, db, cfg); err != nil {
 		return nil, err
 	}
 	s := &Store{db: db, cfg: cfg, sql: buildStatements(cfg)}
@@ -146,7 +149,10 @@ func newStore(ctx context.Context, db *sql.DB, cfg config) (*Store, error) {
 		query string
 	}{
 		{&s.insert, s.sql.insert},
+		{&s.prevLatest, s.sql.prevLatest},
 		{&s.upsertLatest, s.sql.upsertLatest},
+		{&s.updateDigest, s.sql.updateDigest},
+		{&s.renewLease, s.sql.renewLease},
 		{&s.snapshot, s.sql.snapshot},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.query)
@@ -161,7 +167,7 @@ func newStore(ctx context.Context, db *sql.DB, cfg config) (*Store, error) {
 
 func (s *Store) closeStatements() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{s.insert, s.upsertLatest, s.snapshot} {
+	for _, stmt := range []*sql.Stmt{s.insert, s.prevLatest, s.upsertLatest, s.updateDigest, s.renewLease, s.snapshot} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}
@@ -196,8 +202,8 @@ func (s *Store) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Append implements [audit.Store.Append]: [Store.AppendTx] in a transaction
-// of its own.
+// Append implements [audit.Store.Append] in a transaction of its own. The
+// entry's token must be the current lease's and the lease unexpired.
 func (s *Store) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) {
 	if err := s.check(ctx); err != nil {
 		return audit.Entry{}, err
@@ -210,7 +216,7 @@ func (s *Store) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) 
 		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: begin: %w", e.ChangeID, e.State, err)
 	}
 	defer tx.Rollback()
-	stored, err := s.AppendTx(ctx, tx, e)
+	stored, err := s.appendIn(ctx, tx, e, false)
 	if err != nil {
 		return audit.Entry{}, err
 	}
@@ -222,11 +228,20 @@ func (s *Store) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) 
 
 // AppendTx appends e inside the caller's transaction tx, which must be on
 // the store's database ([Store.DB]); a transaction on another *sql.DB, even
-// on the same file, is refused by database/sql. The write is fenced exactly as in
-// [audit.Store.Append] (it returns [audit.ErrFenced] and writes nothing when
-// e.Token is not the current, unexpired lease's token), and the entry exists
-// only if tx commits. This is how a change and its APPLIED entry commit
-// together.
+// on the same file, is refused by database/sql. The entry exists only if tx
+// commits. This is how a change and its APPLIED entry commit together.
+//
+// The write is fenced by the token alone: it returns [audit.ErrFenced] and
+// writes nothing when e.Token is not the lock row's token or the lease was
+// released, but an expired lease that nobody took over still passes, and
+// the lease is renewed (from now, by the length its holder last asked for)
+// in the same transaction. That is sound because tx is a SQLite write
+// transaction: while it is open no other connection can write, so nobody can
+// take the lock over, and a token that is still current means nobody else
+// holds the lock. It is also necessary: a change that runs longer than the
+// lease holds the only write lock for all that time, so its holder cannot
+// refresh the lease, and an expiry check would reject every such change.
+// After tx commits, the holder's lease is fresh.
 func (s *Store) AppendTx(ctx context.Context, tx *sql.Tx, e audit.Entry) (audit.Entry, error) {
 	if err := s.check(ctx); err != nil {
 		return audit.Entry{}, err
@@ -234,6 +249,13 @@ func (s *Store) AppendTx(ctx context.Context, tx *sql.Tx, e audit.Entry) (audit.
 	if err := e.Validate(); err != nil {
 		return audit.Entry{}, err
 	}
+	return s.appendIn(ctx, tx, e, true)
+}
+
+// appendIn is the one append both Append and AppendTx run: the fenced
+// history insert, the latest-state upsert and the digest update, all in tx.
+// tokenOnly selects AppendTx's fencing and lease renewal.
+func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, e audit.Entry, tokenOnly bool) (audit.Entry, error) {
 	meta := ""
 	if len(e.Metadata) > 0 {
 		b, err := json.Marshal(e.Metadata)
@@ -246,7 +268,7 @@ func (s *Store) AppendTx(ctx context.Context, tx *sql.Tx, e audit.Entry) (audit.
 		e.RunID, e.Stage, e.ChangeID, e.Author, e.Order, string(e.State), e.TargetID,
 		string(e.TxStrategy), e.Recovery, e.Checksum, int64(e.Duration), e.Host, e.PID,
 		e.ToolVersion, e.Actor, e.Reason, e.Error, meta, e.Token,
-		s.cfg.lockKey, e.Token,
+		s.cfg.lockKey, e.Token, tokenOnly,
 	}
 	var createdMillis int64
 	insert := tx.StmtContext(ctx, s.insert)
@@ -258,10 +280,43 @@ func (s *Store) AppendTx(ctx context.Context, tx *sql.Tx, e audit.Entry) (audit.
 	if err != nil {
 		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: %w", e.ChangeID, e.State, err)
 	}
+
+	var delta audit.AppliedDigest
+	var prevState, prevChecksum string
+	prev := tx.StmtContext(ctx, s.prevLatest)
+	defer prev.Close()
+	switch err := prev.QueryRowContext(ctx, e.ChangeID).Scan(&prevState, &prevChecksum); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: read the latest state: %w", e.ChangeID, e.State, err)
+	case audit.IsAppliedState(audit.State(prevState)):
+		delta.Remove(audit.ChangeDigest(e.ChangeID, prevChecksum))
+	}
+	if audit.IsAppliedState(e.State) {
+		delta.Add(audit.ChangeDigest(e.ChangeID, e.Checksum))
+	}
+
 	upsert := tx.StmtContext(ctx, s.upsertLatest)
 	defer upsert.Close()
 	if _, err := upsert.ExecContext(ctx, e.Seq); err != nil {
 		return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: update latest state: %w", e.ChangeID, e.State, err)
+	}
+	// Nothing to do when the applied set is unchanged (a failure after a
+	// failure, or a re-apply with the same checksum).
+	if delta != (audit.AppliedDigest{}) {
+		hi, lo := digestHalves(delta.Sum)
+		update := tx.StmtContext(ctx, s.updateDigest)
+		defer update.Close()
+		if _, err := update.ExecContext(ctx, delta.Count, hi, lo); err != nil {
+			return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: update the applied digest: %w", e.ChangeID, e.State, err)
+		}
+	}
+	if tokenOnly {
+		renew := tx.StmtContext(ctx, s.renewLease)
+		defer renew.Close()
+		if _, err := renew.ExecContext(ctx, s.cfg.lockKey, e.Token); err != nil {
+			return audit.Entry{}, fmt.Errorf("sqlite audit store: append %s %s: renew the lease: %w", e.ChangeID, e.State, err)
+		}
 	}
 	e.CreatedAt = fromMillis(createdMillis)
 	if len(e.Metadata) == 0 {
@@ -270,6 +325,22 @@ func (s *Store) AppendTx(ctx context.Context, tx *sql.Tx, e audit.Entry) (audit.
 		e.Metadata = maps.Clone(e.Metadata)
 	}
 	return e, nil
+}
+
+// AppliedDigest implements [audit.DigestStore]: one single-row read,
+// whatever the number of changes. Every append updates the row in its own
+// transaction.
+func (s *Store) AppliedDigest(ctx context.Context) (audit.AppliedDigest, error) {
+	if err := s.check(ctx); err != nil {
+		return audit.AppliedDigest{}, err
+	}
+	var d audit.AppliedDigest
+	var hi, lo int64
+	if err := s.db.QueryRowContext(ctx, s.sql.readDigest).Scan(&d.Count, &hi, &lo); err != nil {
+		return audit.AppliedDigest{}, fmt.Errorf("sqlite audit store: read the applied digest from %q: %w", s.cfg.digestTable(), err)
+	}
+	d.Sum = joinDigest(hi, lo)
+	return d, nil
 }
 
 // Snapshot implements [audit.Store.Snapshot]. It reads the latest-state

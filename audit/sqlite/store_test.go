@@ -70,6 +70,7 @@ func TestOptionsRejectBadTableNames(t *testing.T) {
 		{sqlite.WithHistoryTable("a-b"), `WithHistoryTable("a-b")`},
 		{sqlite.WithLockTable("sqlite_master"), "reserved"},
 		{sqlite.WithLockTable("FLAMINGOCK_AUDIT"), "both name the table"},
+		{sqlite.WithLockTable("flamingock_audit_latest_digest"), "WithLatestTable (its digest table)"},
 		{sqlite.WithLockKey(""), "WithLockKey"},
 		{nil, "nil Option"},
 	}
@@ -101,7 +102,7 @@ func TestCustomTableNamesAreUsed(t *testing.T) {
 	if _, err := s.Append(ctx, audittest.SampleEntry("c1", audit.Applied, lease.Token)); err != nil {
 		t.Fatal(err)
 	}
-	for table, want := range map[string]int{"h": 1, "l": 1, "k": 1} {
+	for table, want := range map[string]int{"h": 1, "l": 1, "k": 1, "l_digest": 1} {
 		var n int
 		if err := s.DB().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil || n != want {
 			t.Errorf("table %s: %d rows (%v), want %d", table, n, err, want)
@@ -155,8 +156,8 @@ func TestAutoCreateConcurrentOpens(t *testing.T) {
 		t.Errorf("snapshot after re-open: %v, %v", snap, err)
 	}
 	var tables int
-	if err := again.DB().QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name LIKE 'flamingock%'`).Scan(&tables); err != nil || tables != 3 {
-		t.Errorf("%d flamingock tables (%v), want 3", tables, err)
+	if err := again.DB().QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name LIKE 'flamingock%'`).Scan(&tables); err != nil || tables != 4 {
+		t.Errorf("%d flamingock tables (%v), want 4 (history, latest, lock, digest)", tables, err)
 	}
 }
 
@@ -192,6 +193,10 @@ func TestWithoutAutoCreate(t *testing.T) {
 	}
 	if _, err := s.Append(ctx, audittest.SampleEntry("c1", audit.Applied, lease.Token)); err != nil {
 		t.Fatal(err)
+	}
+	// Schema creates the digest table; the store wrote its row.
+	if d, err := s.AppliedDigest(ctx); err != nil || d.Count != 1 {
+		t.Errorf("digest after one applied change on Schema's tables: %+v, %v", d, err)
 	}
 	// Close does not close a caller's database.
 	if err := s.Close(); err != nil {
@@ -318,10 +323,12 @@ func TestAppendTx(t *testing.T) {
 	}
 }
 
-// TestAppendTxFencedWhenLeaseExpiresMidTransaction covers a change that runs
-// past its lease inside a shared transaction: the append at its end is
-// judged at the time it is made, so it is fenced and the caller rolls back.
-func TestAppendTxFencedWhenLeaseExpiresMidTransaction(t *testing.T) {
+// TestAppendTxRenewsAnExpiredLeaseInsideTheTransaction covers a change
+// that runs past its lease inside a shared transaction. The transaction
+// holds SQLite's write lock, so nobody can take the lock over meanwhile
+// (and the holder cannot refresh it): the append at its end is judged by
+// the token alone and renews the lease, which is fresh after the commit.
+func TestAppendTxRenewsAnExpiredLeaseInsideTheTransaction(t *testing.T) {
 	ctx := context.Background()
 	path := tempPath(t)
 	holder, observer := openStore(t, path), openStore(t, path)
@@ -338,18 +345,106 @@ func TestAppendTxFencedWhenLeaseExpiresMidTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	// WAL lets the observer read the lock while tx holds the write lock.
-	for {
-		info, err := observer.LockInfo(ctx)
+	waitLease(t, observer, func(i audit.LockInfo) bool { return !i.Valid() })
+	if _, err := holder.AppendTx(ctx, tx, audittest.SampleEntry("c1", audit.Applied, lease.Token)); err != nil {
+		t.Fatalf("AppendTx after the lease expired mid-transaction: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := observer.LockInfo(ctx)
+	if err != nil || !info.Valid() || info.Token != lease.Token || info.Owner != lease.Owner {
+		t.Fatalf("lease after the commit: %+v, %v; want %+v renewed", info, err, lease)
+	}
+	if left := info.ExpiresAt.Sub(info.Now); left > audittest.ShortTTL {
+		t.Errorf("the renewed lease has %v left, more than the holder's %v", left, audittest.ShortTTL)
+	}
+	// The holder goes on as usual: its heartbeat refreshes, its own
+	// appends pass.
+	if _, err := holder.RefreshLock(ctx, lease, time.Minute); err != nil {
+		t.Fatalf("RefreshLock after the renewing commit: %v", err)
+	}
+	if _, err := holder.Append(ctx, audittest.SampleEntry("c2", audit.Applied, lease.Token)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAppendTxRenewalIsRolledBackWithTheTransaction: the renewal is part of
+// the caller's transaction, so a rolled-back change leaves the lease as it
+// was, expired.
+func TestAppendTxRenewalIsRolledBackWithTheTransaction(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, tempPath(t))
+	lease, err := s.AcquireLock(ctx, audittest.Owner("a"), audittest.ShortTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLease(t, s, func(i audit.LockInfo) bool { return !i.Valid() })
+	tx, err := s.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendTx(ctx, tx, audittest.SampleEntry("c1", audit.Applied, lease.Token)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := s.LockInfo(ctx); err != nil || info.Valid() {
+		t.Errorf("lease after a rolled-back renewal: %+v, %v; want it still expired", info, err)
+	}
+	if _, err := s.Append(ctx, audittest.SampleEntry("c1", audit.Failed, lease.Token)); !errors.Is(err, audit.ErrFenced) {
+		t.Errorf("Append (own transaction) on the expired lease: %v, want ErrFenced", err)
+	}
+}
+
+// TestAppendTxFencedAfterRelease: a released lease keeps its token in the
+// lock row (so the next one gets a larger token), but it is not a lease any
+// more: the token-only check refuses it.
+func TestAppendTxFencedAfterRelease(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, tempPath(t))
+	for name, release := range map[string]func(audit.Lease) error{
+		"ReleaseLock":      func(l audit.Lease) error { return s.ReleaseLock(ctx, l) },
+		"ForceReleaseLock": func(audit.Lease) error { return s.ForceReleaseLock(ctx) },
+	} {
+		lease, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !info.Valid() {
-			break
+		if err := release(lease); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := s.DB().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AppendTx(ctx, tx, audittest.SampleEntry("c1", audit.Applied, lease.Token)); !errors.Is(err, audit.ErrFenced) {
+			t.Errorf("AppendTx after %s: %v, want ErrFenced", name, err)
+		}
+		tx.Rollback()
+		if _, err := s.LockInfo(ctx); !errors.Is(err, audit.ErrNoLock) {
+			t.Errorf("after %s and a fenced AppendTx the lock reads %v, want ErrNoLock", name, err)
+		}
+	}
+}
+
+// waitLease polls the store clock through LockInfo until done holds.
+func waitLease(t *testing.T, s *sqlite.Store, done func(audit.LockInfo) bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info, err := s.LockInfo(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done(info) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store clock did not reach the awaited point (last %+v)", info)
 		}
 		time.Sleep(5 * time.Millisecond) // polling the store clock
-	}
-	if _, err := holder.AppendTx(ctx, tx, audittest.SampleEntry("c1", audit.Applied, lease.Token)); !errors.Is(err, audit.ErrFenced) {
-		t.Fatalf("AppendTx after the lease expired mid-transaction: %v, want ErrFenced", err)
 	}
 }
 
