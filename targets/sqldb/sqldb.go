@@ -3,21 +3,26 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/flamingock/flamingock-go/audit"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
-// Target is a SQL database target. Create it with [New].
+// Target is a SQLite database target. Create it with [New].
 type Target struct {
 	id          string
 	db          *sql.DB
 	markerTable string
+	// sqlite is whether db's driver is a SQLite driver; see
+	// [Tx.BlocksLockTakeover].
+	sqlite bool
 
 	mu      sync.Mutex
 	created bool
@@ -40,7 +45,14 @@ func WithMarkerTable(name string) Option {
 	}
 }
 
-// New returns a target with the given id over db.
+// New returns a target with the given id over db, which must be a SQLite
+// database (ideally opened with sqlite.OpenDB from audit/sqlite): the
+// target's SQL is SQLite's (it looks tables up in sqlite_schema and binds
+// parameters with ?), and it is tested on modernc.org/sqlite only.
+//
+// Commit markers are keyed by change id alone. Two pipelines that keep
+// their audit trails in different stores but change one database must not
+// share change ids, or one's marker could be taken for the other's commit.
 func New(id string, db *sql.DB, opts ...Option) (*Target, error) {
 	if id == "" {
 		return nil, errors.New("sqldb: target id is empty")
@@ -48,7 +60,7 @@ func New(id string, db *sql.DB, opts ...Option) (*Target, error) {
 	if db == nil {
 		return nil, fmt.Errorf("sqldb: target %q: db is nil", id)
 	}
-	t := &Target{id: id, db: db, markerTable: "flamingock_marker"}
+	t := &Target{id: id, db: db, markerTable: "flamingock_marker", sqlite: isSQLiteDriver(db.Driver())}
 	for _, o := range opts {
 		if err := o(t); err != nil {
 			return nil, err
@@ -187,6 +199,27 @@ WHERE `+x.t.markerTable+`.token < ?`, m.ChangeID, m.RunID, m.Token, since)
 		return fmt.Errorf("sqldb: marker of %q was neither written nor found", m.ChangeID)
 	}
 	return &flamingock.MarkerConflictError{Existing: existing}
+}
+
+// BlocksLockTakeover implements [flamingock.LockTakeoverBlocker]: it is true
+// on SQLite, where the transaction (begun IMMEDIATE with sqlite.OpenDB's
+// settings, or at its first write otherwise) holds the database's only write
+// lock until it ends, so no other process can write at all, let alone take
+// over an audit lock kept in the same file. The runner then pauses its lease
+// heartbeat, whose refresh could only wait for this transaction, and relies
+// on the shared-transaction append (audit/sqlite's AppendTx) to renew the
+// lease when it records APPLIED.
+func (x *Tx) BlocksLockTakeover() bool { return x.t.sqlite }
+
+// isSQLiteDriver reports whether d belongs to a SQLite driver package
+// (modernc.org/sqlite, github.com/mattn/go-sqlite3, ...), judged by the
+// driver type's package path.
+func isSQLiteDriver(d driver.Driver) bool {
+	t := reflect.TypeOf(d)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t != nil && strings.Contains(strings.ToLower(t.PkgPath()), "sqlite")
 }
 
 // Commit commits the transaction.
