@@ -3,20 +3,26 @@
 // modernc.org/sqlite (no cgo). It suits a single host, one or many
 // processes; use a server-backed store when instances run on several hosts.
 //
-// The store keeps three tables (names configurable, see [Option]): the
+// The store keeps four tables (names configurable, see [Option]): the
 // append-only history, the latest entry of every change (updated in the same
 // transaction as each append, so [Store.Snapshot] reads one row per change
-// however long the history grows), and one lock row per lock key holding the
-// current lease and its fencing token. Times that decide correctness (entry
-// CreatedAt, lease expiry) come from SQLite's clock in milliseconds.
+// however long the history grows), one row holding the [audit.AppliedDigest]
+// of that latest state (also updated by every append, so
+// [Store.AppliedDigest] reads one row however many changes there are), and
+// one lock row per lock key holding the current lease, its length and its
+// fencing token. Times that decide correctness (entry CreatedAt, lease
+// expiry) come from SQLite's clock in milliseconds.
 //
 // Every append is an INSERT ... SELECT that only produces a row while the
-// entry's token is the lock row's token and the lease has not expired, so a
-// writer that lost its lease is fenced atomically, inside the same
-// transaction as the write. [Store.AppendTx] runs that append inside a
-// caller's transaction, which is how a SQL target on the same database
-// commits a change and its audit entry together.
+// entry's token is the lock row's token, so a writer that lost its lease is
+// fenced atomically, inside the same transaction as the write. [Store.Append]
+// also requires the lease to be unexpired. [Store.AppendTx] runs the append
+// inside a caller's transaction, which is how a SQL target on the same
+// database commits a change and its audit entry together; there the token
+// alone decides and the lease is renewed, because the caller's SQLite write
+// transaction keeps anybody else from taking the lock while it is open.
 //
 // [Open] owns its database; [New] uses one the caller opened (ideally with
-// [OpenDB]) and shares.
+// [OpenDB]) and shares. Both only read the schema when it is complete, so a
+// store can open while another connection holds the write lock.
 package sqlite
