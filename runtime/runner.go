@@ -206,7 +206,7 @@ func (r *Runner) skippedResults(snap audit.Snapshot) []ChangeResult {
 	for _, s := range r.pipeline {
 		for ci := range s.Changes {
 			c := &s.Changes[ci]
-			res := ChangeResult{Stage: s.Name, ChangeID: c.ID, Action: ActionSkip, Reason: "applied"}
+			res := ChangeResult{Stage: s.Name, ChangeID: c.ID, Action: ActionSkip, Reason: "applied (the audit store's digest matches the pipeline)"}
 			if e, ok := snap[c.ID]; ok {
 				res.Reason = "applied by run " + e.RunID
 				res.Drift = c.Checksum != "" && e.Checksum != "" && c.Checksum != e.Checksum
