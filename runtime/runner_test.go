@@ -527,12 +527,15 @@ func TestUpToDateFromTheDigest(t *testing.T) {
 	if err != nil || !rep.UpToDate || rep.Count(flamingock.ActionSkip) != 3 {
 		t.Fatalf("second run: %v up to date %v", err, rep.UpToDate)
 	}
+	if !strings.Contains(rep.Changes[0].Reason, "digest matches") {
+		t.Fatalf("the second run did not decide from the digest: %s", rep.Changes[0].Reason)
+	}
 	// A changed checksum no longer matches the digest: the snapshot decides,
 	// and reports the drift.
 	p := twoStages()
 	p[1].Changes[0].Checksum = "sha256:edited"
 	rep, err = newRunner(t, store, l, p).Run(context.Background())
-	if err != nil || !rep.UpToDate || !rep.Changes[2].Drift {
-		t.Fatalf("after an edit: err=%v upToDate=%v drift=%v", err, rep.UpToDate, rep.Changes[2].Drift)
+	if err != nil || !rep.UpToDate || !rep.Changes[2].Drift || !strings.Contains(rep.Changes[0].Reason, "applied by run") {
+		t.Fatalf("after an edit: err=%v upToDate=%v drift=%v reason=%s", err, rep.UpToDate, rep.Changes[2].Drift, rep.Changes[0].Reason)
 	}
 }
