@@ -28,6 +28,58 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendNewChange measures the append a shared-transaction run
+// makes: the first entry (APPLIED) of a change, which adds a latest row
+// and updates the digest.
+func BenchmarkAppendNewChange(b *testing.B) {
+	s, _ := newStore(b)
+	ctx := context.Background()
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := s.Append(ctx, audittest.SampleEntry(fmt.Sprintf("c%07d", i), audit.Applied, l.Token)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppendStartedThenApplied measures the two appends of a change
+// run outside a shared transaction: STARTED adds the latest row, APPLIED
+// replaces it and updates the digest.
+func BenchmarkAppendStartedThenApplied(b *testing.B) {
+	s, _ := newStore(b)
+	ctx := context.Background()
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		id := fmt.Sprintf("c%07d", i)
+		for _, st := range []audit.State{audit.Started, audit.Applied} {
+			if _, err := s.Append(ctx, audittest.SampleEntry(id, st, l.Token)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkAppliedDigest measures the up-to-date check's read.
+func BenchmarkAppliedDigest(b *testing.B) {
+	s, _ := newStore(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := s.AppliedDigest(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkSnapshot reads the latest state of 100 changes after histories
 // of different lengths: the time should not grow with the history.
 func BenchmarkSnapshot(b *testing.B) {

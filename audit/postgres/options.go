@@ -69,6 +69,8 @@ func newConfig(opts []Option) (config, error) {
 		{"WithLatestTable", c.latest},
 		{"WithLockTable", c.lock},
 		{"WithDigestTable", c.digestTable()},
+		// Stores created by earlier versions have this index; keep the
+		// name free.
 		{"WithHistoryTable (its index)", c.changeIndex()},
 	}
 	for i := range names {
@@ -169,8 +171,8 @@ func WithoutAutoCreate() Option {
 	})
 }
 
-// changeIndex names the history index by change, derived from the history
-// table's name so that two stores in one schema do not share it.
+// changeIndex names the history index by change that earlier versions
+// created, derived from the history table's name.
 func (c config) changeIndex() string { return derivedName(c.history, "_by_change") }
 
 // digestTable names the applied-digest table: the one given with

@@ -143,8 +143,10 @@ func ddl(c config) string {
 		b.WriteString("\n);\n")
 	}
 	entryTable(c.history, "    seq          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n", "")
-	fmt.Fprintf(&b, "CREATE INDEX IF NOT EXISTS %s ON %s (change_id, seq);\n",
-		pgx.Identifier{c.changeIndex()}.Sanitize(), c.qualify(c.history))
+	// No index by change on the history: every append would pay for it,
+	// and only History filtered by change id (an operator's query, and
+	// the runner's after an interrupted change) would use it. Stores
+	// created by earlier versions keep the one they have.
 	latestExtra := ""
 	for _, col := range digestColumns {
 		latestExtra += fmt.Sprintf(",\n    %-12s %s", col, digestColumnType(col))
@@ -211,18 +213,25 @@ func quoteLiteral(s string) string {
 // entry; an append that meets an uncommitted takeover waits for it and then
 // re-checks the token against the committed row.
 //
-// The digest delta is computed by the upsert itself, from the row version it
-// replaces (ON CONFLICT DO UPDATE sees the latest committed version, after
-// waiting for any writer of the row), and kept in the row's delta columns
-// so that RETURNING can hand it on: XOR out the old digest if the old state
-// was applied, XOR in the new one if the new state is. A legacy row without
-// a digest yields a NULL delta, which makes the digest row NULL, which
-// AppliedDigest recomputes. An append that changes nothing applied leaves
-// the digest row alone (no write, no row lock). The digest row is upserted
-// rather than updated: where it is missing the append inserts it as
-// unknown (NULL) for AppliedDigest to compute, and a REPEATABLE READ
-// transaction that cannot see a row committed after its snapshot gets a
-// serialization error instead of skipping it.
+// The latest state is written by an UPDATE of the change's row or, when
+// the statement's snapshot has none, by INSERT ... ON CONFLICT DO UPDATE.
+// The two cannot both apply; the UPDATE spares the row lock record that
+// ON CONFLICT DO UPDATE writes to the WAL before it updates, and the
+// INSERT keeps ON CONFLICT so that two appends racing to add the first
+// entry of a change both succeed, the second replacing the first.
+//
+// The digest delta is computed by that UPDATE or upsert, from the row
+// version it replaces (both wait for a concurrent writer of the row and
+// then work on the version it committed), and kept in the row's
+// delta columns so that RETURNING can hand it on: XOR out the old digest if
+// the old state was applied, XOR in the new one if the new state is. A
+// legacy row without a digest yields a NULL delta, which makes the digest
+// row NULL, which AppliedDigest recomputes. An append that changes nothing
+// applied leaves the digest row alone (no write, no row lock). Where the
+// digest row is missing, the append inserts it as unknown (NULL) for
+// AppliedDigest to compute; a REPEATABLE READ transaction that cannot see
+// a digest row committed after its snapshot gets a serialization error
+// from that INSERT's ON CONFLICT instead of skipping the row.
 //
 // The lease is judged with clock_timestamp(), not now(): inside a
 // transaction that has been open for minutes, now() is the time it began.
@@ -236,9 +245,11 @@ func appendSQL(history, latest, lock, digest string) string {
 	sets := make([]string, 0, n+2)
 	for _, c := range append([]string{"seq", "created_at"}, entryColumns...) {
 		if c != "change_id" {
-			sets = append(sets, c+" = excluded."+c)
+			sets = append(sets, c+" = i."+c)
 		}
 	}
+	// The same assignments from the row the upsert proposed.
+	excluded := strings.ReplaceAll(strings.Join(sets, ", "), "= i.", "= excluded.")
 	// $n+1 lock key, $n+2/$n+3 the entry's digest halves, $n+4 whether the
 	// entry's state counts as applied.
 	key, hi, lo, applied := n+1, n+2, n+3, n+4
@@ -251,32 +262,48 @@ func appendSQL(history, latest, lock, digest string) string {
         WHERE lock_key = $%[6]d::text AND held AND token = $%[7]d::bigint AND expires_at > clock_timestamp()
         FOR SHARE)
     RETURNING seq, created_at, %[4]s
-), upsert AS (
+), replaced AS (
+    UPDATE %[2]s AS l SET %[8]s,
+        digest_hi = $%[10]d::bigint, digest_lo = $%[11]d::bigint,
+        delta_count = CASE WHEN $%[12]d::boolean THEN 1 ELSE 0 END - CASE WHEN %[13]s THEN 1 ELSE 0 END,
+        delta_hi = CASE WHEN $%[12]d::boolean THEN $%[10]d::bigint ELSE 0 END # CASE WHEN %[13]s THEN l.digest_hi ELSE 0 END,
+        delta_lo = CASE WHEN $%[12]d::boolean THEN $%[11]d::bigint ELSE 0 END # CASE WHEN %[13]s THEN l.digest_lo ELSE 0 END
+    FROM ins AS i
+    WHERE l.change_id = $3::text AND l.seq < i.seq
+    RETURNING l.delta_count, l.delta_hi, l.delta_lo
+), added AS (
     INSERT INTO %[2]s AS l (seq, created_at, %[4]s, digest_hi, digest_lo, delta_count, delta_hi, delta_lo)
     SELECT seq, created_at, %[4]s, $%[10]d::bigint, $%[11]d::bigint,
         CASE WHEN $%[12]d::boolean THEN 1 ELSE 0 END,
         CASE WHEN $%[12]d::boolean THEN $%[10]d::bigint ELSE 0 END,
         CASE WHEN $%[12]d::boolean THEN $%[11]d::bigint ELSE 0 END
     FROM ins
-    ON CONFLICT (change_id) DO UPDATE SET %[8]s,
+    WHERE NOT EXISTS (SELECT 1 FROM %[2]s WHERE change_id = $3::text)
+    ON CONFLICT (change_id) DO UPDATE SET %[14]s,
         digest_hi = excluded.digest_hi, digest_lo = excluded.digest_lo,
         delta_count = excluded.delta_count - CASE WHEN %[13]s THEN 1 ELSE 0 END,
         delta_hi = excluded.delta_hi # CASE WHEN %[13]s THEN l.digest_hi ELSE 0 END,
         delta_lo = excluded.delta_lo # CASE WHEN %[13]s THEN l.digest_lo ELSE 0 END
     WHERE l.seq < excluded.seq
     RETURNING delta_count, delta_hi, delta_lo
+), delta AS (
+    SELECT * FROM replaced UNION ALL SELECT * FROM added
 ), summary AS (
-    INSERT INTO %[9]s AS d (lock_key, applied_count, sum_hi, sum_lo)
-    SELECT $%[6]d::text, NULL, NULL, NULL FROM upsert AS u
-    WHERE u.delta_count IS DISTINCT FROM 0 OR u.delta_hi IS DISTINCT FROM 0 OR u.delta_lo IS DISTINCT FROM 0
-    ON CONFLICT (lock_key) DO UPDATE SET
-        applied_count = d.applied_count + (SELECT delta_count FROM upsert),
-        sum_hi = d.sum_hi # (SELECT delta_hi FROM upsert),
-        sum_lo = d.sum_lo # (SELECT delta_lo FROM upsert)
+    UPDATE %[9]s AS d
+    SET applied_count = d.applied_count + u.delta_count, sum_hi = d.sum_hi # u.delta_hi, sum_lo = d.sum_lo # u.delta_lo
+    FROM delta AS u
+    WHERE d.lock_key = $%[6]d::text
+      AND (u.delta_count IS DISTINCT FROM 0 OR u.delta_hi IS DISTINCT FROM 0 OR u.delta_lo IS DISTINCT FROM 0)
+), unknown AS (
+    INSERT INTO %[9]s (lock_key, applied_count, sum_hi, sum_lo)
+    SELECT $%[6]d::text, NULL, NULL, NULL FROM delta AS u
+    WHERE (u.delta_count IS DISTINCT FROM 0 OR u.delta_hi IS DISTINCT FROM 0 OR u.delta_lo IS DISTINCT FROM 0)
+      AND NOT EXISTS (SELECT 1 FROM %[9]s WHERE lock_key = $%[6]d::text)
+    ON CONFLICT (lock_key) DO NOTHING
 )
 `+finalSelect,
 		history, latest, lock, cols, strings.Join(params, ", "), key, n, strings.Join(sets, ", "),
-		digest, hi, lo, applied, wasApplied)
+		digest, hi, lo, applied, wasApplied, excluded)
 }
 
 // finalSelect ends the append: no row back means fenced.
