@@ -54,7 +54,7 @@ func printStartup(title string, rows []startupRow) {
 }
 
 func printSteps(rows []startupRow) {
-	fmt.Println("Flamingock's fresh startup step by step (medians; the last column is a read the runtime does not do).")
+	fmt.Println("Flamingock's fresh startup step by step (medians; the \"of which\" columns are parts of Run timed apart, the last a read Run skips when the digests match).")
 	fmt.Println()
 	printRow(append([]string{"N"}, flamingockSteps...))
 	printSeparator(len(flamingockSteps) + 1)

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pressly/goose/v3"
 
+	"github.com/flamingock/flamingock-go/audit"
 	auditpostgres "github.com/flamingock/flamingock-go/audit/postgres"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 	targetpostgres "github.com/flamingock/flamingock-go/targets/postgres"
@@ -108,38 +109,74 @@ func (t flamingockTool) up(ctx context.Context) (bool, error) {
 
 func (flamingockTool) close() {}
 
-// flamingockStage builds what flamingock-gen would generate for n changes
-// each declared as
+// definitions stand for what a binary with n changes holds before it
+// starts: the ids, orders and checksums flamingock-gen writes as string
+// literals, and one top-level function per change (for goose, the Go
+// migration functions). They are made once per n, outside any timing, so
+// that a timed build does what an application's startup does with them and
+// no formatting that a real binary would not do.
+type definitions struct {
+	ids, orders, checksums []string
+	flamingock             []func(context.Context, pgx.Tx) error
+	goose                  []func(context.Context, *sql.Tx) error
+}
+
+var (
+	definitionsMu    sync.Mutex
+	definitionsCache = map[int]*definitions{}
+)
+
+func definitionsFor(n int) *definitions {
+	definitionsMu.Lock()
+	defer definitionsMu.Unlock()
+	if d, ok := definitionsCache[n]; ok {
+		return d
+	}
+	d := &definitions{}
+	for i := range n {
+		v := int64(i + 1)
+		d.ids = append(d.ids, fmt.Sprintf("insert-item-%06d", v))
+		d.orders = append(d.orders, fmt.Sprintf("%06d", v))
+		d.checksums = append(d.checksums, fmt.Sprintf("sha256:%064x", v))
+		d.flamingock = append(d.flamingock, func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, insertItem, v)
+			return err
+		})
+		d.goose = append(d.goose, func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, insertItem, v)
+			return err
+		})
+	}
+	definitionsCache[n] = d
+	return d
+}
+
+// flamingockStage builds what flamingock-gen generates for n changes each
+// declared as
 //
 //	//flamingock:change id=insert-item-000042 order=000042 target=db
 //	func InsertItem000042(ctx context.Context, tx pgx.Tx) error
 //
-// with the same adapter the generator writes (resolve the pgx.Tx, call the
-// function). The bench builds the values in a loop because 10,000 source
-// files would only slow the build; the runtime sees the same thing.
+// the way the generated Stage function does at startup: one Change value
+// per change with its literals, its Needs and the Func1 adapter. The bench
+// builds the values in a loop because 10,000 source files would only slow
+// the build; the runtime sees the same thing.
 func flamingockStage(n int) flamingock.Stage {
-	changes := make([]flamingock.Change, n)
-	for i := range changes {
-		v := int64(i + 1)
-		changes[i] = flamingock.Change{
-			ID:            fmt.Sprintf("insert-item-%06d", v),
-			Order:         fmt.Sprintf("%06d", v),
+	d := definitionsFor(n)
+	changes := make([]flamingock.Change, 0, n)
+	for i := range n {
+		changes = append(changes, flamingock.Change{
+			ID:            d.ids[i],
+			Order:         d.orders[i],
 			Author:        "bench",
 			Target:        "db",
 			Transactional: true,
 			Recovery:      flamingock.RecoveryManual,
-			Checksum:      fmt.Sprintf("sha256:%064x", v),
+			Checksum:      d.checksums[i],
 			Source:        flamingock.Position{File: "bench/changes.go", Line: i + 1},
 			Needs:         []reflect.Type{flamingock.TypeOf[pgx.Tx]()},
-			Apply: func(ctx context.Context, deps *flamingock.Deps) error {
-				tx, err := flamingock.Resolve[pgx.Tx](deps)
-				if err != nil {
-					return err
-				}
-				_, err = tx.Exec(ctx, insertItem, v)
-				return err
-			},
-		}
+			Apply:         flamingock.Func1[pgx.Tx](d.flamingock[i]),
+		})
 	}
 	return flamingock.Stage{Name: "github.com/flamingock/flamingock-go/bench/changes", Changes: changes}
 }
@@ -162,15 +199,10 @@ func openGoose(ctx context.Context, srv *server, c conn) (handle, error) {
 func (h *gooseHandle) ready(context.Context) error { return nil }
 
 func (h *gooseHandle) build(_ context.Context, n int) (tool, error) {
+	d := definitionsFor(n)
 	migrations := make([]*goose.Migration, n)
 	for i := range migrations {
-		v := int64(i + 1)
-		migrations[i] = goose.NewGoMigration(v, &goose.GoFunc{
-			RunTx: func(ctx context.Context, tx *sql.Tx) error {
-				_, err := tx.ExecContext(ctx, insertItem, v)
-				return err
-			},
-		}, nil)
+		migrations[i] = goose.NewGoMigration(int64(i+1), &goose.GoFunc{RunTx: d.goose[i]}, nil)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, h.db, nil,
 		goose.WithGoMigrations(migrations...),
@@ -288,18 +320,21 @@ func migrateFiles(n int) fs.FS {
 }
 
 // flamingockSteps are the steps of a fresh flamingock startup with nothing
-// pending, timed one by one, plus a read that only the bench does.
+// pending, timed one by one, then parts of Run timed apart, and last the
+// read that the digest saves.
 var flamingockSteps = []string{
-	"auditpostgres.New (idempotent DDL)",
+	"auditpostgres.New (catalog check)",
 	"build stage + flamingock.New",
-	"Runner.Run (one Snapshot)",
-	"of which Snapshot alone",
-	"narrow read (change_id, state, checksum)",
+	"Runner.Run",
+	"of which AppliedDigest",
+	"of which the pipeline's digest (N hashes)",
+	"Snapshot (not read)",
 }
 
-// stepTimes times each of flamingockSteps once. The narrow read selects
-// only the three columns the up-to-date check compares, to show what the
-// full-row snapshot costs beyond them.
+// stepTimes times each of flamingockSteps once. The pipeline's digest is
+// what Run computes once per Runner (ChangeDigest over every change); the
+// snapshot is the read Run falls back to when the digests differ, timed to
+// show what the digest saves.
 func (h *flamingockHandle) stepTimes(ctx context.Context, n int) ([]time.Duration, error) {
 	var d []time.Duration
 	lap := func(start time.Time) { d = append(d, time.Since(start)) }
@@ -316,7 +351,8 @@ func (h *flamingockHandle) stepTimes(ctx context.Context, n int) ([]time.Duratio
 	if err != nil {
 		return nil, err
 	}
-	r, err := flamingock.New(flamingock.NewPipeline(flamingockStage(n)),
+	stage := flamingockStage(n)
+	r, err := flamingock.New(flamingock.NewPipeline(stage),
 		flamingock.WithAuditStore(store), flamingock.WithTargets(target))
 	if err != nil {
 		return nil, err
@@ -334,28 +370,30 @@ func (h *flamingockHandle) stepTimes(ctx context.Context, n int) ([]time.Duratio
 	}
 
 	start = time.Now()
-	if _, err := store.Snapshot(ctx); err != nil {
+	stored, err := store.AppliedDigest(ctx)
+	if err != nil {
 		return nil, err
 	}
 	lap(start)
 
 	start = time.Now()
-	rows, _ := h.pool.Query(ctx, "SELECT change_id, state, checksum FROM "+
-		pgx.Identifier{h.schema, auditpostgres.DefaultLatestTable}.Sanitize())
-	type latest struct{ state, checksum string }
-	m := make(map[string]latest, n)
-	var id string
-	var l latest
-	_, err = pgx.ForEachRow(rows, []any{&id, &l.state, &l.checksum}, func() error {
-		m[id] = l
-		return nil
-	})
+	var pipeline audit.AppliedDigest
+	for _, c := range stage.Changes {
+		pipeline.Add(audit.ChangeDigest(c.ID, c.Checksum))
+	}
+	lap(start)
+	if pipeline != stored {
+		return nil, fmt.Errorf("the store's digest (%d applied) differs from the pipeline's (%d changes)", stored.Count, pipeline.Count)
+	}
+
+	start = time.Now()
+	snap, err := store.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	lap(start)
-	if len(m) != n {
-		return nil, fmt.Errorf("narrow read: %d rows, want %d", len(m), n)
+	if len(snap) != n {
+		return nil, fmt.Errorf("snapshot: %d changes, want %d", len(snap), n)
 	}
 	return d, nil
 }

@@ -38,8 +38,8 @@ var entryCasts = []string{
 var selectColumns = "seq, created_at, " + strings.Replace(strings.Join(entryColumns, ", "), "metadata", "metadata::text", 1)
 
 // digestColumns are the latest-state table's columns that keep the applied
-// digest up to date, in the order ddl adds them. The check in [New] looks
-// for all of them, so a table created before they existed is upgraded.
+// digest up to date, in the order ddl adds them. [New] looks for all of
+// them, so a table created before they existed is upgraded.
 var digestColumns = []string{"digest_hi", "digest_lo", "delta_count", "delta_hi", "delta_lo"}
 
 // appliedStatesSQL is the SQL list of the states [audit.IsAppliedState]
@@ -55,8 +55,10 @@ func appliedStatesSQL() string {
 }
 
 // queries are the store's statements with its table names spliced in.
+// The creation script is not among them: [New] builds it only when a table
+// is missing.
 type queries struct {
-	ddl          string
+	probe        string
 	check        string
 	digest       string
 	digestInit   string
@@ -78,7 +80,8 @@ func buildQueries(c config) queries {
 	history, latest, lock, digest := c.qualify(c.history), c.qualify(c.latest), c.qualify(c.lock), c.qualify(c.digestTable())
 	appendSQL := appendSQL(history, latest, lock, digest)
 	return queries{
-		ddl: ddl(c),
+		probe: "SELECT (SELECT 1 FROM " + history + " WHERE false), (SELECT 1 FROM " + lock + " WHERE false), (SELECT 1 FROM " + digest + " WHERE false)," +
+			" (SELECT 1 FROM " + latest + " WHERE false AND (" + strings.Join(digestColumns, ", ") + ") IS NULL)",
 		check: "SELECT to_regclass($1::text) IS NOT NULL, to_regclass($2::text) IS NOT NULL, to_regclass($3::text) IS NOT NULL, to_regclass($4::text) IS NOT NULL," +
 			" (SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass($2::text) AND attname = ANY($5::text[]) AND NOT attisdropped)",
 		digest:     "SELECT applied_count, sum_hi, sum_lo FROM " + digest + " WHERE lock_key = $1::text",

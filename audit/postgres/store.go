@@ -29,8 +29,9 @@ type Store struct {
 // New returns a store on pool, creating its schema and tables unless
 // [WithoutAutoCreate] is given. It first checks, read-only and in one round
 // trip, that every table is in place; only when something is missing does
-// it run the creation script, in one more round trip, idempotent and safe
-// when many instances start at once.
+// it take one more: the creation script, idempotent and safe when many
+// instances start at once, or under WithoutAutoCreate the catalog query
+// that names what is missing.
 //
 // The pool stays the caller's: [Store.Close] does not close it.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
@@ -42,14 +43,15 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		return nil, err
 	}
 	s := &Store{pool: pool, cfg: cfg, q: buildQueries(cfg)}
-	missing, err := s.missingRelations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(missing) == 0 {
-		return s, nil
+	present, err := s.tablesPresent(ctx)
+	if err != nil || present {
+		return s, err
 	}
 	if !cfg.autoCreate {
+		missing, err := s.missingRelations(ctx)
+		if err != nil {
+			return nil, err
+		}
 		errs := make([]error, len(missing))
 		for i, m := range missing {
 			errs[i] = fmt.Errorf("postgres audit store: %s does not exist and auto-create is off (WithoutAutoCreate); create it with the statements from postgres.Schema or drop the option", m)
@@ -62,13 +64,34 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	return s, nil
 }
 
+// tablesPresent reports whether every table and column the store uses
+// exists, with a statement that names them all and reads nothing: it is
+// planned, so a missing relation, column or schema fails it, and not run.
+// That is cheaper than asking the catalog, which New only does to name
+// what is missing.
+func (s *Store) tablesPresent(ctx context.Context) (bool, error) {
+	rows, _ := s.pool.Query(ctx, s.q.probe)
+	rows.Close()
+	err := rows.Err()
+	if err == nil {
+		return true, nil
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch pgErr.Code {
+		case "42P01", "42703", "3F000": // undefined_table, undefined_column, invalid_schema_name
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("postgres audit store: check tables: %w", err)
+}
+
 // createSchema runs the DDL as one multi-statement simple query. The server
 // runs such a query as one implicit transaction, so the advisory lock taken
 // by its first statement is a transaction lock: it serialises concurrent
 // creators and is released when the query ends, leaving no session state
 // behind (which matters behind a transaction-pooling proxy).
 func (s *Store) createSchema(ctx context.Context) error {
-	sql := "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(ddlLockKey, 10) + ");\n" + s.q.ddl
+	sql := "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(ddlLockKey, 10) + ");\n" + ddl(s.cfg)
 	_, err := s.pool.Exec(ctx, sql)
 	if err == nil {
 		return nil
@@ -83,7 +106,7 @@ func (s *Store) createSchema(ctx context.Context) error {
 
 // missingRelations names the tables (and the latest-state table's digest
 // columns) the store needs that do not exist, read from the catalog in one
-// round trip.
+// round trip, for the error of a store that may not create them.
 func (s *Store) missingRelations(ctx context.Context) ([]string, error) {
 	tables := []struct{ option, name string }{
 		{"WithHistoryTable", s.cfg.qualify(s.cfg.history)},
