@@ -9,10 +9,12 @@
 //
 //	import flamingock "github.com/flamingock/flamingock-go/runtime"
 //
+//	usersDB, err := sqldb.New("users-db", db)
+//	...
 //	runner, err := flamingock.New(
 //		flamingock.NewPipeline(users.Stage(), billing.Stage()),
 //		flamingock.WithAuditStore(store),
-//		flamingock.WithTargets(sqltarget.New("users-db", db)),
+//		flamingock.WithTargets(usersDB),
 //	)
 //	report, err := runner.Run(ctx)
 //
