@@ -27,8 +27,9 @@ const (
 	paramHistoryTable = "flamingock_history_table"
 	paramLatestTable  = "flamingock_latest_table"
 	paramLockTable    = "flamingock_lock_table"
-	paramLockKey      = "flamingock_lock_key" // SQLite only
-	paramSchema       = "flamingock_schema"   // PostgreSQL only
+	paramLockKey      = "flamingock_lock_key"
+	paramDigestTable  = "flamingock_digest_table" // PostgreSQL only: SQLite derives it from the latest table's name
+	paramSchema       = "flamingock_schema"       // PostgreSQL only
 )
 
 const storeURLHelp = "want sqlite:///abs/path/app.db, sqlite:relative/app.db, postgres://user@host:5432/db or couchbase://host/bucket"
@@ -47,9 +48,10 @@ const storeURLHelp = "want sqlite:///abs/path/app.db, sqlite:relative/app.db, po
 //     and FLAMINGOCK_COUCHBASE_PASSWORD. Other query parameters go to gocb.
 //
 // SQLite and PostgreSQL accept flamingock_history_table,
-// flamingock_latest_table and flamingock_lock_table query parameters for
-// stores whose tables were renamed; SQLite also flamingock_lock_key,
-// PostgreSQL flamingock_schema. Couchbase accepts flamingock_key_prefix,
+// flamingock_latest_table, flamingock_lock_table and flamingock_lock_key
+// query parameters for stores whose tables were renamed or whose lock row
+// has another key; PostgreSQL also flamingock_digest_table and
+// flamingock_schema. Couchbase accepts flamingock_key_prefix,
 // and flamingock_scope with flamingock_collection. Close the store when
 // done; for PostgreSQL and Couchbase that also closes the connection.
 func OpenStore(ctx context.Context, rawURL string) (audit.Store, error) {
@@ -118,6 +120,8 @@ func openPostgres(ctx context.Context, u *url.URL) (audit.Store, error) {
 		paramHistoryTable: func(v string) { opts = append(opts, postgres.WithHistoryTable(v)) },
 		paramLatestTable:  func(v string) { opts = append(opts, postgres.WithLatestTable(v)) },
 		paramLockTable:    func(v string) { opts = append(opts, postgres.WithLockTable(v)) },
+		paramDigestTable:  func(v string) { opts = append(opts, postgres.WithDigestTable(v)) },
+		paramLockKey:      func(v string) { opts = append(opts, postgres.WithLockKey(v)) },
 		paramSchema:       func(v string) { opts = append(opts, postgres.WithSchema(v)) },
 	}, false)
 	if err != nil {
@@ -162,7 +166,7 @@ func openPostgres(ctx context.Context, u *url.URL) (audit.Store, error) {
 	return &poolStore{Store: s, pool: pool}, nil
 }
 
-const pgTablesHint = "The CLI never creates tables: is this the application's database? If the application keeps its audit tables in another schema or under other names, add flamingock_schema or flamingock_history_table, flamingock_latest_table, flamingock_lock_table to the URL."
+const pgTablesHint = "The CLI never creates tables: is this the application's database? If the application keeps its audit tables in another schema or under other names, add flamingock_schema or flamingock_history_table, flamingock_latest_table, flamingock_lock_table, flamingock_digest_table to the URL."
 
 // poolStore closes the pool the CLI opened along with the store.
 type poolStore struct {
