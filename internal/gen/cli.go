@@ -41,7 +41,7 @@ func run(ctx context.Context, dir string, args []string, stdout, stderr io.Write
 	fl.SetOutput(stderr)
 	check := fl.Bool("check", false, "write nothing; exit 1 and print a unified diff if a generated file is not current")
 	diff := fl.Bool("diff", false, "write nothing; print a unified diff of every stale file (exit 1 if any)")
-	tags := fl.String("tags", "", "comma-separated build tags to load the packages with")
+	tags := fl.String("tags", "", "build tags to load the packages with, comma- or space-separated (as go build -tags)")
 	fl.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fl.PrintDefaults()
