@@ -1,8 +1,13 @@
 // Package audit defines the audit trail that flamingock-go keeps apart from
 // the business data: the [Entry] model and its [State] values, the [Store]
 // contract every audit store implements (append-only history, a latest-state
-// [Snapshot], and a fenced lease [Lock]), and the sentinel errors stores
-// return.
+// [Snapshot], and a fenced lock lease: [Lease], its [Owner], and [LockInfo]
+// for operators), and the sentinel errors stores return.
+//
+// A store may also implement [DigestStore]: it keeps an [AppliedDigest] (the
+// count and XOR of [ChangeDigest] over every applied change) up to date with
+// each append, so that the runner can tell from one small read that a
+// pipeline is fully applied, without reading the snapshot.
 //
 // The package imports only the standard library so that every store and the
 // runtime can depend on it without pulling in a driver.
