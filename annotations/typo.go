@@ -60,8 +60,11 @@ func editDistance(a, b string) int {
 //
 // Prose that merely mentions flamingock is not a typo: after a space or in a
 // block comment, the colon form needs the verb attached to the colon
-// ("flamingock:change"), and the colon-less form needs a verb followed by
-// key=value text ("flamingock change id=x").
+// ("flamingock:change") or, after a space, a verb followed by directive
+// arguments ("flamingock: change id=x", which is what gofmt makes of
+// "//flamingock: change id=x"), and the colon-less form needs a verb
+// followed by key=value text ("flamingock change id=x"). For rollback, the
+// arguments are one id.
 //
 // A line comment whose text after "//" starts with a tab is never a typo:
 // gofmt writes the lines of a code block in a doc comment that way, and a
@@ -114,7 +117,13 @@ func LikelyTypo(comment string) (hint string, typo bool) {
 	}
 	if after, ok := strings.CutPrefix(rest, ":"); ok {
 		if prose && (after == "" || !isLetter(after[0])) {
-			return "", false
+			// gofmt turns "//flamingock: change id=x" (a space after the
+			// colon, itself an error) into this ordinary comment; it is a
+			// directive when what follows reads like one.
+			if after == "" || !isSpace(after[0]) || !looksLikeArgs(cutWord(after)) {
+				return "", false
+			}
+			fixes = append(fixes, `remove the space after ":"`)
 		}
 		verb, args = cutWord(after)
 	} else {
@@ -126,7 +135,7 @@ func LikelyTypo(comment string) (hint string, typo bool) {
 		if lower != "change" && lower != "rollback" {
 			return "", false
 		}
-		if prose && (lower == "change" && !strings.Contains(args, "=") || lower == "rollback" && strings.ContainsRune(args, ' ')) {
+		if prose && !looksLikeArgs(verb, args) {
 			return "", false
 		}
 		fixes = append(fixes, `put ":" right after "flamingock"`)
@@ -137,6 +146,18 @@ func LikelyTypo(comment string) (hint string, typo bool) {
 	}
 	return "looks like a flamingock directive but is an ordinary comment, so it is ignored: " +
 		strings.Join(fixes, "; ") + fmt.Sprintf(" (write %q)", suggestion), true
+}
+
+// looksLikeArgs reports whether verb and args read like a directive rather
+// than prose: "change" with key=value text, or "rollback" with one id.
+func looksLikeArgs(verb, args string) bool {
+	switch strings.ToLower(verb) {
+	case "change":
+		return strings.Contains(args, "=")
+	case "rollback":
+		return args != "" && !strings.ContainsAny(args, " \t")
+	}
+	return false
 }
 
 // cutWord returns the first space-separated word of s and what follows it,

@@ -23,6 +23,9 @@ func TestLikelyTypo(t *testing.T) {
 		{"/*flamingock:rollback x*/", lead + `use a line comment, not /* */ (write "//flamingock:rollback ...")`},
 		{"// Flamingock change id=x", lead + `remove the space after "//"; write "flamingock" in lowercase; put ":" right after "flamingock" (write "//flamingock:change ...")`},
 		{"//Flamingock: x", lead + `write "flamingock" in lowercase (write "//flamingock:x")`},
+		// What gofmt makes of "//flamingock: change id=x".
+		{"// flamingock: change id=x", lead + `remove the space after "//"; remove the space after ":" (write "//flamingock:change ...")`},
+		{"// flamingock: rollback x", lead + `remove the space after "//"; remove the space after ":" (write "//flamingock:rollback ...")`},
 	}
 	for _, tt := range tests {
 		hint, typo := LikelyTypo(tt.in)
@@ -42,6 +45,8 @@ func TestLikelyTypoLeavesProseAlone(t *testing.T) {
 		"",
 		"// CreateUsers creates the users table.",
 		"// Flamingock: applies changes exactly once.",
+		"// flamingock: change the order with care",
+		"// flamingock: rollback is manual here",
 		"// flamingock runs changes in order",
 		"// Flamingock change ids must be unique.",
 		"// flamingock rollback is manual here",

@@ -89,7 +89,7 @@ func typoRewrite(text string) (fixed string, ok bool) {
 	rest := body[n:]
 	switch {
 	case strings.HasPrefix(rest, ":"):
-		fixed = annotations.Prefix + rest[1:]
+		fixed = annotations.Prefix + strings.TrimLeft(rest[1:], " ")
 	case strings.HasPrefix(rest, " "):
 		fixed = annotations.Prefix + strings.TrimLeft(rest, " ")
 	default:

@@ -22,7 +22,7 @@ func NoColon(ctx context.Context) error { return nil }
 /* flamingock:change id=block order=4 */
 func Block(ctx context.Context) error { return nil }
 
-// want +2 `gofmt puts a space after "//" when a doc comment line is not a directive`
+// want +2 `remove the space after "//"; remove the space after ":"`
 //
 // flamingock: change id=gofmt order=5
 func Gofmt(ctx context.Context) error { return nil }
