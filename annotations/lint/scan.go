@@ -68,11 +68,6 @@ func (c *checker) comment(f *ast.File, cm *ast.Comment, owner ast.Node, test boo
 			if c.typoReported(cm, owner) {
 				c.report(cm.Slash, catTypo, true, hint, typoFixes(cm)...)
 			}
-		} else if fixed, ok := gofmtSpaced(cm.Text); ok {
-			// flamingock-gen skips this comment as prose: a warning.
-			c.report(cm.Slash, catTypo, false, fmt.Sprintf(
-				"looks like a flamingock directive but is an ordinary comment, so it is ignored: gofmt puts a space after \"//\" when a doc comment line is not a directive, as happens with a space after the colon (write %q)",
-				cut(fixed, 60)), fix(fmt.Sprintf("Rewrite as %q", cut(fixed, 40)), textEdit(cm, 0, len(cm.Text), fixed))...)
 		}
 		return site{}, false
 	}
@@ -213,26 +208,6 @@ func methodName(fn *ast.FuncDecl) string {
 // textEdit replaces the bytes [from, to) of comment cm with text.
 func textEdit(cm *ast.Comment, from, to int, text string) analysis.TextEdit {
 	return analysis.TextEdit{Pos: cm.Slash + token.Pos(from), End: cm.Slash + token.Pos(to), NewText: []byte(text)}
-}
-
-// gofmtSpaced recognises a directive written with a space after the colon
-// in a doc comment, "//flamingock: change id=x", after gofmt has turned it
-// into "// flamingock: change id=x": go/ast does not take the line for a
-// directive, so gofmt formats it as prose. [annotations.LikelyTypo] reads
-// that as prose too; the rewritten line is accepted here only when the
-// parser finds it a flawless directive, which prose never is.
-func gofmtSpaced(text string) (string, bool) {
-	body, ok := strings.CutPrefix(text, "//")
-	if !ok {
-		return "", false
-	}
-	rest, ok := strings.CutPrefix(strings.TrimLeft(body, " \t"), "flamingock:")
-	if !ok {
-		return "", false
-	}
-	fixed := annotations.Prefix + strings.TrimLeft(rest, " \t")
-	_, ok, errs := annotations.Parse(fixed)
-	return fixed, ok && len(errs) == 0 && fixed != text
 }
 
 // typoReported decides whether a comment that [annotations.LikelyTypo]
