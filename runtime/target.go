@@ -49,9 +49,11 @@ type TargetTx interface {
 	// WriteMarker records, inside the transaction, that m.ChangeID is being
 	// committed by run m.RunID holding token m.Token. If a marker for the
 	// change already exists with a token at or above since, some other
-	// attempt committed the change after the audit entry the caller planned
-	// from: WriteMarker then returns a *[MarkerConflictError] and the caller
-	// must roll back. Otherwise the marker is inserted or replaced.
+	// attempt committed the change since it last settled (the runner passes
+	// the token of the change's last settled entry plus one; see
+	// docs/protocols.md): WriteMarker then returns a *[MarkerConflictError]
+	// and the caller must roll back. Otherwise the marker is inserted or
+	// replaced.
 	WriteMarker(ctx context.Context, m Marker, since int64) error
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
