@@ -216,25 +216,21 @@ func quoteLiteral(s string) string {
 // entry; an append that meets an uncommitted takeover waits for it and then
 // re-checks the token against the committed row.
 //
-// The latest state is written by an UPDATE of the change's row or, when
-// the statement's snapshot has none, by INSERT ... ON CONFLICT DO UPDATE.
-// The two cannot both apply; the UPDATE spares the row lock record that
-// ON CONFLICT DO UPDATE writes to the WAL before it updates, and the
-// INSERT keeps ON CONFLICT so that two appends racing to add the first
-// entry of a change both succeed, the second replacing the first.
+// The digest delta is computed by the upsert, from the row version it
+// replaces (ON CONFLICT DO UPDATE waits for a concurrent writer of the row
+// and then works on the version it committed), and kept in the row's delta
+// columns so that RETURNING, which shows only new values, can hand it on:
+// XOR out the old digest if the old state was applied, XOR in the new one
+// if the new state is. A legacy row without a digest yields a NULL delta,
+// which makes the digest row NULL, which AppliedDigest recomputes; so does
+// a missing digest row, which the UPDATE leaves missing. An append that
+// changes nothing applied leaves the digest row alone (no write, no row
+// lock).
 //
-// The digest delta is computed by that UPDATE or upsert, from the row
-// version it replaces (both wait for a concurrent writer of the row and
-// then work on the version it committed), and kept in the row's
-// delta columns so that RETURNING can hand it on: XOR out the old digest if
-// the old state was applied, XOR in the new one if the new state is. A
-// legacy row without a digest yields a NULL delta, which makes the digest
-// row NULL, which AppliedDigest recomputes. An append that changes nothing
-// applied leaves the digest row alone (no write, no row lock). Where the
-// digest row is missing, the append inserts it as unknown (NULL) for
-// AppliedDigest to compute; a REPEATABLE READ transaction that cannot see
-// a digest row committed after its snapshot gets a serialization error
-// from that INSERT's ON CONFLICT instead of skipping the row.
+// Each data-modifying CTE costs executor set-up on every append, so there
+// are three: splitting the upsert into UPDATE-if-present and
+// INSERT-if-absent, or upserting the digest row, each saved a WAL record on
+// some appends but cost more time than it saved (docs/audit-stores.md).
 //
 // The lease is judged with clock_timestamp(), not now(): inside a
 // transaction that has been open for minutes, now() is the time it began.
@@ -248,11 +244,9 @@ func appendSQL(history, latest, lock, digest string) string {
 	sets := make([]string, 0, n+2)
 	for _, c := range append([]string{"seq", "created_at"}, entryColumns...) {
 		if c != "change_id" {
-			sets = append(sets, c+" = i."+c)
+			sets = append(sets, c+" = excluded."+c)
 		}
 	}
-	// The same assignments from the row the upsert proposed.
-	excluded := strings.ReplaceAll(strings.Join(sets, ", "), "= i.", "= excluded.")
 	// $n+1 lock key, $n+2/$n+3 the entry's digest halves, $n+4 whether the
 	// entry's state counts as applied.
 	key, hi, lo, applied := n+1, n+2, n+3, n+4
@@ -265,48 +259,30 @@ func appendSQL(history, latest, lock, digest string) string {
         WHERE lock_key = $%[6]d::text AND held AND token = $%[7]d::bigint AND expires_at > clock_timestamp()
         FOR SHARE)
     RETURNING seq, created_at, %[4]s
-), replaced AS (
-    UPDATE %[2]s AS l SET %[8]s,
-        digest_hi = $%[10]d::bigint, digest_lo = $%[11]d::bigint,
-        delta_count = CASE WHEN $%[12]d::boolean THEN 1 ELSE 0 END - CASE WHEN %[13]s THEN 1 ELSE 0 END,
-        delta_hi = CASE WHEN $%[12]d::boolean THEN $%[10]d::bigint ELSE 0 END # CASE WHEN %[13]s THEN l.digest_hi ELSE 0 END,
-        delta_lo = CASE WHEN $%[12]d::boolean THEN $%[11]d::bigint ELSE 0 END # CASE WHEN %[13]s THEN l.digest_lo ELSE 0 END
-    FROM ins AS i
-    WHERE l.change_id = $3::text AND l.seq < i.seq
-    RETURNING l.delta_count, l.delta_hi, l.delta_lo
-), added AS (
+), upsert AS (
     INSERT INTO %[2]s AS l (seq, created_at, %[4]s, digest_hi, digest_lo, delta_count, delta_hi, delta_lo)
     SELECT seq, created_at, %[4]s, $%[10]d::bigint, $%[11]d::bigint,
         CASE WHEN $%[12]d::boolean THEN 1 ELSE 0 END,
         CASE WHEN $%[12]d::boolean THEN $%[10]d::bigint ELSE 0 END,
         CASE WHEN $%[12]d::boolean THEN $%[11]d::bigint ELSE 0 END
     FROM ins
-    WHERE NOT EXISTS (SELECT 1 FROM %[2]s WHERE change_id = $3::text)
-    ON CONFLICT (change_id) DO UPDATE SET %[14]s,
+    ON CONFLICT (change_id) DO UPDATE SET %[8]s,
         digest_hi = excluded.digest_hi, digest_lo = excluded.digest_lo,
         delta_count = excluded.delta_count - CASE WHEN %[13]s THEN 1 ELSE 0 END,
         delta_hi = excluded.delta_hi # CASE WHEN %[13]s THEN l.digest_hi ELSE 0 END,
         delta_lo = excluded.delta_lo # CASE WHEN %[13]s THEN l.digest_lo ELSE 0 END
     WHERE l.seq < excluded.seq
     RETURNING delta_count, delta_hi, delta_lo
-), delta AS (
-    SELECT * FROM replaced UNION ALL SELECT * FROM added
 ), summary AS (
     UPDATE %[9]s AS d
     SET applied_count = d.applied_count + u.delta_count, sum_hi = d.sum_hi # u.delta_hi, sum_lo = d.sum_lo # u.delta_lo
-    FROM delta AS u
+    FROM upsert AS u
     WHERE d.lock_key = $%[6]d::text
       AND (u.delta_count IS DISTINCT FROM 0 OR u.delta_hi IS DISTINCT FROM 0 OR u.delta_lo IS DISTINCT FROM 0)
-), unknown AS (
-    INSERT INTO %[9]s (lock_key, applied_count, sum_hi, sum_lo)
-    SELECT $%[6]d::text, NULL, NULL, NULL FROM delta AS u
-    WHERE (u.delta_count IS DISTINCT FROM 0 OR u.delta_hi IS DISTINCT FROM 0 OR u.delta_lo IS DISTINCT FROM 0)
-      AND NOT EXISTS (SELECT 1 FROM %[9]s WHERE lock_key = $%[6]d::text)
-    ON CONFLICT (lock_key) DO NOTHING
 )
 `+finalSelect,
 		history, latest, lock, cols, strings.Join(params, ", "), key, n, strings.Join(sets, ", "),
-		digest, hi, lo, applied, wasApplied, excluded)
+		digest, hi, lo, applied, wasApplied)
 }
 
 // finalSelect ends the append: no row back means fenced.
