@@ -323,7 +323,7 @@ func migrateFiles(n int) fs.FS {
 // pending, timed one by one, then parts of Run timed apart, and last the
 // read that the digest saves.
 var flamingockSteps = []string{
-	"auditpostgres.New (catalog check)",
+	"auditpostgres.New (table check)",
 	"build stage + flamingock.New",
 	"Runner.Run",
 	"of which AppliedDigest",
