@@ -18,8 +18,8 @@
 //   - The lock is a lease row whose expiry is computed by the database's
 //     clock; acquire, refresh and release are single conditional
 //     statements, and the fencing token grows on every acquisition.
-//   - [New] checks the catalog in one read-only round trip and, only when a
-//     table is missing, creates the tables in one more, serialised by a
+//   - [New] checks that its tables exist in one read-only round trip and,
+//     only when one is missing, creates them in one more, serialised by a
 //     transaction-scoped advisory lock, so many instances can start at once.
 //
 // Nothing relies on session state (no session advisory locks, no SET, no
