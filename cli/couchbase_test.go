@@ -18,7 +18,14 @@ import (
 )
 
 // TestMain stops the gocaves process the Couchbase tests start.
-func TestMain(m *testing.M) { cbtest.Main(m) }
+func TestMain(m *testing.M) {
+	// Every CLI command opens its own cluster connection, and in a full
+	// `go test ./...` several packages share two cores with their own
+	// gocaves: the 10 s a user waits for a cluster is too tight here.
+	// Tests that exercise the timeout set their own short wait.
+	cli.SetCouchbaseWait(60 * time.Second)
+	cbtest.Main(m)
+}
 
 // cbURL is the store URL of bucket on srv with the given userinfo (may be
 // nil) and query.
