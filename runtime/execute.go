@@ -178,6 +178,7 @@ func (a *attempt) runShared() error {
 		a.l.pause()
 		defer a.l.resume()
 	}
+	defer rollbackOnPanic(ctx, tx)
 	deps := NewDeps(a.r.cfg.deps)
 	tx.Provide(deps)
 	err = a.change().Apply(ctx, deps)
@@ -245,6 +246,7 @@ func (a *attempt) runSeparate() error {
 	if err != nil {
 		return a.failed(fmt.Errorf("beginning a transaction on %q: %w", tt.ID(), err))
 	}
+	defer rollbackOnPanic(ctx, tx)
 	deps := NewDeps(a.r.cfg.deps)
 	tx.Provide(deps)
 	err = a.change().Apply(ctx, deps)
@@ -331,4 +333,15 @@ func (a *attempt) rollback(deps *Deps) error {
 		defer cancel()
 	}
 	return a.change().Rollback(ctx, deps)
+}
+
+// rollbackOnPanic rolls tx back when a change panics, then lets the panic
+// go on: an application that recovers panics (a server, a job runner) must
+// not be left with an open transaction on the target (writes staged, a
+// producer stuck in a transaction, a connection held).
+func rollbackOnPanic(ctx context.Context, tx TargetTx) {
+	if p := recover(); p != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		panic(p)
+	}
 }

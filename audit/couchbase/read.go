@@ -10,13 +10,24 @@ import (
 	"github.com/flamingock/flamingock-go/audit"
 )
 
-// Snapshot implements [audit.Store.Snapshot]: one KV get of the state
-// document. (A full get rather than a sub-document lookup of "latest":
+// Snapshot implements [audit.Store.Snapshot]: a small lookup that waits
+// while a Couchbase transaction is staged on the state document, then one
+// KV get of it. (A full get rather than a sub-document lookup of "latest":
 // the whole document is little more than "latest", and gocaves answers
-// sub-document reads of large values very slowly.) While a transaction is
-// staged on the document, the get returns the committed content.
+// sub-document reads of large values very slowly.)
+//
+// The wait matters after an ambiguous commit of a shared transaction: gocb
+// can report an error when the transaction's commit record already says
+// committed, with the APPLIED entry still staged. A get would return the
+// content from before the transaction, and the runner would conclude that
+// nothing committed. Waiting for the staged write to be applied (or rolled
+// back) by gocb's cleanup gives the answer; if it is not settled within the
+// staged wait, Snapshot fails and the runner records nothing.
 func (s *Store) Snapshot(ctx context.Context) (audit.Snapshot, error) {
 	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := s.readUnstaged(ctx); err != nil {
 		return nil, err
 	}
 	res, err := s.coll.Get(s.stateKey, &gocb.GetOptions{Context: ctx})

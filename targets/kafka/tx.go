@@ -246,6 +246,14 @@ func (x *Tx) Commit(ctx context.Context) error {
 		return fmt.Errorf("kafka target %q: flush before commit: %w", x.t.id, err)
 	}
 	if err := x.t.tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		// kgo keeps the client "in a transaction" after a failed commit
+		// and expects an abort: without one, every later Begin fails. The
+		// abort re-registers the producer, which completes a commit the
+		// broker had already prepared or else aborts it, so the marker
+		// still tells the next run what happened.
+		if aerr := x.t.tx.EndTransaction(context.WithoutCancel(ctx), kgo.TryAbort); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("abort after the failed commit: %w", aerr))
+		}
 		return fmt.Errorf("kafka target %q: commit: %w", x.t.id, err)
 	}
 	return nil
@@ -256,7 +264,11 @@ func (x *Tx) Commit(ctx context.Context) error {
 func (x *Tx) Rollback(ctx context.Context) error {
 	abortErr := x.t.tx.AbortBufferedRecords(ctx)
 	if err := x.t.tx.EndTransaction(ctx, kgo.TryAbort); err != nil {
-		return fmt.Errorf("kafka target %q: abort: %w", x.t.id, errors.Join(abortErr, err))
+		// Once more, detached: a client left in its transaction cannot
+		// begin the next one.
+		if err2 := x.t.tx.EndTransaction(context.WithoutCancel(ctx), kgo.TryAbort); err2 != nil {
+			return fmt.Errorf("kafka target %q: abort: %w", x.t.id, errors.Join(abortErr, err, err2))
+		}
 	}
 	return abortErr
 }
