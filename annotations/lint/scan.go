@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
-	"go/types"
 	"strings"
 
 	"github.com/flamingock/flamingock-go/annotations"
+	"github.com/flamingock/flamingock-go/internal/placement"
 	"golang.org/x/tools/go/analysis"
 )
 
@@ -33,7 +33,7 @@ func (c *checker) scan() (sites []site, genFile *ast.File) {
 			continue
 		}
 		test := strings.HasSuffix(c.fileName(f.Pos()), "_test.go")
-		owners := docOwners(f)
+		owners := placement.DocOwners(f)
 		for _, group := range f.Comments {
 			var groupSites []site
 			for _, cm := range group.List {
@@ -91,12 +91,12 @@ func (c *checker) comment(f *ast.File, cm *ast.Comment, owner ast.Node, test boo
 	name := directiveName(d)
 	switch {
 	case isFunc && fn.Recv != nil:
-		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is on method %s; changes and rollbacks must be top-level functions", who, name, methodName(fn)))
+		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is on method %s; changes and rollbacks must be top-level functions", who, name, placement.MethodName(fn)))
 	case isFunc:
 		return site{dir: d, comment: cm, fn: fn, file: f}, true
 	case owner != nil:
-		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is on %s, not on a function; put it in the doc comment of a top-level func", who, name, describeDecl(owner)))
-	case inFuncBody(f, cm.Pos()):
+		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is on %s, not on a function; put it in the doc comment of a top-level func", who, name, placement.DescribeDecl(owner)))
+	case placement.InFuncBody(f, cm.Pos()):
 		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is inside a function body; put it in the doc comment of a top-level func", who, name))
 	default:
 		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is not attached to a declaration; put it directly above a top-level func, with no blank line between", who, name))
@@ -137,72 +137,6 @@ func directiveName(d annotations.Directive) string {
 		return "directive"
 	}
 	return annotations.Prefix + d.Kind.String()
-}
-
-// docOwners maps each comment of a declaration's doc comment to that
-// declaration (a FuncDecl or GenDecl).
-func docOwners(file *ast.File) map[*ast.Comment]ast.Node {
-	owners := map[*ast.Comment]ast.Node{}
-	add := func(doc *ast.CommentGroup, n ast.Node) {
-		if doc != nil {
-			for _, cm := range doc.List {
-				owners[cm] = n
-			}
-		}
-	}
-	for _, decl := range file.Decls {
-		switch d := decl.(type) {
-		case *ast.FuncDecl:
-			add(d.Doc, d)
-		case *ast.GenDecl:
-			add(d.Doc, d)
-			for _, s := range d.Specs {
-				switch s := s.(type) {
-				case *ast.TypeSpec:
-					add(s.Doc, d)
-				case *ast.ValueSpec:
-					add(s.Doc, d)
-				case *ast.ImportSpec:
-					add(s.Doc, d)
-				}
-			}
-		}
-	}
-	return owners
-}
-
-func describeDecl(n ast.Node) string {
-	if g, ok := n.(*ast.GenDecl); ok {
-		switch g.Tok {
-		case token.TYPE:
-			return "a type declaration"
-		case token.VAR:
-			return "a var declaration"
-		case token.CONST:
-			return "a const declaration"
-		case token.IMPORT:
-			return "an import declaration"
-		}
-	}
-	return "a declaration"
-}
-
-func inFuncBody(file *ast.File, pos token.Pos) bool {
-	for _, decl := range file.Decls {
-		if fn, ok := decl.(*ast.FuncDecl); ok && fn.Body != nil && fn.Body.Pos() < pos && pos < fn.Body.End() {
-			return true
-		}
-	}
-	return false
-}
-
-// methodName renders a method as (T).M or (*T).M.
-func methodName(fn *ast.FuncDecl) string {
-	recv := "?"
-	if len(fn.Recv.List) > 0 {
-		recv = types.ExprString(fn.Recv.List[0].Type)
-	}
-	return "(" + recv + ")." + fn.Name.Name
 }
 
 // textEdit replaces the bytes [from, to) of comment cm with text.
