@@ -93,6 +93,15 @@ func countLine(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
+// writePlanJSON writes a plan in the JSON document plan and status share.
+func writePlanJSON(o *out, p *flamingock.Plan) error {
+	doc := planJSON{SchemaVersion: SchemaVersion, Pending: p.Pending(), Counts: counts(p), Changes: []plannedJSON{}}
+	for _, pc := range p.Changes {
+		doc.Changes = append(doc.Changes, toPlannedJSON(pc, o))
+	}
+	return o.writeJSON(doc)
+}
+
 func (e *env) planCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "plan",
@@ -105,11 +114,7 @@ func (e *env) planCmd() *cobra.Command {
 			return err
 		}
 		if o.json {
-			doc := planJSON{SchemaVersion: SchemaVersion, Pending: p.Pending(), Counts: counts(p), Changes: []plannedJSON{}}
-			for _, pc := range p.Changes {
-				doc.Changes = append(doc.Changes, toPlannedJSON(pc, o))
-			}
-			return o.writeJSON(doc)
+			return writePlanJSON(o, p)
 		}
 		t := cliout.NewTable("STAGE", "CHANGE", "ACTION", "PROTOCOL", "REASON")
 		for _, pc := range p.Changes {
@@ -137,11 +142,7 @@ func (e *env) statusCmd() *cobra.Command {
 			return err
 		}
 		if o.json {
-			doc := planJSON{SchemaVersion: SchemaVersion, Pending: p.Pending(), Counts: counts(p), Changes: []plannedJSON{}}
-			for _, pc := range p.Changes {
-				doc.Changes = append(doc.Changes, toPlannedJSON(pc, o))
-			}
-			return o.writeJSON(doc)
+			return writePlanJSON(o, p)
 		}
 		t := cliout.NewTable("STAGE", "CHANGE", "STATUS", "LAST STATE", "WHEN", "RUN")
 		for _, pc := range p.Changes {
