@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/audittest"
 	"github.com/flamingock/flamingock-go/audit/memory"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
@@ -75,15 +76,7 @@ func newRunner(t *testing.T, store audit.Store, l *ledger, p flamingock.Pipeline
 
 func states(t *testing.T, s audit.Store, id string) string {
 	t.Helper()
-	h, err := s.History(context.Background(), audit.HistoryQuery{ChangeID: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range h {
-		out = append(out, string(e.State))
-	}
-	return strings.Join(out, ",")
+	return audittest.States(t, s, id)
 }
 
 func twoStages() flamingock.Pipeline {

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/couchbase/gocb/v2"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/audittest"
 	cbaudit "github.com/flamingock/flamingock-go/audit/couchbase"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	"github.com/flamingock/flamingock-go/internal/cbtest"
@@ -187,28 +187,12 @@ func (e *env) runner(t testing.TB, p flamingock.Pipeline, opts ...flamingock.Opt
 
 func (e *env) history(t testing.TB, id string) string {
 	t.Helper()
-	h, err := e.store.History(context.Background(), audit.HistoryQuery{ChangeID: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s []string
-	for _, x := range h {
-		s = append(s, string(x.State))
-	}
-	return strings.Join(s, ",")
+	return audittest.States(t, e.store, id)
 }
 
 func (e *env) latest(t testing.TB, id string) audit.Entry {
 	t.Helper()
-	snap, err := e.store.Snapshot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, ok := snap[id]
-	if !ok {
-		t.Fatalf("no entry for %s", id)
-	}
-	return x
+	return audittest.Latest(t, e.store, id)
 }
 
 func stage(changes ...flamingock.Change) flamingock.Pipeline {

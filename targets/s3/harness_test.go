@@ -22,6 +22,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/audittest"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 	s3target "github.com/flamingock/flamingock-go/targets/s3"
@@ -204,28 +205,12 @@ func (e *env) exists(t *testing.T, key string) bool {
 
 func (e *env) history(t *testing.T, id string) string {
 	t.Helper()
-	h, err := e.store.History(context.Background(), audit.HistoryQuery{ChangeID: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s []string
-	for _, x := range h {
-		s = append(s, string(x.State))
-	}
-	return strings.Join(s, ",")
+	return audittest.States(t, e.store, id)
 }
 
 func (e *env) latest(t *testing.T, id string) audit.Entry {
 	t.Helper()
-	snap, err := e.store.Snapshot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, ok := snap[id]
-	if !ok {
-		t.Fatalf("no entry for %s", id)
-	}
-	return x
+	return audittest.Latest(t, e.store, id)
 }
 
 var (

@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/audittest"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 	"github.com/flamingock/flamingock-go/targets/sqldb"
@@ -150,28 +150,12 @@ func (e *env) effects(t *testing.T, id string) int {
 
 func (e *env) history(t *testing.T, id string) string {
 	t.Helper()
-	h, err := e.store.History(context.Background(), audit.HistoryQuery{ChangeID: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s []string
-	for _, x := range h {
-		s = append(s, string(x.State))
-	}
-	return strings.Join(s, ",")
+	return audittest.States(t, e.store, id)
 }
 
 func (e *env) latest(t *testing.T, id string) audit.Entry {
 	t.Helper()
-	snap, err := e.store.Snapshot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, ok := snap[id]
-	if !ok {
-		t.Fatalf("no entry for %s", id)
-	}
-	return x
+	return audittest.Latest(t, e.store, id)
 }
 
 func stage(changes ...flamingock.Change) flamingock.Pipeline {
