@@ -50,6 +50,7 @@ type PlannedChange struct {
 	// [Runner.markerBaseline]); set when the run may read or write its
 	// commit marker.
 	markerBaseline int64
+	baselineRead   bool
 }
 
 // Pending reports whether the plan has anything to do or to resolve.
@@ -78,7 +79,8 @@ func (p *Plan) Issues() []Issue {
 // ran under the separate-transaction protocol, and reads it only when
 // readMarkers is set: a dry run must have no effects, and reading a marker
 // is not free of them on every target (Kafka's fences a producer).
-func (r *Runner) decide(ctx context.Context, c *Change, latest *audit.Entry, readMarkers bool) (Action, string, error) {
+func (r *Runner) decide(ctx context.Context, pc *PlannedChange, readMarkers bool) (Action, string, error) {
+	latest := pc.Latest
 	if latest == nil {
 		return ActionApply, "never applied", nil
 	}
@@ -99,7 +101,7 @@ func (r *Runner) decide(ctx context.Context, c *Change, latest *audit.Entry, rea
 		if !readMarkers {
 			return ActionApply, fmt.Sprintf("the last attempt left %s; the run reads its commit marker first and records APPLIED without re-running if it committed", l.State), nil
 		}
-		committed, m, err := r.markerProvesCommit(ctx, c, l)
+		committed, m, err := r.markerProvesCommit(ctx, pc)
 		if err != nil {
 			return "", "", err
 		}
@@ -118,7 +120,8 @@ func (r *Runner) decide(ctx context.Context, c *Change, latest *audit.Entry, rea
 // written after the change's last settled entry. Tokens increase with every
 // lock acquisition, so such a marker was committed by an attempt that
 // started after that entry, whatever entries later attempts left.
-func (r *Runner) markerProvesCommit(ctx context.Context, c *Change, latest *audit.Entry) (bool, Marker, error) {
+func (r *Runner) markerProvesCommit(ctx context.Context, pc *PlannedChange) (bool, Marker, error) {
+	c := pc.Change
 	tt, ok := r.targetOf(c).(TransactionalTarget)
 	if !ok {
 		return false, Marker{}, nil
@@ -130,11 +133,24 @@ func (r *Runner) markerProvesCommit(ctx context.Context, c *Change, latest *audi
 	if !found {
 		return false, Marker{}, nil
 	}
-	base, err := r.markerBaseline(ctx, c.ID, latest)
-	if err != nil {
+	if err := r.readBaseline(ctx, pc); err != nil {
 		return false, Marker{}, err
 	}
-	return m.Token > base, m, nil
+	return m.Token > pc.markerBaseline, m, nil
+}
+
+// readBaseline sets pc.markerBaseline once: the decision and the marker the
+// run writes use the same value, from at most one history read.
+func (r *Runner) readBaseline(ctx context.Context, pc *PlannedChange) error {
+	if pc.baselineRead {
+		return nil
+	}
+	base, err := r.markerBaseline(ctx, pc.Change.ID, pc.Latest)
+	if err != nil {
+		return err
+	}
+	pc.markerBaseline, pc.baselineRead = base, true
+	return nil
 }
 
 // unsettled reports whether an entry records an attempt whose outcome a
@@ -182,13 +198,13 @@ func (r *Runner) plan(ctx context.Context, snap audit.Snapshot, readMarkers bool
 			if e, ok := snap[c.ID]; ok {
 				pc.Latest = &e
 			}
-			a, why, err := r.decide(ctx, c, pc.Latest, readMarkers)
+			a, why, err := r.decide(ctx, &pc, readMarkers)
 			if err != nil {
 				return nil, err
 			}
 			pc.Action, pc.Reason = a, why
 			if readMarkers && a == ActionApply && pc.Protocol == audit.TxSeparateWithMarker {
-				if pc.markerBaseline, err = r.markerBaseline(ctx, c.ID, pc.Latest); err != nil {
+				if err := r.readBaseline(ctx, &pc); err != nil {
 					return nil, err
 				}
 			}
