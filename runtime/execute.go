@@ -174,15 +174,29 @@ func (a *attempt) runShared() error {
 	if err != nil {
 		return a.failed(fmt.Errorf("beginning a transaction on %q: %w", tt.ID(), err))
 	}
+	// While a transaction that holds the lock's database is open, the
+	// heartbeat is paused; the APPLIED append renews the lease inside the
+	// transaction, so after a commit the heartbeat resumes from the time of
+	// that append, and otherwise with a refresh.
+	paused := false
 	if b, ok := tx.(LockTakeoverBlocker); ok && b.BlocksLockTakeover() {
 		a.l.pause()
-		defer a.l.resume()
+		paused = true
 	}
+	var appendAt, renewedAt time.Time
+	resume := func() {
+		if paused {
+			paused = false
+			a.l.resume(renewedAt)
+		}
+	}
+	defer resume()
 	defer rollbackOnPanic(ctx, tx)
 	deps := NewDeps(a.r.cfg.deps)
 	tx.Provide(deps)
 	err = a.change().Apply(ctx, deps)
 	if err == nil {
+		appendAt = time.Now()
 		_, err = appendTx(ctx, tx, a.entry(audit.Applied))
 		if err != nil {
 			err = fmt.Errorf("recording APPLIED in the change's transaction: %w", err)
@@ -190,6 +204,7 @@ func (a *attempt) runShared() error {
 	}
 	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
+		resume()
 		return a.failed(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -198,6 +213,7 @@ func (a *attempt) runShared() error {
 		// when it cannot be asked, nothing is written: FAILED on top of a
 		// committed APPLIED would make the next run apply the change again,
 		// while without it the next run decides from what did commit.
+		resume()
 		committed, rerr := a.committedShared()
 		switch {
 		case rerr != nil:
@@ -208,6 +224,7 @@ func (a *attempt) runShared() error {
 		}
 		return a.failed(fmt.Errorf("committing: %w", err))
 	}
+	renewedAt = appendAt
 	a.state = audit.Applied
 	return nil
 }

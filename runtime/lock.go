@@ -156,10 +156,19 @@ func (h *heldLock) pause() {
 	h.poke()
 }
 
-// resume ends a pause with a refresh: the transaction may have renewed the
-// lease (when it recorded APPLIED) or not (when it failed), so the lease is
-// confirmed before anything else runs. A refused refresh loses the lease.
-func (h *heldLock) resume() {
+// resume ends a pause. renewedAt is when the transaction renewed the
+// lease, as it does when it commits an APPLIED entry: the lease then runs
+// from that moment. Zero means it was not renewed (the transaction failed)
+// and the lease is confirmed with a refresh before anything else runs; a
+// refused refresh loses it.
+func (h *heldLock) resume(renewedAt time.Time) {
+	if !renewedAt.IsZero() {
+		h.mu.Lock()
+		h.paused, h.lastOK = false, renewedAt
+		h.mu.Unlock()
+		h.poke()
+		return
+	}
 	h.mu.Lock()
 	h.paused = false
 	h.mu.Unlock()
