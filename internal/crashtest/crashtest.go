@@ -1,11 +1,14 @@
 package crashtest
 
 import (
+	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"syscall"
 	"testing"
 
+	"github.com/flamingock/flamingock-go/audit"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
@@ -100,5 +103,20 @@ func RunUntilKilled(t testing.TB, step string, params map[string]string) {
 	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if err == nil || !ok || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("child was not killed at %s: %v\n%s", step, err, out)
+	}
+}
+
+// ResolveStartedIssue checks that a recovery run's error reports exactly
+// one issue, on changeID left STARTED by the killed child, and records an
+// operator's MarkRolledBack for it, so the next run applies it again.
+func ResolveStartedIssue(t testing.TB, runErr error, store audit.Store, changeID string) {
+	t.Helper()
+	issues, ok := errors.AsType[*flamingock.IssuesError](runErr)
+	if !ok || len(issues.Issues) != 1 || issues.Issues[0].Latest.ChangeID != changeID || issues.Issues[0].Latest.State != audit.Started {
+		t.Fatalf("recovery run: want an issue on %s left STARTED, got %v", changeID, runErr)
+	}
+	res := flamingock.Resolution{ChangeID: changeID, By: "ops", Reason: "checked the target after the crash"}
+	if _, err := flamingock.MarkRolledBack(context.Background(), store, res); err != nil {
+		t.Fatal(err)
 	}
 }
