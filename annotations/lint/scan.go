@@ -75,10 +75,10 @@ func (c *checker) comment(f *ast.File, cm *ast.Comment, owner ast.Node, test boo
 	if !ok {
 		return site{}, false
 	}
-	who := subject(d)
+	who := placement.Subject(d)
 	if test {
 		c.report(cm.Slash, catPlacement, false, fmt.Sprintf("%s%s is in a _test.go file, which flamingock-gen does not read; move the function to a non-test file",
-			who, directiveName(d)))
+			who, placement.DirectiveName(d)))
 		return site{}, false
 	}
 	for _, e := range errs {
@@ -87,21 +87,12 @@ func (c *checker) comment(f *ast.File, cm *ast.Comment, owner ast.Node, test boo
 	if len(errs) > 0 {
 		return site{}, false
 	}
-	fn, isFunc := owner.(*ast.FuncDecl)
-	name := directiveName(d)
-	switch {
-	case isFunc && fn.Recv != nil:
-		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is on method %s; changes and rollbacks must be top-level functions", who, name, placement.MethodName(fn)))
-	case isFunc:
-		return site{dir: d, comment: cm, fn: fn, file: f}, true
-	case owner != nil:
-		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is on %s, not on a function; put it in the doc comment of a top-level func", who, name, placement.DescribeDecl(owner)))
-	case placement.InFuncBody(f, cm.Pos()):
-		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is inside a function body; put it in the doc comment of a top-level func", who, name))
-	default:
-		c.report(cm.Slash, catPlacement, true, fmt.Sprintf("%s%s is not attached to a declaration; put it directly above a top-level func, with no blank line between", who, name))
+	fn, problem := placement.Check(f, owner, cm, d)
+	if problem != "" {
+		c.report(cm.Slash, catPlacement, true, problem)
+		return site{}, false
 	}
-	return site{}, false
+	return site{dir: d, comment: cm, fn: fn, file: f}, true
 }
 
 // onePerFunction drops and reports every directive after the first on the
@@ -112,31 +103,13 @@ func (c *checker) onePerFunction(sites []site) []site {
 	for _, s := range sites {
 		if prev, dup := first[s.fn]; dup {
 			c.report(s.comment.Slash, catPlacement, true, fmt.Sprintf("%s%s is the second directive on %s (the first is at %s); a function declares one change or one rollback",
-				subject(s.dir), directiveName(s.dir), s.fn.Name.Name, c.where(prev.comment.Slash)))
+				placement.Subject(s.dir), placement.DirectiveName(s.dir), s.fn.Name.Name, c.where(prev.comment.Slash)))
 			continue
 		}
 		first[s.fn] = s
 		out = append(out, s)
 	}
 	return out
-}
-
-// subject names what a directive declares, as the prefix of its messages.
-func subject(d annotations.Directive) string {
-	switch {
-	case d.Kind == annotations.KindChange && d.Change.ID != "":
-		return fmt.Sprintf("change %q: ", d.Change.ID)
-	case d.Kind == annotations.KindRollback && d.Rollback.ID != "":
-		return fmt.Sprintf("rollback of %q: ", d.Rollback.ID)
-	}
-	return ""
-}
-
-func directiveName(d annotations.Directive) string {
-	if d.Kind == 0 {
-		return "directive"
-	}
-	return annotations.Prefix + d.Kind.String()
 }
 
 // textEdit replaces the bytes [from, to) of comment cm with text.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/flamingock/flamingock-go/annotations"
+	"github.com/flamingock/flamingock-go/internal/placement"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -152,7 +153,7 @@ func (k *checker) onePerFunction(sites []site) []site {
 	for _, s := range sites {
 		if prev, dup := first[s.fn]; dup {
 			k.c.errorf(s.pos, "%s%s is the second directive on %s (the first is at %s); a function declares one change or one rollback",
-				subject(s.dir), directiveName(s.dir), s.fn.Name.Name, k.c.at(prev.pos))
+				placement.Subject(s.dir), placement.DirectiveName(s.dir), s.fn.Name.Name, k.c.at(prev.pos))
 			continue
 		}
 		first[s.fn] = s

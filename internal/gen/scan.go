@@ -1,7 +1,6 @@
 package gen
 
 import (
-	"fmt"
 	"go/ast"
 	"go/token"
 	"strings"
@@ -38,44 +37,20 @@ func scanFile(fset *token.FileSet, file *ast.File, c *collector) []site {
 				continue
 			}
 			pos := fset.Position(cm.Slash)
-			who := subject(d)
+			who := placement.Subject(d)
 			for _, e := range errs {
 				c.errorf(fset.Position(cm.Slash+token.Pos(e.Offset)), "%s%s", who, e.Msg)
 			}
 			if len(errs) > 0 {
 				continue
 			}
-			owner := owners[cm]
-			fn, isFunc := owner.(*ast.FuncDecl)
-			switch {
-			case isFunc && fn.Recv != nil:
-				c.errorf(pos, "%s%s is on method %s; changes and rollbacks must be top-level functions", who, directiveName(d), placement.MethodName(fn))
-			case isFunc:
-				sites = append(sites, site{dir: d, comment: cm, fn: fn, file: file, pos: pos})
-			case owner != nil:
-				c.errorf(pos, "%s%s is on %s, not on a function; put it in the doc comment of a top-level func", who, directiveName(d), placement.DescribeDecl(owner))
-			case placement.InFuncBody(file, cm.Pos()):
-				c.errorf(pos, "%s%s is inside a function body; put it in the doc comment of a top-level func", who, directiveName(d))
-			default:
-				c.errorf(pos, "%s%s is not attached to a declaration; put it directly above a top-level func, with no blank line between", who, directiveName(d))
+			fn, problem := placement.Check(file, owners[cm], cm, d)
+			if problem != "" {
+				c.errorf(pos, "%s", problem)
+				continue
 			}
+			sites = append(sites, site{dir: d, comment: cm, fn: fn, file: file, pos: pos})
 		}
 	}
 	return sites
-}
-
-// subject names what a directive declares, as the prefix of its messages:
-// `change "create-users": `.
-func subject(d annotations.Directive) string {
-	switch {
-	case d.Kind == annotations.KindChange && d.Change.ID != "":
-		return fmt.Sprintf("change %q: ", d.Change.ID)
-	case d.Kind == annotations.KindRollback && d.Rollback.ID != "":
-		return fmt.Sprintf("rollback of %q: ", d.Rollback.ID)
-	}
-	return ""
-}
-
-func directiveName(d annotations.Directive) string {
-	return annotations.Prefix + d.Kind.String()
 }

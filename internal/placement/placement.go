@@ -1,9 +1,12 @@
 package placement
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
+
+	"github.com/flamingock/flamingock-go/annotations"
 )
 
 // DocOwners maps each comment of a declaration's doc comment to that
@@ -73,4 +76,43 @@ func MethodName(fn *ast.FuncDecl) string {
 		recv = types.ExprString(fn.Recv.List[0].Type)
 	}
 	return "(" + recv + ")." + fn.Name.Name
+}
+
+// Subject names what a directive declares, as the prefix of messages about
+// it: `change "create-users": `, or nothing when it has no id.
+func Subject(d annotations.Directive) string {
+	switch {
+	case d.Kind == annotations.KindChange && d.Change.ID != "":
+		return fmt.Sprintf("change %q: ", d.Change.ID)
+	case d.Kind == annotations.KindRollback && d.Rollback.ID != "":
+		return fmt.Sprintf("rollback of %q: ", d.Rollback.ID)
+	}
+	return ""
+}
+
+// DirectiveName is how messages name a directive: "//flamingock:change".
+func DirectiveName(d annotations.Directive) string {
+	if d.Kind == 0 {
+		return "directive"
+	}
+	return annotations.Prefix + d.Kind.String()
+}
+
+// Check places directive d, read from comment cm of file: it returns the
+// top-level function it declares, or a message saying why it cannot be
+// there. owner is cm's entry in [DocOwners].
+func Check(file *ast.File, owner ast.Node, cm *ast.Comment, d annotations.Directive) (*ast.FuncDecl, string) {
+	who, name := Subject(d), DirectiveName(d)
+	fn, isFunc := owner.(*ast.FuncDecl)
+	switch {
+	case isFunc && fn.Recv != nil:
+		return nil, fmt.Sprintf("%s%s is on method %s; changes and rollbacks must be top-level functions", who, name, MethodName(fn))
+	case isFunc:
+		return fn, ""
+	case owner != nil:
+		return nil, fmt.Sprintf("%s%s is on %s, not on a function; put it in the doc comment of a top-level func", who, name, DescribeDecl(owner))
+	case InFuncBody(file, cm.Pos()):
+		return nil, fmt.Sprintf("%s%s is inside a function body; put it in the doc comment of a top-level func", who, name)
+	}
+	return nil, fmt.Sprintf("%s%s is not attached to a declaration; put it directly above a top-level func, with no blank line between", who, name)
 }
