@@ -315,7 +315,7 @@ func TestTakeoverWaitsForAppendInFlight(t *testing.T) {
 
 	// Wait, on the server's own view, until the force release is blocked on
 	// the lock row held by the open transaction.
-	waitForLockWait(t, pool)
+	pgtest.WaitBlocked(t, pool, "UPDATE ")
 	select {
 	case r := <-done:
 		t.Fatalf("takeover finished while the append was uncommitted: %+v", r)
@@ -333,26 +333,6 @@ func TestTakeoverWaitsForAppendInFlight(t *testing.T) {
 	}
 	if _, ok := r.snap["c1"]; !ok {
 		t.Error("the new holder's snapshot misses the entry committed by the old holder")
-	}
-}
-
-// waitForLockWait polls pg_stat_activity until some backend of this
-// database waits on a row lock.
-func waitForLockWait(t *testing.T, pool *pgxpool.Pool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		var waiting bool
-		err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE %')`).Scan(&waiting)
-		if err != nil {
-			t.Fatalf("waiting for the takeover to block: %v", err)
-		}
-		if waiting {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

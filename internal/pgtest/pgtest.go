@@ -141,3 +141,24 @@ func schemaName(t testing.TB) string {
 	}
 	return "t_" + strings.Trim(base, "_") + "_" + hex.EncodeToString(b[:])
 }
+
+// WaitBlocked polls pg_stat_activity until a backend of the pool's database
+// running a query that starts with prefix waits on a lock: how a test knows
+// that a concurrent statement has reached the lock it must wait for.
+func WaitBlocked(t testing.TB, pool *pgxpool.Pool, prefix string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		var waiting bool
+		err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND starts_with(query, $1))`, prefix).Scan(&waiting)
+		if err != nil {
+			t.Fatalf("waiting for a backend running %q to block on a lock: %v", prefix, err)
+		}
+		if waiting {
+			return
+		}
+		time.Sleep(5 * time.Millisecond) // polling: PostgreSQL has no notification for this
+	}
+}

@@ -221,33 +221,13 @@ func TestConcurrentMarkerWritersOneWins(t *testing.T) {
 		defer txB.Rollback(ctx)
 		done <- txB.WriteMarker(ctx, flamingock.Marker{ChangeID: "c1", RunID: "rb", Token: 8}, 2)
 	}()
-	waitForLockWait(t, pool, "INSERT INTO")
+	pgtest.WaitBlocked(t, pool, "INSERT INTO")
 	if err := txA.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	conflict, ok := errors.AsType[*flamingock.MarkerConflictError](<-done)
 	if !ok || conflict.Existing != a {
 		t.Fatalf("second writer: got %v, want a conflict with %+v", conflict, a)
-	}
-}
-
-// waitForLockWait polls pg_stat_activity until a backend running a query
-// that starts with prefix waits on a lock.
-func waitForLockWait(t *testing.T, pool *pgxpool.Pool, prefix string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		var waiting bool
-		err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND starts_with(query, $1))`, prefix).Scan(&waiting)
-		if err != nil {
-			t.Fatalf("waiting for a backend to block on a lock: %v", err)
-		}
-		if waiting {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
