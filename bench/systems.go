@@ -20,9 +20,9 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/flamingock/flamingock-go/audit"
-	auditpostgres "github.com/flamingock/flamingock-go/audit/postgres"
+	"github.com/flamingock/flamingock-go/audit/postgres"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
-	targetpostgres "github.com/flamingock/flamingock-go/targets/postgres"
+	"github.com/flamingock/flamingock-go/targets/pgtarget"
 )
 
 // Every change of every system is this statement with its own number: one
@@ -79,11 +79,11 @@ func openFlamingock(ctx context.Context, srv *server, c conn) (handle, error) {
 func (h *flamingockHandle) ready(context.Context) error { return nil }
 
 func (h *flamingockHandle) build(ctx context.Context, n int) (tool, error) {
-	store, err := auditpostgres.New(ctx, h.pool, auditpostgres.WithSchema(h.schema))
+	store, err := postgres.New(ctx, h.pool, postgres.WithSchema(h.schema))
 	if err != nil {
 		return nil, err
 	}
-	target, err := targetpostgres.New("db", h.pool, targetpostgres.WithSchema(h.schema))
+	target, err := pgtarget.New("db", h.pool, pgtarget.WithSchema(h.schema))
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +323,7 @@ func migrateFiles(n int) fs.FS {
 // pending, timed one by one, then parts of Run timed apart, and last the
 // read that the digest saves.
 var flamingockSteps = []string{
-	"auditpostgres.New (table check)",
+	"postgres.New (table check)",
 	"build stage + flamingock.New",
 	"Runner.Run",
 	"of which AppliedDigest",
@@ -340,14 +340,14 @@ func (h *flamingockHandle) stepTimes(ctx context.Context, n int) ([]time.Duratio
 	lap := func(start time.Time) { d = append(d, time.Since(start)) }
 
 	start := time.Now()
-	store, err := auditpostgres.New(ctx, h.pool, auditpostgres.WithSchema(h.schema))
+	store, err := postgres.New(ctx, h.pool, postgres.WithSchema(h.schema))
 	if err != nil {
 		return nil, err
 	}
 	lap(start)
 
 	start = time.Now()
-	target, err := targetpostgres.New("db", h.pool, targetpostgres.WithSchema(h.schema))
+	target, err := pgtarget.New("db", h.pool, pgtarget.WithSchema(h.schema))
 	if err != nil {
 		return nil, err
 	}

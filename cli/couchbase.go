@@ -12,7 +12,7 @@ import (
 	"github.com/couchbase/gocb/v2"
 
 	"github.com/flamingock/flamingock-go/audit"
-	cbaudit "github.com/flamingock/flamingock-go/audit/couchbase"
+	"github.com/flamingock/flamingock-go/audit/couchbase"
 )
 
 // Environment variables with the Couchbase credentials, for store URLs that
@@ -152,7 +152,7 @@ func openCouchbase(ctx context.Context, raw string) (audit.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix := cbaudit.DefaultKeyPrefix
+	prefix := couchbase.DefaultKeyPrefix
 	var scope, collection string
 	err = storeParams(u.query, map[string]func(string){
 		paramKeyPrefix:  func(v string) { prefix = v },
@@ -170,11 +170,11 @@ func openCouchbase(ctx context.Context, raw string) (audit.Store, error) {
 	if (scope == "") != (collection == "") {
 		return nil, usagef("audit store URL %s: give %s and %s together (the collection's scope and name), or neither for the default collection", u, paramScope, paramCollection)
 	}
-	opts := []cbaudit.Option{cbaudit.WithKeyPrefix(prefix)}
+	opts := []couchbase.Option{couchbase.WithKeyPrefix(prefix)}
 	if scope == "" {
 		scope, collection = "_default", "_default"
 	} else {
-		opts = append(opts, cbaudit.WithCollection(scope, collection))
+		opts = append(opts, couchbase.WithCollection(scope, collection))
 	}
 
 	user, password := u.user, u.password
@@ -217,9 +217,9 @@ func openCouchbase(ctx context.Context, raw string) (audit.Store, error) {
 	}
 
 	// WithoutAutoCreate: the CLI must never start an audit trail.
-	s, err := cbaudit.New(ctx, cluster, u.bucket, append(opts, cbaudit.WithoutAutoCreate())...)
+	s, err := couchbase.New(ctx, cluster, u.bucket, append(opts, couchbase.WithoutAutoCreate())...)
 	switch {
-	case errors.Is(err, cbaudit.ErrNoAuditTrail):
+	case errors.Is(err, couchbase.ErrNoAuditTrail):
 		_ = cluster.Close(nil)
 		return nil, fmt.Errorf("no audit trail at %s: %w\n%s", u, err, cbTrailHint)
 	case errors.Is(err, gocb.ErrScopeNotFound), errors.Is(err, gocb.ErrCollectionNotFound), retryReasons(err)["KV_COLLECTION_OUTDATED"]:
@@ -260,7 +260,7 @@ const cbTrailHint = "The CLI never creates an audit trail: is this the applicati
 // clusterStore closes the cluster connection the CLI opened along with the
 // store.
 type clusterStore struct {
-	*cbaudit.Store
+	*couchbase.Store
 	cluster *gocb.Cluster
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/couchbase/gocb/v2"
 
 	"github.com/flamingock/flamingock-go/audit"
-	cbaudit "github.com/flamingock/flamingock-go/audit/couchbase"
+	"github.com/flamingock/flamingock-go/audit/couchbase"
 	"github.com/flamingock/flamingock-go/cli"
 	"github.com/flamingock/flamingock-go/internal/cbtest"
 )
@@ -68,7 +68,7 @@ func openCouchbaseAt(t *testing.T) (audit.Store, string, string) {
 	t.Helper()
 	srv := cbtest.Shared(t)
 	prefix := cbtest.Prefix(t)
-	s, err := cbaudit.New(context.Background(), srv.Connect(t), cbtest.Bucket, cbaudit.WithKeyPrefix(prefix))
+	s, err := couchbase.New(context.Background(), srv.Connect(t), cbtest.Bucket, couchbase.WithKeyPrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestCouchbaseStoreURLs(t *testing.T) {
 	if stateDocExists(t, coll, unused) {
 		t.Errorf("the CLI created an audit trail at the unused prefix %s", unused)
 	}
-	if stateDocExists(t, coll, cbaudit.DefaultKeyPrefix) {
+	if stateDocExists(t, coll, couchbase.DefaultKeyPrefix) {
 		t.Errorf("the CLI created an audit trail at the default prefix")
 	}
 }
@@ -196,7 +196,7 @@ func TestCouchbaseCollection(t *testing.T) {
 	if err := mgr.CreateCollection(gocb.CollectionSpec{ScopeName: scope, Name: collection}, nil); err != nil {
 		t.Fatal(err)
 	}
-	store, err := cbaudit.New(context.Background(), cluster, cbtest.Bucket, cbaudit.WithCollection(scope, collection))
+	store, err := couchbase.New(context.Background(), cluster, cbtest.Bucket, couchbase.WithCollection(scope, collection))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@
 //
 //	import flamingock "github.com/flamingock/flamingock-go/runtime"
 //
-//	usersDB, err := sqldb.New("users-db", db)
+//	usersDB, err := sqltarget.New("users-db", db)
 //	...
 //	runner, err := flamingock.New(
 //		flamingock.NewPipeline(users.Stage(), billing.Stage()),

@@ -63,7 +63,7 @@
 // [Store.AppendTx] appends inside a Couchbase transaction
 // (*gocb.TransactionAttemptContext): it replaces the state document and
 // inserts the previous tail's history document in the transaction, so the
-// entry commits with the change's own writes or not at all. targets/couchbase
+// entry commits with the change's own writes or not at all. targets/cbtarget
 // uses it when the audit store is on the same *gocb.Cluster and bucket.
 //
 // Couchbase transactions stage their writes in the "txn" extended attribute

@@ -10,7 +10,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/audittest"
-	cbaudit "github.com/flamingock/flamingock-go/audit/couchbase"
+	"github.com/flamingock/flamingock-go/audit/couchbase"
 	"github.com/flamingock/flamingock-go/internal/cbtest"
 )
 
@@ -28,7 +28,7 @@ func TestConformance(t *testing.T) {
 				return nil, err
 			}
 			t.Cleanup(func() { _ = c.Close(nil) })
-			return cbaudit.New(context.Background(), c, cbtest.Bucket, cbaudit.WithKeyPrefix(prefix))
+			return couchbase.New(context.Background(), c, cbtest.Bucket, couchbase.WithKeyPrefix(prefix))
 		}
 	})
 }
@@ -37,17 +37,17 @@ func TestWithoutAutoCreateCreatesNothing(t *testing.T) {
 	c := cbtest.Shared(t).Connect(t)
 	ctx := context.Background()
 	prefix := cbtest.Prefix(t)
-	_, err := cbaudit.New(ctx, c, cbtest.Bucket, cbaudit.WithKeyPrefix(prefix), cbaudit.WithoutAutoCreate())
-	if !errors.Is(err, cbaudit.ErrNoAuditTrail) || !strings.Contains(err.Error(), prefix+"::state") {
+	_, err := couchbase.New(ctx, c, cbtest.Bucket, couchbase.WithKeyPrefix(prefix), couchbase.WithoutAutoCreate())
+	if !errors.Is(err, couchbase.ErrNoAuditTrail) || !strings.Contains(err.Error(), prefix+"::state") {
 		t.Fatalf("want ErrNoAuditTrail naming the state document, got %v", err)
 	}
 	if _, err := c.Bucket(cbtest.Bucket).DefaultCollection().Get(prefix+"::state", nil); !errors.Is(err, gocb.ErrDocumentNotFound) {
 		t.Fatalf("the state document exists after WithoutAutoCreate: %v", err)
 	}
-	if _, err := cbaudit.New(ctx, c, cbtest.Bucket, cbaudit.WithKeyPrefix(prefix)); err != nil {
+	if _, err := couchbase.New(ctx, c, cbtest.Bucket, couchbase.WithKeyPrefix(prefix)); err != nil {
 		t.Fatal(err)
 	}
-	s, err := cbaudit.New(ctx, c, cbtest.Bucket, cbaudit.WithKeyPrefix(prefix), cbaudit.WithoutAutoCreate())
+	s, err := couchbase.New(ctx, c, cbtest.Bucket, couchbase.WithKeyPrefix(prefix), couchbase.WithoutAutoCreate())
 	if err != nil {
 		t.Fatalf("opening an existing trail: %v", err)
 	}

@@ -10,14 +10,14 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/audittest"
-	cbaudit "github.com/flamingock/flamingock-go/audit/couchbase"
+	"github.com/flamingock/flamingock-go/audit/couchbase"
 	"github.com/flamingock/flamingock-go/internal/cbtest"
 )
 
-func newStore(t *testing.T) (*cbaudit.Store, *gocb.Cluster) {
+func newStore(t *testing.T) (*couchbase.Store, *gocb.Cluster) {
 	t.Helper()
 	c := cbtest.Connect(t)
-	s, err := cbaudit.New(context.Background(), c, cbtest.Bucket, cbaudit.WithKeyPrefix(cbtest.Prefix(t)))
+	s, err := couchbase.New(context.Background(), c, cbtest.Bucket, couchbase.WithKeyPrefix(cbtest.Prefix(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestLockWaitsForStagedTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := cbaudit.New(ctx, c, cbtest.Bucket, cbaudit.WithKeyPrefix(s.StateKey()[:len(s.StateKey())-len("::state")]))
+	other, err := couchbase.New(ctx, c, cbtest.Bucket, couchbase.WithKeyPrefix(s.StateKey()[:len(s.StateKey())-len("::state")]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestTailIsReadableBeforeItsDocument(t *testing.T) {
 	}
 }
 
-func mustSnapshot(t *testing.T, s *cbaudit.Store) audit.Snapshot {
+func mustSnapshot(t *testing.T, s *couchbase.Store) audit.Snapshot {
 	t.Helper()
 	snap, err := s.Snapshot(context.Background())
 	if err != nil {

@@ -29,7 +29,7 @@
 //
 // [Store.AppendTx] appends inside a caller's pgx.Tx, and
 // [Store.AppendCommit] appends and commits a caller's transaction in one
-// round trip: targets/postgres uses the latter to commit a change and its
+// round trip: targets/pgtarget uses the latter to commit a change and its
 // audit entry together when both live in the same database.
 //
 // See docs/audit-stores.md for the table definitions and the statements.

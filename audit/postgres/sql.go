@@ -12,7 +12,7 @@ import (
 // ddlLockKey is the pg_advisory_xact_lock key that serialises flamingock's
 // schema creation in a database, so that instances starting together do not
 // race on the catalog (concurrent CREATE ... IF NOT EXISTS can fail with a
-// unique violation in pg_type or pg_namespace). targets/postgres uses the
+// unique violation in pg_type or pg_namespace). targets/pgtarget uses the
 // same key for its marker table, as both may create the same schema.
 const ddlLockKey = 0x666c616d696e676f // "flamingo"
 

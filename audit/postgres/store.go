@@ -174,7 +174,7 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, e audit.Entry) (audit.E
 //
 // conn is the connection a pgx.Tx was begun on, taken from a pool the
 // caller manages (pgx.Tx.Commit would send a COMMIT of its own): the pgx.Tx
-// must not be used afterwards. targets/postgres uses it to save a round
+// must not be used afterwards. targets/pgtarget uses it to save a round
 // trip per change under the shared-transaction protocol.
 func (s *Store) AppendCommit(ctx context.Context, conn *pgx.Conn, e audit.Entry) (audit.Entry, error) {
 	if s.closed.Load() {

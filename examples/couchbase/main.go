@@ -33,10 +33,10 @@ import (
 	"github.com/couchbase/gocb/v2"
 
 	"github.com/flamingock/flamingock-go/audit"
-	cbaudit "github.com/flamingock/flamingock-go/audit/couchbase"
+	"github.com/flamingock/flamingock-go/audit/couchbase"
 	"github.com/flamingock/flamingock-go/examples/couchbase/changes/catalog"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
-	cbtarget "github.com/flamingock/flamingock-go/targets/couchbase"
+	"github.com/flamingock/flamingock-go/targets/cbtarget"
 )
 
 func main() {
@@ -80,7 +80,7 @@ func run(ctx context.Context, cluster *gocb.Cluster, bucket string, out io.Write
 	// The store and the target share the cluster connection and the
 	// bucket: flamingock then commits each transactional change together
 	// with its audit entry, in one Couchbase transaction.
-	store, err := cbaudit.New(ctx, cluster, bucket)
+	store, err := couchbase.New(ctx, cluster, bucket)
 	if err != nil {
 		return nil, err
 	}

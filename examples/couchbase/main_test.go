@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/flamingock/flamingock-go/audit"
-	cbaudit "github.com/flamingock/flamingock-go/audit/couchbase"
+	"github.com/flamingock/flamingock-go/audit/couchbase"
 	"github.com/flamingock/flamingock-go/examples/couchbase/changes/catalog"
 	"github.com/flamingock/flamingock-go/internal/cbtest"
 )
@@ -33,7 +33,7 @@ func TestRunTwice(t *testing.T) {
 		t.Fatalf("first run: %v", err)
 	}
 	cluster := srv.Connect(t)
-	store, err := cbaudit.New(ctx, cluster, cbtest.Bucket)
+	store, err := couchbase.New(ctx, cluster, cbtest.Bucket)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,13 +29,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/flamingock/flamingock-go/audit"
-	auditpostgres "github.com/flamingock/flamingock-go/audit/postgres"
+	"github.com/flamingock/flamingock-go/audit/postgres"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	"github.com/flamingock/flamingock-go/examples/multisystem/changes/rollout"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
-	"github.com/flamingock/flamingock-go/targets/kafka"
-	s3target "github.com/flamingock/flamingock-go/targets/s3"
-	"github.com/flamingock/flamingock-go/targets/sqldb"
+	"github.com/flamingock/flamingock-go/targets/kafkatarget"
+	"github.com/flamingock/flamingock-go/targets/s3target"
+	"github.com/flamingock/flamingock-go/targets/sqltarget"
 )
 
 // config is what the flags set.
@@ -105,7 +105,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*flamingock.Report, er
 		return nil, fmt.Errorf("kafka transactional client: %w", err)
 	}
 	defer txClient.Close()
-	events, err := kafka.NewTransactional("events", client, txClient)
+	events, err := kafkatarget.NewTransactional("events", client, txClient)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (*flamingock.Report, er
 	if err := ensureUsers(ctx, db); err != nil {
 		return nil, fmt.Errorf("user database %s: %w", cfg.userDB, err)
 	}
-	userDB, err := sqldb.New("user-db", db)
+	userDB, err := sqltarget.New("user-db", db)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func openAudit(ctx context.Context, spec string) (audit.Store, func(), error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("-audit: %w", err)
 		}
-		s, err := auditpostgres.New(ctx, pool)
+		s, err := postgres.New(ctx, pool)
 		if err != nil {
 			pool.Close()
 			return nil, nil, err

@@ -27,11 +27,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flamingock/flamingock-go/audit"
-	auditpostgres "github.com/flamingock/flamingock-go/audit/postgres"
+	"github.com/flamingock/flamingock-go/audit/postgres"
 	"github.com/flamingock/flamingock-go/examples/postgres/changes/catalog"
 	"github.com/flamingock/flamingock-go/examples/postgres/changes/orders"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
-	targetpostgres "github.com/flamingock/flamingock-go/targets/postgres"
+	"github.com/flamingock/flamingock-go/targets/pgtarget"
 )
 
 const defaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
@@ -81,11 +81,11 @@ func connectAndRun(ctx context.Context, url, schema string) error {
 func run(ctx context.Context, pool *pgxpool.Pool, schema string, out io.Writer) (*flamingock.Report, error) {
 	// The store and the target share the pool: flamingock then commits
 	// each transactional change together with its audit entry.
-	store, err := auditpostgres.New(ctx, pool, auditpostgres.WithSchema(schema))
+	store, err := postgres.New(ctx, pool, postgres.WithSchema(schema))
 	if err != nil {
 		return nil, err
 	}
-	db, err := targetpostgres.New("catalog-db", pool, targetpostgres.WithSchema(schema))
+	db, err := pgtarget.New("catalog-db", pool, pgtarget.WithSchema(schema))
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flamingock/flamingock-go/audit"
-	auditpostgres "github.com/flamingock/flamingock-go/audit/postgres"
+	"github.com/flamingock/flamingock-go/audit/postgres"
 	"github.com/flamingock/flamingock-go/internal/pgtest"
 )
 
@@ -60,7 +60,7 @@ func TestRunTwice(t *testing.T) {
 	}
 	checkDatabase(t, pool)
 
-	store, err := auditpostgres.New(ctx, pool, auditpostgres.WithSchema(schema.Name))
+	store, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name))
 	if err != nil {
 		t.Fatal(err)
 	}

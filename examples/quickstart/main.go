@@ -25,7 +25,7 @@ import (
 	"github.com/flamingock/flamingock-go/examples/quickstart/changes/welcome"
 	"github.com/flamingock/flamingock-go/examples/quickstart/outbox"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
-	"github.com/flamingock/flamingock-go/targets/sqldb"
+	"github.com/flamingock/flamingock-go/targets/sqltarget"
 )
 
 func main() {
@@ -55,7 +55,7 @@ func run(ctx context.Context, dbPath, outboxDir string, args []string) error {
 	if err != nil {
 		return err
 	}
-	appDB, err := sqldb.New("app-db", db)
+	appDB, err := sqltarget.New("app-db", db)
 	if err != nil {
 		return err
 	}

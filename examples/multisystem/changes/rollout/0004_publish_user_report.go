@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	s3target "github.com/flamingock/flamingock-go/targets/s3"
+	"github.com/flamingock/flamingock-go/targets/s3target"
 )
 
 // PublishUserReport writes a JSON report of the users and their status to

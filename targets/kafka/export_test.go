@@ -1,4 +1,0 @@
-package kafka
-
-// ReadCommitted lets the tests count what a topic holds, read committed.
-var ReadCommitted = readCommitted

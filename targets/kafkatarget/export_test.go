@@ -1,0 +1,4 @@
+package kafkatarget
+
+// ReadCommitted lets the tests count what a topic holds, read committed.
+var ReadCommitted = readCommitted

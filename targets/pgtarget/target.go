@@ -1,0 +1,377 @@
+package pgtarget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/postgres"
+	flamingock "github.com/flamingock/flamingock-go/runtime"
+)
+
+// DefaultMarkerTable is the commit-marker table's name unless
+// [WithMarkerTable] says otherwise.
+const DefaultMarkerTable = "flamingock_marker"
+
+// ddlLockKey serialises flamingock's schema creation in a database; it is
+// the same key audit/postgres uses, since both may create the same schema.
+const ddlLockKey = 0x666c616d696e676f // "flamingo"
+
+// identifier is what schema and table names must look like; see
+// audit/postgres for why names are restricted even though they are quoted.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// Target is a PostgreSQL target. Create it with [New].
+type Target struct {
+	id       string
+	pool     *pgxpool.Pool
+	schema   string
+	table    string
+	txOpts   pgx.TxOptions
+	marker   string // quoted, qualified marker table
+	readSQL  string
+	writeSQL string
+
+	mu      sync.Mutex
+	created bool
+}
+
+var _ flamingock.TransactionalTarget = (*Target)(nil)
+
+// Option configures a [Target]. Options check their own arguments; [New]
+// returns the first error.
+type Option interface {
+	apply(*Target) error
+}
+
+type optionFunc func(*Target) error
+
+func (f optionFunc) apply(t *Target) error { return f(t) }
+
+// WithSchema puts the marker table in the named schema, created if missing.
+// Without it the table name is unqualified and resolves through the
+// connection's search_path.
+func WithSchema(name string) Option {
+	return optionFunc(func(t *Target) error {
+		if !identifier.MatchString(name) {
+			return fmt.Errorf("postgres target: WithSchema(%q): a schema name must be 1 to 63 letters, digits or underscores, not starting with a digit", name)
+		}
+		t.schema = name
+		return nil
+	})
+}
+
+// WithMarkerTable names the commit-marker table (default
+// [DefaultMarkerTable]).
+func WithMarkerTable(name string) Option {
+	return optionFunc(func(t *Target) error {
+		if !identifier.MatchString(name) {
+			return fmt.Errorf("postgres target: WithMarkerTable(%q): a table name must be 1 to 63 letters, digits or underscores, not starting with a digit", name)
+		}
+		t.table = name
+		return nil
+	})
+}
+
+// WithTxOptions sets the options of the transactions the target begins
+// (isolation level, for instance). The default is the server's default,
+// normally READ COMMITTED.
+func WithTxOptions(o pgx.TxOptions) Option {
+	return optionFunc(func(t *Target) error {
+		t.txOpts = o
+		return nil
+	})
+}
+
+// WithoutAutoCreate stops the target from creating its marker table. Use it
+// when the database role may not run DDL; create the table beforehand with
+// the script [Schema] returns.
+func WithoutAutoCreate() Option {
+	return optionFunc(func(t *Target) error {
+		t.created = true
+		return nil
+	})
+}
+
+// New returns a target with the given id over pool. The pool stays the
+// caller's to close.
+func New(id string, pool *pgxpool.Pool, opts ...Option) (*Target, error) {
+	if id == "" {
+		return nil, errors.New("postgres target: target id is empty")
+	}
+	if pool == nil {
+		return nil, fmt.Errorf("postgres target: target %q: pool is nil", id)
+	}
+	t, err := newTarget(id, opts)
+	if err != nil {
+		return nil, err
+	}
+	t.pool = pool
+	return t, nil
+}
+
+func newTarget(id string, opts []Option) (*Target, error) {
+	t := &Target{id: id, table: DefaultMarkerTable}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("postgres target: nil Option")
+		}
+		if err := o.apply(t); err != nil {
+			if id == "" {
+				return nil, err
+			}
+			return nil, fmt.Errorf("target %q: %w", id, err)
+		}
+	}
+	if t.schema == "" {
+		t.marker = pgx.Identifier{t.table}.Sanitize()
+	} else {
+		t.marker = pgx.Identifier{t.schema, t.table}.Sanitize()
+	}
+	t.readSQL = "SELECT run_id, token FROM " + t.marker + " WHERE change_id = $1::text"
+	// The upsert replaces only a marker older than the audit entry the
+	// caller planned from; a newer one means another attempt committed.
+	t.writeSQL = `INSERT INTO ` + t.marker + ` AS m (change_id, run_id, token, written_at)
+VALUES ($1::text, $2::text, $3::bigint, clock_timestamp())
+ON CONFLICT (change_id) DO UPDATE SET run_id = excluded.run_id, token = excluded.token, written_at = excluded.written_at
+WHERE m.token < $4::bigint`
+	return t, nil
+}
+
+// ID implements [flamingock.Target].
+func (t *Target) ID() string { return t.id }
+
+// Pool returns the pool the target runs changes on.
+func (t *Target) Pool() *pgxpool.Pool { return t.pool }
+
+// Provide gives non-transactional changes the *pgxpool.Pool.
+func (t *Target) Provide(d *flamingock.Deps) { flamingock.Provide(d, t.pool) }
+
+// TxTypes reports that transactional changes receive a pgx.Tx.
+func (t *Target) TxTypes() []reflect.Type {
+	return []reflect.Type{flamingock.TypeOf[pgx.Tx]()}
+}
+
+// SharedAudit returns an appender that writes audit entries inside the
+// target's transactions when store is an audit/postgres store on the same
+// *pgxpool.Pool as the target. A store on another pool is treated as
+// elsewhere, even if it reaches the same database: the runner then uses
+// the commit-marker protocol, which is safe there too, only slower.
+//
+// The appender validates the entry and queues it on the transaction; the
+// fenced append is sent with the COMMIT, in one round trip
+// ([postgres.Store.AppendCommit]). So a rejected (fenced) append is
+// reported by [Tx.Commit], which then rolls back: the change and its
+// entry still commit together or not at all. The entry the appender
+// returns has no Seq or CreatedAt yet.
+func (t *Target) SharedAudit(store audit.Store) (flamingock.TxAppender, bool) {
+	s, ok := store.(*postgres.Store)
+	if !ok || s.Pool() != t.pool {
+		return nil, false
+	}
+	return func(_ context.Context, tx flamingock.TargetTx, e audit.Entry) (audit.Entry, error) {
+		x, ok := tx.(*Tx)
+		switch {
+		case !ok || x.t != t:
+			return audit.Entry{}, fmt.Errorf("postgres target: target %q: shared audit append given a transaction of another target (%T)", t.id, tx)
+		case x.pending != nil:
+			return audit.Entry{}, fmt.Errorf("postgres target: target %q: a second audit entry (change %q) for one transaction; only one can ride on its COMMIT", t.id, e.ChangeID)
+		}
+		if err := e.Validate(); err != nil {
+			return audit.Entry{}, err
+		}
+		x.pending = &pendingAppend{store: s, entry: e}
+		return e, nil
+	}, true
+}
+
+// Begin starts a transaction. The marker table is created first, outside
+// the transaction, if this target has not seen it yet: creating it inside
+// would tie the table to the change's fate and hold the DDL lock for the
+// whole change, and creating it from a second connection while the
+// transaction holds one could starve a small pool.
+func (t *Target) Begin(ctx context.Context) (flamingock.TargetTx, error) {
+	if err := t.ensureMarkerTable(ctx); err != nil {
+		return nil, err
+	}
+	// The connection is held here rather than through a *pgxpool.Tx so
+	// that Commit can finish the transaction with a pipelined statement
+	// and give the connection back without a COMMIT of pgx's own.
+	conn, err := t.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres target: target %q: begin: %w", t.id, err)
+	}
+	tx, err := conn.BeginTx(ctx, t.txOpts)
+	if err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("postgres target: target %q: begin: %w", t.id, err)
+	}
+	return &Tx{t: t, conn: conn, tx: tx}, nil
+}
+
+// ensureMarkerTable creates the marker table (and schema) once per target,
+// in one round trip: a multi-statement query that the server runs as one
+// implicit transaction, serialised across instances by a transaction-scoped
+// advisory lock. A failure is retried on the next call.
+func (t *Target) ensureMarkerTable(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.created {
+		return nil
+	}
+	sql := "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(ddlLockKey, 10) + ");\n" + t.ddl()
+	if _, err := t.pool.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("postgres target: target %q: create marker table %s: %w", t.id, t.marker, err)
+	}
+	t.created = true
+	return nil
+}
+
+// Schema returns the SQL script (DDL) that creates the marker table, and
+// its schema when [WithSchema] names one, for databases where the target
+// runs [WithoutAutoCreate]. The statements are idempotent.
+func Schema(opts ...Option) (string, error) {
+	t, err := newTarget("", opts)
+	if err != nil {
+		return "", err
+	}
+	return t.ddl(), nil
+}
+
+func (t *Target) ddl() string {
+	var sql string
+	if t.schema != "" {
+		sql = "CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{t.schema}.Sanitize() + ";\n"
+	}
+	return sql + `CREATE TABLE IF NOT EXISTS ` + t.marker + ` (
+    change_id  text        PRIMARY KEY,
+    run_id     text        NOT NULL,
+    token      bigint      NOT NULL,
+    written_at timestamptz NOT NULL
+);
+`
+}
+
+// ReadMarker returns the commit marker of a change, read outside any
+// transaction.
+func (t *Target) ReadMarker(ctx context.Context, changeID string) (flamingock.Marker, bool, error) {
+	// Reading must not write: Plan (a dry run) reads markers too. A marker
+	// table that does not exist yet holds no marker.
+	m, found, err := t.readMarker(ctx, t.pool, changeID)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P01" {
+		return flamingock.Marker{}, false, nil
+	}
+	return m, found, err
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (t *Target) readMarker(ctx context.Context, q querier, changeID string) (flamingock.Marker, bool, error) {
+	m := flamingock.Marker{ChangeID: changeID}
+	err := q.QueryRow(ctx, t.readSQL, changeID).Scan(&m.RunID, &m.Token)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return flamingock.Marker{}, false, nil
+	}
+	if err != nil {
+		return flamingock.Marker{}, false, fmt.Errorf("postgres target: target %q: read marker of %q from %s: %w", t.id, changeID, t.marker, err)
+	}
+	return m, true, nil
+}
+
+// Tx is an open transaction on a [Target].
+type Tx struct {
+	t       *Target
+	conn    *pgxpool.Conn // nil once the transaction has ended
+	tx      pgx.Tx
+	pending *pendingAppend
+}
+
+// pendingAppend is an audit entry to append with the COMMIT.
+type pendingAppend struct {
+	store *postgres.Store
+	entry audit.Entry
+}
+
+// Provide gives transactional changes the pgx.Tx.
+func (x *Tx) Provide(d *flamingock.Deps) { flamingock.Provide(d, x.tx) }
+
+// PgxTx returns the underlying pgx transaction.
+func (x *Tx) PgxTx() pgx.Tx { return x.tx }
+
+// WriteMarker upserts the change's marker unless a marker with a token at
+// or above since exists; then another attempt committed the change and
+// WriteMarker returns a *[flamingock.MarkerConflictError]. A concurrent
+// attempt that is writing the same marker makes this call wait for its
+// transaction, and then decides against what it committed.
+func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) error {
+	tag, err := x.tx.Exec(ctx, x.t.writeSQL, m.ChangeID, m.RunID, m.Token, since)
+	if err != nil {
+		return fmt.Errorf("postgres target: target %q: write marker of %q: %w", x.t.id, m.ChangeID, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	existing, found, err := x.t.readMarker(ctx, x.tx, m.ChangeID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("postgres target: target %q: marker of %q was neither written nor found", x.t.id, m.ChangeID)
+	}
+	return &flamingock.MarkerConflictError{Existing: existing}
+}
+
+// Commit commits the transaction, appending first, in the same round trip,
+// the audit entry a shared-audit appender queued. If that append is fenced
+// or fails, nothing commits: the transaction is rolled back and the error
+// (wrapping [audit.ErrFenced] when fenced) returned.
+func (x *Tx) Commit(ctx context.Context) error {
+	if x.conn == nil {
+		return pgx.ErrTxClosed
+	}
+	if x.pending == nil {
+		err := x.tx.Commit(ctx)
+		x.release()
+		return err
+	}
+	_, err := x.pending.store.AppendCommit(ctx, x.conn.Conn(), x.pending.entry)
+	if err != nil {
+		// The transaction is aborted (or, if nothing reached the server,
+		// still open): end it before the connection goes back.
+		_ = x.tx.Rollback(context.WithoutCancel(ctx))
+	}
+	x.release()
+	return err
+}
+
+// Rollback rolls the transaction back. Rolling back a transaction that
+// already ended is not an error, so Rollback can be deferred.
+func (x *Tx) Rollback(ctx context.Context) error {
+	if x.conn == nil {
+		return nil
+	}
+	err := x.tx.Rollback(ctx)
+	x.release()
+	if errors.Is(err, pgx.ErrTxClosed) {
+		return nil
+	}
+	return err
+}
+
+// release gives the connection back to the pool. The pool closes a
+// connection left inside a transaction instead of reusing it.
+func (x *Tx) release() {
+	x.conn.Release()
+	x.conn = nil
+}
