@@ -138,11 +138,11 @@ func (r *Runner) run(ctx context.Context, rep *Report) error {
 	// Another instance may have run while we waited: decide from what the
 	// store says now that we hold the lock.
 	if snap, err = r.cfg.store.Snapshot(l.ctx); err != nil {
-		return fmt.Errorf("reading the audit snapshot: %w", err)
+		return l.stopped("reading the audit snapshot", err)
 	}
 	p, err := r.plan(l.ctx, snap, nil, true)
 	if err != nil {
-		return err
+		return l.stopped("planning", err)
 	}
 	if err := r.checkDrift(r.drift(p)); err != nil {
 		return err
