@@ -71,8 +71,11 @@ func (r *Runner) acquire(ctx context.Context, runID string) (*heldLock, error) {
 		}
 		wait := time.Until(deadline)
 		if wait <= 0 {
-			holder := "unknown holder"
-			if info, ierr := r.cfg.store.LockInfo(ctx); ierr == nil {
+			// Who holds it, as the store reads it now; failing that (the
+			// holder let go meanwhile, or the store could not even be
+			// asked), what the store said at the last try.
+			holder := err.Error()
+			if info, ierr := r.cfg.store.LockInfo(ctx); ierr == nil && info.Valid() {
 				holder = fmt.Sprintf("held by %s pid %d (run %s) until %s", info.Owner.Host, info.Owner.PID, info.Owner.RunID, info.ExpiresAt.Format(time.RFC3339))
 			}
 			return nil, fmt.Errorf("%w after %v: %s", ErrLockTimeout, r.cfg.lockWait, holder)
