@@ -25,8 +25,12 @@ func issueList(t *testing.T, build func() *cobra.Command) (code int, issues, run
 	t.Helper()
 	r := execute(t, build, "issue", "list", "--json")
 	var doc struct {
-		Issues  []struct{ ChangeID string `json:"change_id"` } `json:"issues"`
-		Running []struct{ ChangeID string `json:"change_id"` } `json:"running"`
+		Issues []struct {
+			ChangeID string `json:"change_id"`
+		} `json:"issues"`
+		Running []struct {
+			ChangeID string `json:"change_id"`
+		} `json:"running"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("issue list --json is not JSON: %v\n%s", err, r)
