@@ -106,10 +106,14 @@ func (r *Runner) releaseSlowLease(ctx context.Context, l audit.Lease) {
 // cancelled, and the cause is what the operator needs to read, not
 // "context canceled".
 func (h *heldLock) stopped(what string, err error) error {
-	if cause := context.Cause(h.ctx); errors.Is(cause, ErrLeaseLost) {
-		return fmt.Errorf("lost the run lock while %s: %w (%v)", what, cause, err)
+	cause := context.Cause(h.ctx)
+	switch {
+	case !errors.Is(cause, ErrLeaseLost):
+		return fmt.Errorf("%s: %w", what, err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("lost the run lock while %s: %w", what, cause)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("lost the run lock while %s: %w (and: %v)", what, cause, err)
 }
 
 func (r *Runner) hold(parent context.Context, l audit.Lease, start time.Time) *heldLock {

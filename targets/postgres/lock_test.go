@@ -95,3 +95,50 @@ func TestSlowAcquisitionLosesTheLockOrRetries(t *testing.T) {
 		})
 	}
 }
+
+// The lease is lost while the run reads the audit snapshot under it (the
+// audit tables are locked by another session, so the read and every
+// refresh wait past the lease). The run's error says it lost the run lock,
+// not that a read was cancelled.
+func TestLeaseLostDuringTheSnapshotReadSaysSo(t *testing.T) {
+	schema := pgtest.New(t)
+	pool := schema.Pool(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, "CREATE TABLE items (id text PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	store, err := auditpostgres.New(ctx, pool, auditpostgres.WithSchema(schema.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := postgres.New("db", pool, postgres.WithSchema(schema.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := schema.Pool(t)
+	blocker, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Rollback(ctx)
+	// Once the run holds the lock, another session locks the latest-state
+	// and lock tables: the snapshot read and the heartbeat's refreshes wait.
+	lockTables := func(e flamingock.Event) {
+		if _, ok := e.(flamingock.LockAcquired); !ok {
+			return
+		}
+		if _, err := blocker.Exec(ctx, "LOCK TABLE flamingock_audit_latest, flamingock_lock IN ACCESS EXCLUSIVE MODE"); err != nil {
+			t.Error(err)
+		}
+	}
+	r, err := flamingock.New(flamingock.NewPipeline(flamingock.Stage{Name: "s", Changes: []flamingock.Change{txChange("a", "1", false)}}),
+		flamingock.WithAuditStore(store), flamingock.WithTargets(tg), flamingock.WithLockTTL(300*time.Millisecond),
+		flamingock.WithListener(lockTables))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Run(ctx)
+	if !errors.Is(err, flamingock.ErrLeaseLost) || !strings.Contains(err.Error(), "lost the run lock while reading the audit snapshot") || strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("run whose lease ran out during the snapshot read: %v, want it to say it lost the run lock", err)
+	}
+}
