@@ -10,11 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/couchbase/gocb/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/postgres"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
+	"github.com/flamingock/flamingock-go/internal/cbtest"
 	"github.com/flamingock/flamingock-go/internal/pgtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
@@ -160,8 +162,8 @@ func TestRunningChangeIsNotAnIssueUntilItsRunLosesTheLock(t *testing.T) {
 type garbleCase struct {
 	name string
 	// open returns the store, its CLI URL, and a function that sets the
-	// state of a change's latest entry (in the history and the latest-state
-	// table alike) to any text.
+	// state of a change's latest entry, where the snapshot reads it (and
+	// in the SQL stores' history too), to any text.
 	open func(t *testing.T) (audit.Store, string, func(changeID, state string))
 }
 
@@ -204,6 +206,17 @@ func garbleCases() []garbleCase {
 					if _, err := pool.Exec(context.Background(), q, state, id); err != nil {
 						t.Fatal(err)
 					}
+				}
+			}
+		}},
+		{"couchbase", func(t *testing.T) (audit.Store, string, func(string, string)) {
+			store, url, prefix := openCouchbaseAt(t)
+			coll := cbtest.Shared(t).Connect(t).Bucket(cbtest.Bucket).DefaultCollection()
+			return store, url, func(id, state string) {
+				// The snapshot is the state document's "latest" object.
+				path := "latest.`" + id + "`.state"
+				if _, err := coll.MutateIn(prefix+"::state", []gocb.MutateInSpec{gocb.ReplaceSpec(path, state, nil)}, nil); err != nil {
+					t.Fatal(err)
 				}
 			}
 		}},
