@@ -9,6 +9,13 @@
 // each append, so that the runner can tell from one small read that a
 // pipeline is fully applied, without reading the snapshot.
 //
+// [Classify] is the one definition of an issue: from a change's latest
+// entry (and, for a reader that does not hold the lock, the stored lease) it
+// says whether the change is settled, being applied now, recoverable by the
+// next run, or an issue that needs a human. The runner blocks on exactly
+// those issues; the operations tools list and resolve exactly those. [View]
+// reads a snapshot with the lock for such readers.
+//
 // The package imports only the standard library so that every store and the
 // runtime can depend on it without pulling in a driver.
 //

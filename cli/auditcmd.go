@@ -62,17 +62,19 @@ func (e *env) auditListCmd() *cobra.Command {
 			return err
 		}
 		defer done()
+		// The view says which entries are issues: only the latest entry of
+		// a change can be, and not while its run holds the lock.
+		v, err := audit.ReadView(c.Context(), store)
+		if err != nil {
+			return err
+		}
 		var entries []audit.Entry
 		if history {
 			if entries, err = store.History(c.Context(), q); err != nil {
 				return fmt.Errorf("reading the audit history: %w", err)
 			}
 		} else {
-			snap, err := store.Snapshot(c.Context())
-			if err != nil {
-				return fmt.Errorf("reading the audit snapshot: %w", err)
-			}
-			for _, en := range snap {
+			for _, en := range v.Snapshot {
 				if q.Matches(en) {
 					entries = append(entries, en)
 				}
@@ -80,7 +82,7 @@ func (e *env) auditListCmd() *cobra.Command {
 			slices.SortFunc(entries, func(a, b audit.Entry) int { return int(a.Seq - b.Seq) })
 		}
 		if o.json {
-			return o.writeJSON(auditListJSON{SchemaVersion: SchemaVersion, History: history, Entries: toEntriesJSON(entries, o.loc)})
+			return o.writeJSON(auditListJSON{SchemaVersion: SchemaVersion, History: history, Entries: toEntriesJSON(entries, &v, o.loc)})
 		}
 		if len(entries) == 0 {
 			if q != (audit.HistoryQuery{}) {
@@ -90,14 +92,15 @@ func (e *env) auditListCmd() *cobra.Command {
 			}
 			return nil
 		}
-		return o.table(entryTable(o, entries))
+		return o.table(entryTable(o, entries, &v))
 	})
 	return c
 }
 
 // entryTable lays entries out one per row. NOTE holds the error of a
-// failed attempt or the reason of a manual resolution.
-func entryTable(o *out, entries []audit.Entry) *cliout.Table {
+// failed attempt or the reason of a manual resolution. v is the view the
+// entries were read with; it colours the issues.
+func entryTable(o *out, entries []audit.Entry, v *audit.View) *cliout.Table {
 	t := cliout.NewTable("SEQ", "CHANGE", "STATE", "WHEN", "DURATION", "RUN", "BY", "NOTE")
 	for _, en := range entries {
 		dur := "-"
@@ -108,16 +111,28 @@ func entryTable(o *out, entries []audit.Entry) *cliout.Table {
 		if en.Reason != "" {
 			note = en.Reason
 		}
-		t.Row(cliout.C(strconv.FormatInt(en.Seq, 10)), cliout.C(en.ChangeID), stateCell(en),
+		t.Row(cliout.C(strconv.FormatInt(en.Seq, 10)), cliout.C(en.ChangeID), stateCell(en, entryIsIssue(v, en)),
 			cliout.C(o.time(en.CreatedAt)), cliout.C(dur), cliout.C(shortRun(en.RunID)), cliout.C(by(en)),
 			cliout.C(cliout.Truncate(note, 80)))
 	}
 	return t
 }
 
-func stateCell(en audit.Entry) cliout.Cell {
+// entryIsIssue reports whether e is an issue in v: it is the latest entry
+// of its change and [audit.View.Standing] says so. An entry that a later one
+// followed is history, whatever its state. Without a view, e is judged as
+// the latest entry with no run holding the lock.
+func entryIsIssue(v *audit.View, e audit.Entry) bool {
+	if v == nil {
+		return audit.IsIssue(e)
+	}
+	latest, ok := v.Snapshot[e.ChangeID]
+	return ok && latest.Seq == e.Seq && v.Standing(latest) == audit.StandingIssue
+}
+
+func stateCell(en audit.Entry, issue bool) cliout.Cell {
 	switch {
-	case audit.IsIssue(en):
+	case issue:
 		return cliout.S(string(en.State), cliout.Red)
 	case en.State == audit.Applied || en.State == audit.ManualMarkedAsApplied:
 		return cliout.S(string(en.State), cliout.Green)
@@ -229,7 +244,7 @@ func (e *env) auditFixCmd() *cobra.Command {
 			return fmt.Errorf("recording %s for %q: %w", state, change, err)
 		}
 		if o.json {
-			return o.writeJSON(fixJSON{SchemaVersion: SchemaVersion, Resolution: resolution, Entry: toEntryJSON(en, o.loc)})
+			return o.writeJSON(fixJSON{SchemaVersion: SchemaVersion, Resolution: resolution, Entry: toEntryJSON(en, nil, o.loc)})
 		}
 		next := "the next run skips it"
 		if state == audit.ManualMarkedAsRolledBack {

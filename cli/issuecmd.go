@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,33 +17,20 @@ func (e *env) issueCmd() *cobra.Command {
 		Use:   "issue",
 		Short: "List and explain the changes that need a human",
 		Long: "An issue is a change whose last attempt ran outside a transaction, under recovery \"manual\",\n" +
-			"and did not finish cleanly (STARTED, FAILED or ROLLBACK_FAILED): the target may hold part of it.\n" +
-			"Its stage, and every later stage, stays blocked until an operator records a resolution\n" +
-			"with `audit fix`.",
+			"and did not finish cleanly (STARTED, FAILED or ROLLBACK_FAILED), or whose latest entry has a\n" +
+			"state this version does not know: the target may hold part of it. A STARTED entry whose run\n" +
+			"still holds the run lock is running, not an issue. An issue's stage, and every later stage,\n" +
+			"stays blocked until an operator records a resolution with `audit fix`.",
 	}
 	group(c)
 	c.AddCommand(e.issueListCmd(), e.issueGetCmd())
 	return c
 }
 
-// issues reads the snapshot and returns its issues, oldest first. It
-// needs only the store, so the standalone CLI and the embedded one agree:
-// the runner blocks exactly the changes [audit.IsIssue] reports.
-func issues(snap audit.Snapshot) []audit.Entry {
-	var out []audit.Entry
-	for _, en := range snap {
-		if audit.IsIssue(en) {
-			out = append(out, en)
-		}
-	}
-	slices.SortFunc(out, func(a, b audit.Entry) int { return int(a.Seq - b.Seq) })
-	return out
-}
-
 func (e *env) issueListCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "list",
-		Short: "List the changes that need a human (exit 1 when there are any)",
+		Short: "List the changes that need a human (exit 1 when there are any) and those running now",
 		Args:  noArgs,
 	}
 	c.RunE = e.run(func(c *cobra.Command, o *out) error {
@@ -53,15 +39,19 @@ func (e *env) issueListCmd() *cobra.Command {
 			return err
 		}
 		defer done()
-		snap, err := store.Snapshot(c.Context())
+		// The runner blocks exactly the changes the view calls issues.
+		v, err := audit.ReadView(c.Context(), store)
 		if err != nil {
-			return fmt.Errorf("reading the audit snapshot: %w", err)
+			return err
 		}
-		list := issues(snap)
+		list, running := v.Issues(), v.Running()
 		if o.json {
-			doc := issueListJSON{SchemaVersion: SchemaVersion, Issues: []issueJSON{}}
+			doc := issueListJSON{SchemaVersion: SchemaVersion, Issues: []issueJSON{}, Running: []issueJSON{}}
 			for _, en := range list {
 				doc.Issues = append(doc.Issues, toIssueJSON(en, o))
+			}
+			for _, en := range running {
+				doc.Running = append(doc.Running, toIssueJSON(en, o))
 			}
 			if err := o.writeJSON(doc); err != nil {
 				return err
@@ -71,13 +61,20 @@ func (e *env) issueListCmd() *cobra.Command {
 		} else {
 			t := cliout.NewTable("CHANGE", "STAGE", "STATE", "SINCE", "RUN", "HOST", "WHAT HAPPENED")
 			for _, en := range list {
-				t.Row(cliout.C(en.ChangeID), cliout.C(en.Stage), stateCell(en), cliout.C(cliout.Age(en.CreatedAt, o.now)),
+				t.Row(cliout.C(en.ChangeID), cliout.C(en.Stage), stateCell(en, true), cliout.C(cliout.Age(en.CreatedAt, o.now)),
 					cliout.C(shortRun(en.RunID)), cliout.C(fmt.Sprintf("%s:%d", en.Host, en.PID)), cliout.C(summary(en.State)))
 			}
 			if err := o.table(t); err != nil {
 				return err
 			}
 			o.printf("\nExplain one with `%s issue get --change ID`, then record what you find with `%s audit fix`.\n", e.prog(), e.prog())
+		}
+		if !o.json {
+			for _, en := range running {
+				l := v.RunningLease(en)
+				o.printf("Running, not an issue: %s (run %s on %s, pid %d, holds the run lock until %s).\n",
+					en.ChangeID, shortRun(en.RunID), en.Host, en.PID, o.time(l.ExpiresAt))
+			}
 		}
 		if len(list) > 0 {
 			return fmt.Errorf("%d change(s) need manual intervention; their stages and every later stage are blocked", len(list))
@@ -104,15 +101,18 @@ func (e *env) issueGetCmd() *cobra.Command {
 			return err
 		}
 		defer done()
-		snap, err := store.Snapshot(c.Context())
+		v, err := audit.ReadView(c.Context(), store)
 		if err != nil {
-			return fmt.Errorf("reading the audit snapshot: %w", err)
+			return err
 		}
-		en, ok := snap[change]
+		en, ok := v.Snapshot[change]
 		if !ok {
 			return fmt.Errorf("the audit store has no entry for change %q: check the id (`%s audit list` shows the changes it knows)", change, e.prog())
 		}
-		if !audit.IsIssue(en) {
+		if l := v.RunningLease(en); l != nil {
+			return fmt.Errorf("change %q has no issue: it is running in run %s on %s (pid %d), which holds the run lock until %s", change, en.RunID, en.Host, en.PID, o.time(l.ExpiresAt))
+		}
+		if v.Standing(en) != audit.StandingIssue {
 			return fmt.Errorf("change %q has no issue: its latest state is %s (%s, recovery %s, %s), which the next run handles by itself", change, en.State, en.TxStrategy, en.Recovery, cliout.Age(en.CreatedAt, o.now))
 		}
 		history, err := store.History(c.Context(), audit.HistoryQuery{ChangeID: change})
@@ -122,9 +122,9 @@ func (e *env) issueGetCmd() *cobra.Command {
 		g := explain(en, e.prog(), o)
 		if o.json {
 			return o.writeJSON(issueGetJSON{SchemaVersion: SchemaVersion, Issue: toIssueJSON(en, o), WhatHappened: g.what,
-				Check: g.check, Resolutions: g.resolutions, History: toEntriesJSON(history, o.loc)})
+				Check: g.check, Resolutions: g.resolutions, History: toEntriesJSON(history, &v, o.loc)})
 		}
-		writeIssue(o, en, g, history)
+		writeIssue(o, en, g, history, &v)
 		return nil
 	})
 	return c
@@ -161,6 +161,9 @@ func summary(s audit.State) string {
 		return "failed without a rollback: its partial effects remain"
 	case audit.RollbackFailed:
 		return "failed, and its rollback failed too"
+	}
+	if !s.Valid() {
+		return "unknown state: nothing tells what the attempt did"
 	}
 	return string(s)
 }
@@ -199,6 +202,12 @@ func explain(en audit.Entry, prog string, o *out) guidance {
 			"Read both errors: the change's, then the rollback's.",
 			fmt.Sprintf("Inspect target %q for the effects of the apply function and of the rollback function: which are in place?", target),
 		}
+	default:
+		g.what = fmt.Sprintf("The latest entry of the change (seq %d, %s) has the state %q, which this version of flamingock-go does not know: it was written by a newer version, or edited or damaged in the store. Nothing tells whether the attempt ran, so no run skips the change or applies it again.", en.Seq, where, en.State)
+		g.check = []string{
+			fmt.Sprintf("Read the change's history below and the audit store's row of seq %d: who wrote it, and was it edited?", en.Seq),
+			fmt.Sprintf("Inspect target %q for each effect of the change's apply function (stage %s): which of them are in place?", target, en.Stage),
+		}
 	}
 	g.check = append(g.check, "If the change is partly applied, finish it or undo it by hand first, then record which.")
 	cmd := func(res string) string {
@@ -213,7 +222,7 @@ func explain(en audit.Entry, prog string, o *out) guidance {
 	return g
 }
 
-func writeIssue(o *out, en audit.Entry, g guidance, history []audit.Entry) {
+func writeIssue(o *out, en audit.Entry, g guidance, history []audit.Entry, v *audit.View) {
 	label := func(s string) string { return o.paint(fmt.Sprintf("%-10s", s), cliout.Bold) }
 	o.printf("%s %s (stage %s, order %s, author %s)\n", label("Change:"), en.ChangeID, en.Stage, en.Order, en.Author)
 	o.printf("%s %s: %s\n", label("State:"), o.paint(string(en.State), cliout.Red), summary(en.State))
@@ -238,7 +247,7 @@ func writeIssue(o *out, en audit.Entry, g guidance, history []audit.Entry) {
 		o.printf("  If %s, record %s (%s):\n    %s\n", r.When, r.Resolution, r.Effect, r.Command)
 	}
 	o.printf("\n%s\n", o.paint("History", cliout.Bold))
-	_ = entryTable(o, history).Write(indent{o.w}, o.color)
+	_ = entryTable(o, history, v).Write(indent{o.w}, o.color)
 }
 
 // indent prefixes every line written through it with two spaces.

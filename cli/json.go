@@ -39,13 +39,15 @@ type entryJSON struct {
 	Metadata    map[string]string `json:"metadata"`
 }
 
-func toEntryJSON(e audit.Entry, loc *time.Location) entryJSON {
+// toEntryJSON converts e; v, when not nil, is the view e was read with,
+// which says whether e is an issue (see [entryIsIssue]).
+func toEntryJSON(e audit.Entry, v *audit.View, loc *time.Location) entryJSON {
 	md := e.Metadata
 	if md == nil {
 		md = map[string]string{}
 	}
 	return entryJSON{
-		Seq: e.Seq, ChangeID: e.ChangeID, Stage: e.Stage, State: e.State, Issue: audit.IsIssue(e),
+		Seq: e.Seq, ChangeID: e.ChangeID, Stage: e.Stage, State: e.State, Issue: entryIsIssue(v, e),
 		CreatedAt: cliout.JSONTime(e.CreatedAt, loc), DurationNS: int64(e.Duration),
 		RunID: e.RunID, Host: e.Host, PID: e.PID, Actor: e.Actor, Reason: e.Reason, Error: e.Error,
 		Author: e.Author, Order: e.Order, TargetID: e.TargetID, TxStrategy: e.TxStrategy, Recovery: e.Recovery,
@@ -53,10 +55,10 @@ func toEntryJSON(e audit.Entry, loc *time.Location) entryJSON {
 	}
 }
 
-func toEntriesJSON(es []audit.Entry, loc *time.Location) []entryJSON {
+func toEntriesJSON(es []audit.Entry, v *audit.View, loc *time.Location) []entryJSON {
 	out := make([]entryJSON, 0, len(es))
 	for _, e := range es {
-		out = append(out, toEntryJSON(e, loc))
+		out = append(out, toEntryJSON(e, v, loc))
 	}
 	return out
 }
@@ -93,6 +95,9 @@ type issueJSON struct {
 type issueListJSON struct {
 	SchemaVersion int         `json:"schema_version"`
 	Issues        []issueJSON `json:"issues"`
+	// Running are the changes whose STARTED entry belongs to the run that
+	// holds the lock: being applied now, not issues.
+	Running []issueJSON `json:"running"`
 }
 
 type resolutionJSON struct {

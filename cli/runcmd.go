@@ -21,6 +21,7 @@ const (
 	statusIssue   = "issue"
 	statusBlocked = "blocked"
 	statusDrift   = "drift"
+	statusRunning = "running"
 )
 
 func statusOf(pc flamingock.PlannedChange) string {
@@ -34,6 +35,8 @@ func statusOf(pc flamingock.PlannedChange) string {
 		return statusIssue
 	case flamingock.ActionBlocked:
 		return statusBlocked
+	case flamingock.ActionRunning:
+		return statusRunning
 	}
 	return statusPending
 }
@@ -73,7 +76,7 @@ func toPlannedJSON(pc flamingock.PlannedChange, o *out) plannedJSON {
 }
 
 func counts(p *flamingock.Plan) map[string]int {
-	m := map[string]int{statusApplied: 0, statusPending: 0, statusIssue: 0, statusBlocked: 0, statusDrift: 0}
+	m := map[string]int{statusApplied: 0, statusPending: 0, statusRunning: 0, statusIssue: 0, statusBlocked: 0, statusDrift: 0}
 	for _, pc := range p.Changes {
 		m[statusOf(pc)]++
 	}
@@ -82,7 +85,7 @@ func counts(p *flamingock.Plan) map[string]int {
 
 func countLine(m map[string]int) string {
 	var parts []string
-	for _, s := range []string{statusPending, statusIssue, statusBlocked, statusApplied, statusDrift} {
+	for _, s := range []string{statusPending, statusRunning, statusIssue, statusBlocked, statusApplied, statusDrift} {
 		if m[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", m[s], s))
 		}
@@ -133,7 +136,7 @@ func (e *env) planCmd() *cobra.Command {
 func (e *env) statusCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "status",
-		Short: "Show every change: applied, pending, issue, blocked, or drift (applied, but its source changed)",
+		Short: "Show every change: applied, pending, running, issue, blocked, or drift (applied, but its source changed)",
 		Args:  noArgs,
 	}
 	c.RunE = e.run(func(c *cobra.Command, o *out) error {
@@ -185,7 +188,7 @@ func (e *env) validateCmd() *cobra.Command {
 		for _, pc := range p.Changes {
 			s := statusOf(pc)
 			switch s {
-			case statusPending:
+			case statusPending, statusRunning:
 				doc.Pending = append(doc.Pending, pc.Change.ID)
 			case statusIssue:
 				doc.Issues = append(doc.Issues, pc.Change.ID)

@@ -154,8 +154,13 @@ func TestIncidentResolvedAsRolledBack(t *testing.T) {
 			if manual["actor"] != "oncall@example" || manual["reason"] != "removed the partial users.txt by hand" || manual["issue"] != false {
 				t.Errorf("resolution entry: %v", manual)
 			}
-			if entries[1]["error"] == "" || entries[1]["issue"] != true {
-				t.Errorf("the failure entry lost its error: %v", entries[1])
+			// Resolved and applied since: the failure and the STARTED rows
+			// are history, no longer issues.
+			if entries[1]["error"] == "" || entries[1]["issue"] != false {
+				t.Errorf("the failure entry lost its error, or is still flagged as an issue: %v", entries[1])
+			}
+			if entries[3]["state"] != "STARTED" || entries[3]["issue"] != false {
+				t.Errorf("a STARTED entry that APPLIED followed is flagged as an issue: %v", entries[3])
 			}
 			step(ops, 0, "audit", "list", "--history")
 

@@ -14,6 +14,17 @@ import (
 // short, and this bound, so a dead store does not hang the run.
 const auditTimeout = 15 * time.Second
 
+// outcomeRetryBudget bounds how long a run keeps retrying to record the
+// outcome of a change that ran outside a transaction, and
+// outcomeRetryMaxBackoff caps the wait between two tries. Without that
+// entry STARTED stays the latest one, and a change whose outcome the run
+// knew becomes an issue; a store that is briefly unreachable (a dropped
+// connection, a failover) is worth the wait, a dead one is not.
+const (
+	outcomeRetryBudget     = 30 * time.Second
+	outcomeRetryMaxBackoff = 2 * time.Second
+)
+
 // rollbackTimeout bounds a rollback that runs after the run was cancelled
 // (a shutdown): it gets a fresh context, since most rollbacks honour theirs
 // and would otherwise fail at once and leave an issue behind.
@@ -129,13 +140,59 @@ func (r *Runner) metadata() map[string]string {
 // is bounded, so a store that hangs cannot hold the run (and its lock)
 // forever.
 func (a *attempt) record(e audit.Entry) error {
-	ctx, cancel := context.WithTimeout(a.l.auditCtx, auditTimeout)
+	return a.recordBy(e, time.Now().Add(auditTimeout))
+}
+
+func (a *attempt) recordBy(e audit.Entry, deadline time.Time) error {
+	if d := time.Now().Add(auditTimeout); d.Before(deadline) {
+		deadline = d
+	}
+	ctx, cancel := context.WithDeadline(a.l.auditCtx, deadline)
 	defer cancel()
 	if _, err := a.r.cfg.store.Append(ctx, e); err != nil {
 		return fmt.Errorf("recording %s for %q: %w", e.State, e.ChangeID, err)
 	}
 	a.state = e.State
 	return nil
+}
+
+// recordOutcome records the outcome of a change that ran outside a
+// transaction, retrying a failed append with capped exponential backoff
+// for at most [outcomeRetryBudget]. It gives up at once when retrying
+// cannot help: the store fenced the write or is closed, or the lease is
+// lost (another instance may hold the lock; its writes would be fenced).
+// A shutdown does not stop it: the outcome must land if it can. A retry
+// after an append whose reply was lost may record the outcome twice, which
+// changes nothing: the latest entry is the same.
+func (a *attempt) recordOutcome(e audit.Entry) error {
+	deadline := time.Now().Add(outcomeRetryBudget)
+	backoff := 50 * time.Millisecond
+	stop := a.l.ctx.Done()
+	for tries := 1; ; tries++ {
+		err := a.recordBy(e, deadline)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, audit.ErrFenced) || errors.Is(err, audit.ErrClosed) || errors.Is(context.Cause(a.l.ctx), ErrLeaseLost) {
+			return err
+		}
+		wait := min(backoff, time.Until(deadline))
+		if wait <= 0 {
+			return fmt.Errorf("%w (gave up after %d tries in %v)", err, tries, outcomeRetryBudget)
+		}
+		a.r.cfg.logger.Warn("recording a change's outcome failed; retrying", "change", e.ChangeID, "state", e.State, "try", tries, "retry_in", wait, "error", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-stop:
+			t.Stop()
+			if errors.Is(context.Cause(a.l.ctx), ErrLeaseLost) {
+				return fmt.Errorf("%w (not retried: %w)", err, context.Cause(a.l.ctx))
+			}
+			stop = nil // a shutdown: keep trying until the budget is spent
+		}
+		backoff = min(2*backoff, outcomeRetryMaxBackoff)
+	}
 }
 
 func (a *attempt) fail(apply, rollback, auditErr error) *RunError {
@@ -303,7 +360,9 @@ func (a *attempt) runSeparate() error {
 }
 
 // runNonTx: STARTED; apply; APPLIED, or on failure the rollback function
-// and ROLLED_BACK / ROLLBACK_FAILED, or FAILED without one.
+// and ROLLED_BACK / ROLLBACK_FAILED, or FAILED without one. The outcome is
+// recorded with retries: the change's effects are in the target, and
+// nothing but the entry tells the next run what they are.
 func (a *attempt) runNonTx() error {
 	t := a.r.targetOf(a.change())
 	ctx := a.l.ctx
@@ -315,13 +374,15 @@ func (a *attempt) runNonTx() error {
 	t.Provide(deps)
 	applyErr := a.change().Apply(ctx, deps)
 	if applyErr == nil {
-		if err := a.record(a.entry(audit.Applied)); err != nil {
+		if err := a.recordOutcome(a.entry(audit.Applied)); err != nil {
 			return a.fail(nil, nil, err)
 		}
 		return nil
 	}
 	if a.change().Rollback == nil {
-		return a.failed(applyErr)
+		e := a.entry(audit.Failed)
+		e.Error = applyErr.Error()
+		return a.fail(applyErr, nil, a.recordOutcome(e))
 	}
 	rbErr := a.rollback(deps)
 	var e audit.Entry
@@ -332,7 +393,7 @@ func (a *attempt) runNonTx() error {
 		e = a.entry(audit.RollbackFailed)
 		e.Error = fmt.Sprintf("apply: %v; rollback: %v", applyErr, rbErr)
 	}
-	return a.fail(applyErr, rbErr, a.record(e))
+	return a.fail(applyErr, rbErr, a.recordOutcome(e))
 }
 
 // rollback runs the change's rollback function. After a lost lease it does

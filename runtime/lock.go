@@ -51,15 +51,31 @@ func (r *Runner) acquire(ctx context.Context, runID string) (*heldLock, error) {
 		start := time.Now()
 		l, err := r.cfg.store.AcquireLock(ctx, owner, r.cfg.lockTTL)
 		if err == nil {
-			return r.hold(ctx, l, start), nil
-		}
-		if !errors.Is(err, audit.ErrLockHeld) {
+			took := time.Since(start)
+			if took < r.cfg.lockTTL-r.cfg.lockTTL/10 {
+				return r.hold(ctx, l, start), nil
+			}
+			// The request took (nearly) the whole lease: counted from
+			// before it, as a lease must be, it is over or about to be,
+			// and on PostgreSQL the store dated it from before a wait on
+			// the lock row. Hand it back and try again: the wait was
+			// most likely for a holder that has just finished.
+			r.releaseSlowLease(ctx, l)
+			err = fmt.Errorf("%w right after acquiring it: the request took %v, longer than the lease (%v) less its safety margin", ErrLeaseLost, took.Round(time.Millisecond), r.cfg.lockTTL)
+			if time.Until(deadline) <= 0 {
+				return nil, fmt.Errorf("lost the run lock before running any change: %w", err)
+			}
+			r.cfg.logger.Warn("acquiring the run lock took longer than the lease; trying again", "error", err)
+		} else if !errors.Is(err, audit.ErrLockHeld) {
 			return nil, fmt.Errorf("acquiring the run lock: %w", err)
 		}
 		wait := time.Until(deadline)
 		if wait <= 0 {
-			holder := "unknown holder"
-			if info, ierr := r.cfg.store.LockInfo(ctx); ierr == nil {
+			// Who holds it, as the store reads it now; failing that (the
+			// holder let go meanwhile, or the store could not even be
+			// asked), what the store said at the last try.
+			holder := err.Error()
+			if info, ierr := r.cfg.store.LockInfo(ctx); ierr == nil && info.Valid() {
 				holder = fmt.Sprintf("held by %s pid %d (run %s) until %s", info.Owner.Host, info.Owner.PID, info.Owner.RunID, info.ExpiresAt.Format(time.RFC3339))
 			}
 			return nil, fmt.Errorf("%w after %v: %s", ErrLockTimeout, r.cfg.lockWait, holder)
@@ -73,6 +89,31 @@ func (r *Runner) acquire(ctx context.Context, runID string) (*heldLock, error) {
 		}
 		backoff = min(2*backoff, time.Second)
 	}
+}
+
+// releaseSlowLease gives back a lease acquired too slowly to use. Failing
+// that, it expires by itself.
+func (r *Runner) releaseSlowLease(ctx context.Context, l audit.Lease) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
+	defer cancel()
+	if err := r.cfg.store.ReleaseLock(rctx, l); err != nil && !errors.Is(err, audit.ErrLockLost) {
+		r.cfg.logger.Warn("releasing a lease acquired too slowly failed; it expires by itself", "error", err)
+	}
+}
+
+// stopped explains err, returned by a store call under the lease, when the
+// lease was lost meanwhile: the call failed because the run's context was
+// cancelled, and the cause is what the operator needs to read, not
+// "context canceled".
+func (h *heldLock) stopped(what string, err error) error {
+	cause := context.Cause(h.ctx)
+	switch {
+	case !errors.Is(cause, ErrLeaseLost):
+		return fmt.Errorf("%s: %w", what, err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("lost the run lock while %s: %w", what, cause)
+	}
+	return fmt.Errorf("lost the run lock while %s: %w (and: %v)", what, cause, err)
 }
 
 func (r *Runner) hold(parent context.Context, l audit.Lease, start time.Time) *heldLock {

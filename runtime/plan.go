@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
 )
@@ -25,6 +26,11 @@ const (
 	// ActionBlocked is a change that would run but sits in or after a
 	// stage with an issue.
 	ActionBlocked Action = "blocked"
+	// ActionRunning is a change another run is applying right now: its
+	// latest entry is STARTED by the run that holds the lock. Only a plan
+	// made without the lock ([Runner.Plan]) has it; a run that takes the
+	// lock decides again.
+	ActionRunning Action = "running"
 )
 
 // Plan is what a run would do, change by change, in pipeline order.
@@ -75,25 +81,38 @@ func (p *Plan) Issues() []Issue {
 }
 
 // decide is the decision table: what to do with a change given its latest
-// entry. It needs the target only for the commit marker of an attempt that
-// ran under the separate-transaction protocol, and reads it only when
-// readMarkers is set: a dry run must have no effects, and reading a marker
-// is not free of them on every target (Kafka's fences a producer).
-func (r *Runner) decide(ctx context.Context, pc *PlannedChange, readMarkers bool) (Action, string, error) {
-	latest := pc.Latest
-	if latest == nil {
+// entry and, for a plan made without the lock, the view it was read in
+// (nil for a run, which holds the lock). Whether a
+// change is an issue is [audit.Classify]'s to say. decide needs the target
+// only for the commit marker of an attempt that ran under the
+// separate-transaction protocol, and reads it only when readMarkers is set:
+// a dry run must have no effects, and reading a marker is not free of them
+// on every target (Kafka's fences a producer).
+func (r *Runner) decide(ctx context.Context, pc *PlannedChange, view *audit.View, readMarkers bool) (Action, string, error) {
+	l := pc.Latest
+	if l == nil {
 		return ActionApply, "never applied", nil
 	}
-	l := latest
-	switch l.State {
-	case audit.Applied, audit.ManualMarkedAsApplied:
-		return ActionSkip, "applied by run " + l.RunID, nil
-	case audit.RolledBack:
-		return ActionApply, "the last attempt failed and was rolled back", nil
-	case audit.ManualMarkedAsRolledBack:
-		return ActionApply, "an operator marked it rolled back", nil
+	standing, lease := audit.Classify(*l, nil), (*audit.LockInfo)(nil)
+	if view != nil {
+		standing, lease = view.Standing(*l), view.RunningLease(*l)
 	}
-	// STARTED, FAILED or ROLLBACK_FAILED.
+	switch standing {
+	case audit.StandingIssue:
+		return ActionIssue, audit.IssueReason(*l), nil
+	case audit.StandingRunning:
+		return ActionRunning, fmt.Sprintf("run %s on %s (pid %d) is applying it: it holds the run lock until %s", l.RunID, l.Host, l.PID, lease.ExpiresAt.Format(time.RFC3339)), nil
+	case audit.StandingFinal:
+		switch l.State {
+		case audit.RolledBack:
+			return ActionApply, "the last attempt failed and was rolled back", nil
+		case audit.ManualMarkedAsRolledBack:
+			return ActionApply, "an operator marked it rolled back", nil
+		}
+		return ActionSkip, "applied by run " + l.RunID, nil
+	}
+	// Recoverable: STARTED, FAILED or ROLLBACK_FAILED under a transactional
+	// protocol or recovery retry.
 	switch l.TxStrategy {
 	case audit.TxShared:
 		return ActionApply, fmt.Sprintf("the last attempt (%s) ran in a shared transaction that did not commit", l.State), nil
@@ -110,10 +129,7 @@ func (r *Runner) decide(ctx context.Context, pc *PlannedChange, readMarkers bool
 		}
 		return ActionApply, fmt.Sprintf("the last attempt left %s and no commit marker newer than the last settled entry: its transaction never committed", l.State), nil
 	}
-	if l.Recovery == string(RecoveryRetry) {
-		return ActionApply, fmt.Sprintf("the last attempt left %s; recovery is retry", l.State), nil
-	}
-	return ActionIssue, fmt.Sprintf("the last attempt left %s outside a transaction; recovery is manual", l.State), nil
+	return ActionApply, fmt.Sprintf("the last attempt left %s; recovery is retry", l.State), nil
 }
 
 // markerProvesCommit reports whether the target holds a commit marker
@@ -184,8 +200,9 @@ func (r *Runner) markerBaseline(ctx context.Context, changeID string, latest *au
 }
 
 // plan decides every change from a snapshot. Issues block their stage and
-// every later stage.
-func (r *Runner) plan(ctx context.Context, snap audit.Snapshot, readMarkers bool) (*Plan, error) {
+// every later stage. view is what a plan made without holding the lock
+// read, nil for a run.
+func (r *Runner) plan(ctx context.Context, snap audit.Snapshot, view *audit.View, readMarkers bool) (*Plan, error) {
 	p := &Plan{Changes: make([]PlannedChange, 0, r.count)}
 	blocked := false
 	for si := range r.pipeline {
@@ -198,7 +215,7 @@ func (r *Runner) plan(ctx context.Context, snap audit.Snapshot, readMarkers bool
 			if e, ok := snap[c.ID]; ok {
 				pc.Latest = &e
 			}
-			a, why, err := r.decide(ctx, &pc, readMarkers)
+			a, why, err := r.decide(ctx, &pc, view, readMarkers)
 			if err != nil {
 				return nil, err
 			}

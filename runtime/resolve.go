@@ -72,7 +72,7 @@ func resolve(ctx context.Context, store audit.Store, res Resolution, state audit
 	defer l.release()
 	snap, err := store.Snapshot(l.ctx)
 	if err != nil {
-		return audit.Entry{}, fmt.Errorf("reading the audit snapshot: %w", err)
+		return audit.Entry{}, l.stopped("reading the audit snapshot", err)
 	}
 	latest, ok := snap[res.ChangeID]
 	if !ok {

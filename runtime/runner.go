@@ -138,11 +138,11 @@ func (r *Runner) run(ctx context.Context, rep *Report) error {
 	// Another instance may have run while we waited: decide from what the
 	// store says now that we hold the lock.
 	if snap, err = r.cfg.store.Snapshot(l.ctx); err != nil {
-		return fmt.Errorf("reading the audit snapshot: %w", err)
+		return l.stopped("reading the audit snapshot", err)
 	}
-	p, err := r.plan(l.ctx, snap, true)
+	p, err := r.plan(l.ctx, snap, nil, true)
 	if err != nil {
-		return err
+		return l.stopped("planning", err)
 	}
 	if err := r.checkDrift(r.drift(p)); err != nil {
 		return err
@@ -271,13 +271,15 @@ func (r *Runner) validateDeps(p *Plan) error {
 // and without touching any target: for a change whose last attempt ran
 // under the commit-marker protocol, it says that the run will consult the
 // marker rather than reading it. Another instance may be running at the
-// same time; Plan shows the audit trail as it is when read.
+// same time; Plan shows the audit trail as it is when read, and a change
+// whose STARTED entry belongs to the run that holds the lock as
+// [ActionRunning], not as an issue.
 func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
-	snap, err := r.cfg.store.Snapshot(ctx)
+	v, err := audit.ReadView(ctx, r.cfg.store)
 	if err != nil {
-		return nil, fmt.Errorf("reading the audit snapshot: %w", err)
+		return nil, err
 	}
-	return r.plan(ctx, snap, false)
+	return r.plan(ctx, v.Snapshot, &v, false)
 }
 
 // Validate returns nil when every change is applied. Otherwise it returns

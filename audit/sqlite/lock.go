@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -32,8 +33,46 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// inTxNoWait is inTx on a connection whose busy timeout is zero while the
+// transaction begins and runs: [audit.Store.AcquireLock] must not wait, the
+// caller does (the runner with its own lock wait, so that WithLockWait(0)
+// tries once instead of sitting out the busy timeout). The connection's
+// own busy timeout is put back before it returns to the pool; if that
+// fails the connection is discarded.
+func (s *Store) inTxNoWait(ctx context.Context, fn func(*sql.Tx) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var timeout int64
+	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		return err
+	}
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", timeout)); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // AcquireLock implements [audit.Store.AcquireLock]. Expiry is judged by
-// SQLite's clock, and the check and the takeover are one statement.
+// SQLite's clock, and the check and the takeover are one statement. It does
+// not wait for SQLite's write lock: when another connection holds it (most
+// likely the holder of the run lock, in a long shared transaction), the
+// lock is reported held at once.
 func (s *Store) AcquireLock(ctx context.Context, owner audit.Owner, ttl time.Duration) (audit.Lease, error) {
 	if err := s.check(ctx); err != nil {
 		return audit.Lease{}, err
@@ -44,7 +83,7 @@ func (s *Store) AcquireLock(ctx context.Context, owner audit.Owner, ttl time.Dur
 	}
 	l := audit.Lease{Owner: owner}
 	var held bool
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTxNoWait(ctx, func(tx *sql.Tx) error {
 		var acquired, expires int64
 		err := tx.QueryRowContext(ctx, s.sql.acquire, s.cfg.lockKey, owner.Host, owner.PID, owner.RunID, ms).
 			Scan(&l.Token, &acquired, &expires)
@@ -56,11 +95,11 @@ func (s *Store) AcquireLock(ctx context.Context, owner audit.Owner, ttl time.Dur
 		return err
 	})
 	if isBusyOrLocked(err) {
-		// Another connection has held SQLite's write lock for the whole
-		// busy timeout: most likely a change running in a long shared
-		// transaction, which holds the run lock too. To the caller that
-		// is a held lock, to wait for, not a broken store.
-		return audit.Lease{}, fmt.Errorf("sqlite audit store: lock %q: the database is busy (another connection has held its write lock past the busy timeout, e.g. a change in a long shared transaction): %w (%w)",
+		// Another connection holds SQLite's write lock: most likely a
+		// change running in a long shared transaction, which holds the
+		// run lock too. To the caller that is a held lock, to wait for,
+		// not a broken store.
+		return audit.Lease{}, fmt.Errorf("sqlite audit store: lock %q: the database is busy (another connection holds its write lock, e.g. a change in a long shared transaction): %w (%w)",
 			s.cfg.lockKey, audit.ErrLockHeld, err)
 	}
 	if err != nil {

@@ -7,9 +7,12 @@
 // each transactional change and its APPLIED entry commit in one
 // transaction, the entry sent with the COMMIT in one round trip (see
 // [Target.SharedAudit]). Otherwise the target keeps a
-// commit-marker table (default flamingock_marker), created on first use,
-// so that the next run can tell a change that committed from one that did
-// not; see docs/protocols.md.
+// commit-marker table (default flamingock_marker) so that the next run can
+// tell a change that committed from one that did not; see
+// docs/protocols.md. The table is looked for when the first marker is
+// written and created, in that marker's transaction, only if it is missing;
+// the shared protocol never needs it. A role that may not create tables
+// works once the table exists ([Schema] returns its DDL).
 //
 // Like the audit store, the target keeps no session state, so it works
 // behind PgBouncer in transaction pooling mode.

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -41,8 +42,12 @@ type Target struct {
 	readSQL  string
 	writeSQL string
 
-	mu      sync.Mutex
-	created bool
+	// autoCreate: the first marker write creates the table when it is
+	// missing. markerReady: the table is known to exist (found, or created
+	// by a transaction that committed), so writes skip the check.
+	autoCreate  bool
+	mu          sync.Mutex
+	markerReady bool
 }
 
 var _ flamingock.TransactionalTarget = (*Target)(nil)
@@ -92,12 +97,15 @@ func WithTxOptions(o pgx.TxOptions) Option {
 	})
 }
 
-// WithoutAutoCreate stops the target from creating its marker table. Use it
-// when the database role may not run DDL; create the table beforehand with
-// the script [Schema] returns.
+// WithoutAutoCreate stops the target from looking for its marker table and
+// creating it when missing. Without it the target creates the table only
+// when a marker is first written (changes under the shared-transaction
+// protocol never need it), and only after checking that it is missing, so
+// a role that may not run DDL works as soon as the table exists. Create it
+// beforehand with the script [Schema] returns.
 func WithoutAutoCreate() Option {
 	return optionFunc(func(t *Target) error {
-		t.created = true
+		t.autoCreate = false
 		return nil
 	})
 }
@@ -120,7 +128,7 @@ func New(id string, pool *pgxpool.Pool, opts ...Option) (*Target, error) {
 }
 
 func newTarget(id string, opts []Option) (*Target, error) {
-	t := &Target{id: id, table: DefaultMarkerTable}
+	t := &Target{id: id, table: DefaultMarkerTable, autoCreate: true}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("postgres target: nil Option")
@@ -194,15 +202,9 @@ func (t *Target) SharedAudit(store audit.Store) (flamingock.TxAppender, bool) {
 	}, true
 }
 
-// Begin starts a transaction. The marker table is created first, outside
-// the transaction, if this target has not seen it yet: creating it inside
-// would tie the table to the change's fate and hold the DDL lock for the
-// whole change, and creating it from a second connection while the
-// transaction holds one could starve a small pool.
+// Begin starts a transaction. It creates nothing: the marker table is
+// made, if missing, by the first [Tx.WriteMarker].
 func (t *Target) Begin(ctx context.Context) (flamingock.TargetTx, error) {
-	if err := t.ensureMarkerTable(ctx); err != nil {
-		return nil, err
-	}
 	// The connection is held here rather than through a *pgxpool.Tx so
 	// that Commit can finish the transaction with a pipelined statement
 	// and give the connection back without a COMMIT of pgx's own.
@@ -218,22 +220,70 @@ func (t *Target) Begin(ctx context.Context) (flamingock.TargetTx, error) {
 	return &Tx{t: t, conn: conn, tx: tx}, nil
 }
 
-// ensureMarkerTable creates the marker table (and schema) once per target,
-// in one round trip: a multi-statement query that the server runs as one
-// implicit transaction, serialised across instances by a transaction-scoped
-// advisory lock. A failure is retried on the next call.
-func (t *Target) ensureMarkerTable(ctx context.Context) error {
+// ensureMarkerTable makes sure the marker table exists before x writes the
+// first marker. It checks first, so a role without the right to create
+// tables works once the table is there. A missing table is created inside
+// x, right before the change commits: it commits with the first marker
+// (or not at all, to be created by the next attempt), without a second
+// connection that a small pool might not have, and it holds the DDL lock
+// only for the rest of that transaction. The advisory lock serialises
+// creators (of the marker table and of the audit tables) across instances.
+func (t *Target) ensureMarkerTable(ctx context.Context, x *Tx) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.created {
+	ready := t.markerReady || !t.autoCreate
+	t.mu.Unlock()
+	if ready {
 		return nil
 	}
-	sql := "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(ddlLockKey, 10) + ");\n" + t.ddl()
-	if _, err := t.pool.Exec(ctx, sql); err != nil {
-		return fmt.Errorf("postgres target: target %q: create marker table %s: %w", t.id, t.marker, err)
+	var exists bool
+	if err := x.tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", t.marker).Scan(&exists); err != nil {
+		return fmt.Errorf("postgres target: target %q: look for the marker table %s: %w", t.id, t.marker, err)
 	}
-	t.created = true
+	if !exists {
+		stmt := "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(ddlLockKey, 10) + ")"
+		if _, err := x.tx.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("postgres target: target %q: %s: %w", t.id, stmt, err)
+		}
+		var role string
+		var schemaExists bool
+		err := x.tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL, current_user, $2::text = '' OR EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $2::text)",
+			t.marker, t.schema).Scan(&exists, &role, &schemaExists)
+		if err != nil {
+			return fmt.Errorf("postgres target: target %q: look for the marker table %s: %w", t.id, t.marker, err)
+		}
+		if !exists {
+			var ddl []string
+			if !schemaExists {
+				ddl = append(ddl, t.schemaDDL())
+			}
+			for _, stmt := range append(ddl, t.tableDDL()) {
+				if _, err := x.tx.Exec(ctx, stmt); err != nil {
+					return t.createError(stmt, role, err)
+				}
+			}
+			x.createdMarker = true
+			return nil
+		}
+	}
+	t.mu.Lock()
+	t.markerReady = true
+	t.mu.Unlock()
 	return nil
+}
+
+// createError says which statement failed and, when the role lacks the
+// privilege, how to give the target its table.
+func (t *Target) createError(stmt, role string, err error) error {
+	what := strings.TrimSuffix(strings.TrimSpace(strings.SplitN(stmt, "\n", 2)[0]), " (")
+	err = fmt.Errorf("postgres target: target %q: creating the commit-marker table: %s: %w", t.id, what, err)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42501" {
+		where := "the database"
+		if t.schema != "" {
+			where = "schema " + pgx.Identifier{t.schema}.Sanitize()
+		}
+		return fmt.Errorf("%w\nrole %q may not create it. Have a role that may run the script postgres.Schema returns create it beforehand; this role then needs only SELECT, INSERT and UPDATE on %s (WithoutAutoCreate also skips the check for it). Or grant %q CREATE on %s", err, role, t.marker, role, where)
+	}
+	return err
 }
 
 // Schema returns the SQL script (DDL) that creates the marker table, and
@@ -248,11 +298,18 @@ func Schema(opts ...Option) (string, error) {
 }
 
 func (t *Target) ddl() string {
-	var sql string
 	if t.schema != "" {
-		sql = "CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{t.schema}.Sanitize() + ";\n"
+		return t.schemaDDL() + ";\n" + t.tableDDL()
 	}
-	return sql + `CREATE TABLE IF NOT EXISTS ` + t.marker + ` (
+	return t.tableDDL()
+}
+
+func (t *Target) schemaDDL() string {
+	return "CREATE SCHEMA IF NOT EXISTS " + pgx.Identifier{t.schema}.Sanitize()
+}
+
+func (t *Target) tableDDL() string {
+	return `CREATE TABLE IF NOT EXISTS ` + t.marker + ` (
     change_id  text        PRIMARY KEY,
     run_id     text        NOT NULL,
     token      bigint      NOT NULL,
@@ -295,6 +352,9 @@ type Tx struct {
 	conn    *pgxpool.Conn // nil once the transaction has ended
 	tx      pgx.Tx
 	pending *pendingAppend
+	// createdMarker: the transaction created the marker table; once it
+	// commits, the target knows the table exists.
+	createdMarker bool
 }
 
 // pendingAppend is an audit entry to append with the COMMIT.
@@ -315,7 +375,13 @@ func (x *Tx) PgxTx() pgx.Tx { return x.tx }
 // attempt that is writing the same marker makes this call wait for its
 // transaction, and then decides against what it committed.
 func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) error {
+	if err := x.t.ensureMarkerTable(ctx, x); err != nil {
+		return err
+	}
 	tag, err := x.tx.Exec(ctx, x.t.writeSQL, m.ChangeID, m.RunID, m.Token, since)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P01" && !x.t.autoCreate {
+		return fmt.Errorf("postgres target: target %q: write marker of %q: the commit-marker table %s does not exist and the target runs WithoutAutoCreate: create it with the script postgres.Schema returns: %w", x.t.id, m.ChangeID, x.t.marker, err)
+	}
 	if err != nil {
 		return fmt.Errorf("postgres target: target %q: write marker of %q: %w", x.t.id, m.ChangeID, err)
 	}
@@ -343,6 +409,11 @@ func (x *Tx) Commit(ctx context.Context) error {
 	if x.pending == nil {
 		err := x.tx.Commit(ctx)
 		x.release()
+		if err == nil && x.createdMarker {
+			x.t.mu.Lock()
+			x.t.markerReady = true
+			x.t.mu.Unlock()
+		}
 		return err
 	}
 	_, err := x.pending.store.AppendCommit(ctx, x.conn.Conn(), x.pending.entry)

@@ -3,6 +3,7 @@ package pgtarget_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -202,6 +203,11 @@ func TestMarkerWriteReadAndConflict(t *testing.T) {
 func TestConcurrentMarkerWritersOneWins(t *testing.T) {
 	tg, pool, _ := newTarget(t)
 	ctx := context.Background()
+	// The table exists (a first marker was written), so the second writer
+	// waits on the marker row, not on the first writer's table creation.
+	if err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c0", RunID: "r0", Token: 1}, 0, true); err != nil {
+		t.Fatal(err)
+	}
 	txA, err := tg.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +237,7 @@ func TestConcurrentMarkerWritersOneWins(t *testing.T) {
 	}
 }
 
-func TestMarkerTableCreatedOnFirstUseOnly(t *testing.T) {
+func TestMarkerTableCreatedByTheFirstMarkerWriteOnly(t *testing.T) {
 	tg, pool, schema := newTarget(t, pgtarget.WithMarkerTable("Markers"))
 	ctx := context.Background()
 	exists := func() bool {
@@ -251,6 +257,8 @@ func TestMarkerTableCreatedOnFirstUseOnly(t *testing.T) {
 	if exists() {
 		t.Fatal("ReadMarker created the marker table")
 	}
+	// A transaction that writes no marker (the shared protocol's) needs
+	// no table.
 	tx, err := tg.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -258,8 +266,24 @@ func TestMarkerTableCreatedOnFirstUseOnly(t *testing.T) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if exists() {
+		t.Fatal("Begin created the marker table")
+	}
+	// The table is created with the first marker, and with it rolled back.
+	if err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if exists() {
+		t.Fatal("the marker table outlived the rolled-back transaction that created it")
+	}
+	if err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true); err != nil {
+		t.Fatal(err)
+	}
 	if !exists() {
-		t.Fatal("Begin did not create the marker table")
+		t.Fatal("the first committed marker write did not create the marker table")
+	}
+	if m, found := readMarker(t, tg, "c1"); !found || m.RunID != "r" {
+		t.Errorf("marker of c1: %+v found=%v", m, found)
 	}
 }
 
@@ -279,9 +303,15 @@ func TestConcurrentFirstUseOnFreshSchema(t *testing.T) {
 		}
 		wg.Go(func() {
 			<-start
-			tx, err := tg.Begin(context.Background())
-			if err == nil {
-				err = tx.Rollback(context.Background())
+			ctx := context.Background()
+			tx, err := tg.Begin(ctx)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer tx.Rollback(ctx)
+			if err = tx.WriteMarker(ctx, flamingock.Marker{ChangeID: fmt.Sprint("c", i), RunID: "r", Token: 1}, 0); err == nil {
+				err = tx.Commit(ctx)
 			}
 			errs[i] = err
 		})
@@ -292,6 +322,10 @@ func TestConcurrentFirstUseOnFreshSchema(t *testing.T) {
 		if err != nil {
 			t.Errorf("instance %d: %v", i, err)
 		}
+	}
+	var markers int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM "+fresh+".flamingock_marker").Scan(&markers); err != nil || markers != n {
+		t.Errorf("markers: %d (%v), want %d", markers, err, n)
 	}
 }
 
