@@ -281,7 +281,7 @@ func (t *Target) createError(stmt, role string, err error) error {
 		if t.schema != "" {
 			where = "schema " + pgx.Identifier{t.schema}.Sanitize()
 		}
-		return fmt.Errorf("%w\nrole %q may not create it. Have a role that may run the script postgres.Schema returns create it beforehand; this role then needs only SELECT, INSERT and UPDATE on %s (WithoutAutoCreate also skips the check for it). Or grant %q CREATE on %s", err, role, t.marker, role, where)
+		return fmt.Errorf("%w\nrole %q may not create it. Have a role that may run the script pgtarget.Schema returns create it beforehand; this role then needs only SELECT, INSERT and UPDATE on %s (WithoutAutoCreate also skips the check for it). Or grant %q CREATE on %s", err, role, t.marker, role, where)
 	}
 	return err
 }
@@ -380,7 +380,7 @@ func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) 
 	}
 	tag, err := x.tx.Exec(ctx, x.t.writeSQL, m.ChangeID, m.RunID, m.Token, since)
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P01" && !x.t.autoCreate {
-		return fmt.Errorf("postgres target: target %q: write marker of %q: the commit-marker table %s does not exist and the target runs WithoutAutoCreate: create it with the script postgres.Schema returns: %w", x.t.id, m.ChangeID, x.t.marker, err)
+		return fmt.Errorf("postgres target: target %q: write marker of %q: the commit-marker table %s does not exist and the target runs WithoutAutoCreate: create it with the script pgtarget.Schema returns: %w", x.t.id, m.ChangeID, x.t.marker, err)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres target: target %q: write marker of %q: %w", x.t.id, m.ChangeID, err)
