@@ -98,7 +98,15 @@ func Command(runner *flamingock.Runner, opts ...Option) *cobra.Command {
 
 // Standalone returns the command of the standalone flamingock binary: the
 // audit, issue and lock commands against the audit store named by --store
-// (or $FLAMINGOCK_STORE); see [OpenStore] for the URLs it accepts.
+// (or $FLAMINGOCK_STORE). It opens the stores whose packages the program
+// imports (each registers its URL schemes with package storeurl):
+//
+//	import (
+//		_ "github.com/flamingock/flamingock-go/audit/postgres"
+//		_ "github.com/flamingock/flamingock-go/audit/sqlite"
+//	)
+//
+// cmd/flamingock imports every store of this module.
 func Standalone(opts ...Option) *cobra.Command {
 	e := &env{cfg: newConfig(opts), standalone: true}
 	root := e.root("Inspect and repair a flamingock-go audit trail")
@@ -155,7 +163,7 @@ func (e *env) openStore(ctx context.Context) (audit.Store, func(), error) {
 	if raw == "" {
 		return nil, nil, usageErr(fmt.Errorf("no audit store: pass --store URL or set %s (for example sqlite:///var/lib/app/flamingock.db, postgres://user@db.example:5432/app or couchbase://cb.example/app)", EnvStore))
 	}
-	s, err := OpenStore(ctx, raw)
+	s, err := openStoreURL(ctx, raw)
 	if err != nil {
 		return nil, nil, err
 	}
