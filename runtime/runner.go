@@ -107,18 +107,19 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 	err := r.run(ctx, rep)
 	rep.Finished = time.Now()
 	r.emit(RunFinished{Report: rep, Err: err})
-	if err != nil {
-		r.cfg.logger.Error("flamingock run failed", "run_id", rep.RunID, "error", err)
-	}
+	r.logRunFinished(rep, err)
 	return rep, err
 }
 
 func (r *Runner) run(ctx context.Context, rep *Report) error {
+	readStart := time.Now()
 	if r.digestSaysUpToDate(ctx) {
 		rep.UpToDate = true
 		rep.Changes = r.skippedResults(nil)
+		r.logUpToDate(rep, "digest", time.Since(readStart))
 		return nil
 	}
+	readStart = time.Now()
 	snap, err := r.cfg.store.Snapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the audit snapshot: %w", err)
@@ -126,15 +127,18 @@ func (r *Runner) run(ctx context.Context, rep *Report) error {
 	if drift, upToDate := r.fastPath(snap); upToDate {
 		rep.UpToDate = true
 		rep.Changes = r.skippedResults(snap)
+		r.logUpToDate(rep, "snapshot", time.Since(readStart))
 		return r.checkDrift(drift)
 	}
 	r.emit(RunStarted{RunID: rep.RunID})
+	lockStart := time.Now()
 	l, err := r.acquire(ctx, rep.RunID)
 	if err != nil {
 		return err
 	}
 	defer l.release()
 	r.emit(LockAcquired{Lease: l.lease()})
+	r.logLockAcquired(rep.RunID, l.lease(), time.Since(lockStart))
 	// Another instance may have run while we waited: decide from what the
 	// store says now that we hold the lock.
 	if snap, err = r.cfg.store.Snapshot(l.ctx); err != nil {
@@ -225,7 +229,7 @@ func (r *Runner) checkDrift(drift []Drift) error {
 	if r.cfg.driftPolicy == DriftFail {
 		return derr
 	}
-	r.cfg.logger.Warn("checksum drift", "error", derr.Error())
+	r.cfg.logger.Warn("flamingock: checksum drift", "error", derr.Error())
 	return nil
 }
 
