@@ -1,6 +1,8 @@
 // Command quickstart applies a small pipeline of changes to an embedded
 // SQLite database and an outbox directory, keeping the audit trail in the
-// same SQLite file. Run it twice: the second run finds nothing to do.
+// same SQLite file. Run it twice: the second run finds nothing to do. The
+// runner logs to slog.Default (stderr): a line per change started and
+// finished, the run's summary, and on the second run one "up to date" line.
 //
 //	go run ./examples/quickstart
 //
@@ -82,22 +84,14 @@ func run(ctx context.Context, dbPath, outboxDir string, args []string) error {
 	return err
 }
 
+// printReport ends the run's log (the runner logs each change to
+// slog.Default as it goes) with one line from the report.
 func printReport(r *flamingock.Report, dbPath string) {
 	if r.UpToDate {
 		fmt.Printf("Everything is up to date: %d changes applied, nothing pending (audit in %s).\n", len(r.Changes), dbPath)
 		return
 	}
-	for _, c := range r.Changes {
-		switch {
-		case c.State != "":
-			fmt.Printf("  %-16s %-20s %-24s %s\n", c.State, c.ChangeID, c.Protocol, c.Duration.Round(time.Microsecond))
-		case c.Action == flamingock.ActionSkip:
-			fmt.Printf("  %-16s %-20s already applied\n", "skipped", c.ChangeID)
-		default:
-			fmt.Printf("  %-16s %-20s %s\n", c.Action, c.ChangeID, c.Reason)
-		}
-	}
-	fmt.Printf("Applied %d change(s); audit trail in %s.\n", countApplied(r), dbPath)
+	fmt.Printf("Applied %d of %d change(s) in %v; audit trail in %s.\n", countApplied(r), len(r.Changes), r.Finished.Sub(r.Started).Round(time.Millisecond), dbPath)
 }
 
 func countApplied(r *flamingock.Report) int {
