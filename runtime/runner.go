@@ -236,36 +236,7 @@ func (r *Runner) checkDrift(drift []Drift) error {
 // validateDeps checks, before anything runs, that every change the plan
 // will apply has its target and every parameter it needs.
 func (r *Runner) validateDeps(p *Plan) error {
-	var problems []string
-	for _, pc := range p.Changes {
-		if pc.Action != ActionApply {
-			continue
-		}
-		c := pc.Change
-		t := r.targetOf(c)
-		if t == nil {
-			problems = append(problems, fmt.Sprintf("%s: change %q: target %q is not registered (use WithTargets)", c.Source, c.ID, c.Target))
-			continue
-		}
-		provided := NewDeps(r.cfg.deps)
-		if pc.Protocol == audit.NonTx {
-			t.Provide(provided)
-		} else {
-			for _, typ := range t.(TransactionalTarget).TxTypes() {
-				provided.values[typ] = nil
-			}
-		}
-		for _, need := range c.Needs {
-			if !provided.Has(need) {
-				where := "outside a transaction"
-				if pc.Protocol != audit.NonTx {
-					where = "inside a transaction"
-				}
-				problems = append(problems, fmt.Sprintf("%s: change %q needs a %s, which target %q does not provide %s and no WithDependency registers", c.Source, c.ID, need, t.ID(), where))
-			}
-		}
-	}
-	if len(problems) > 0 {
+	if problems := r.wiringProblems(p, ActionApply); len(problems) > 0 {
 		return &DependencyError{Problems: problems}
 	}
 	return nil
@@ -275,18 +246,27 @@ func (r *Runner) validateDeps(p *Plan) error {
 // and without touching any target: for a change whose last attempt ran
 // under the commit-marker protocol, it says that the run will consult the
 // marker rather than reading it. Another instance may be running at the
-// same time; Plan shows the audit trail as it is when read.
+// same time; Plan shows the audit trail as it is when read. [Plan.Wiring]
+// lists the changes that would run but whose target or dependencies are not
+// registered, which Run would refuse.
 func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
 	snap, err := r.cfg.store.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the audit snapshot: %w", err)
 	}
-	return r.plan(ctx, snap, false)
+	p, err := r.plan(ctx, snap, false)
+	if err != nil {
+		return nil, err
+	}
+	p.wiring = r.wiringProblems(p, ActionApply, ActionBlocked)
+	return p, nil
 }
 
 // Validate returns nil when every change is applied. Otherwise it returns
-// an *[IssuesError] when changes need manual intervention, or an error
-// wrapping [ErrPending] that lists the pending changes.
+// an *[IssuesError] when changes need manual intervention, a
+// *[DependencyError] when a change that would run has no target or
+// dependency registered, or an error wrapping [ErrPending] that lists the
+// pending changes.
 func (r *Runner) Validate(ctx context.Context) error {
 	p, err := r.Plan(ctx)
 	if err != nil {
@@ -294,6 +274,9 @@ func (r *Runner) Validate(ctx context.Context) error {
 	}
 	if issues := p.Issues(); len(issues) > 0 {
 		return &IssuesError{Issues: issues}
+	}
+	if w := p.Wiring(); w != nil {
+		return w
 	}
 	var ids []string
 	for _, pc := range p.Changes {
