@@ -110,7 +110,10 @@ func entryTable(o *out, entries []audit.Entry) *cliout.Table {
 		}
 		t.Row(cliout.C(strconv.FormatInt(en.Seq, 10)), cliout.C(en.ChangeID), stateCell(en),
 			cliout.C(o.time(en.CreatedAt)), cliout.C(dur), cliout.C(shortRun(en.RunID)), cliout.C(by(en)),
-			cliout.C(cliout.Truncate(note, 80)))
+			cliout.C(note))
+	}
+	if !o.wide {
+		t.Fit(o.width - 2) // issue get writes it indented by two
 	}
 	return t
 }

@@ -125,6 +125,7 @@ type env struct {
 	standalone bool
 	storeURL   string
 	json       bool
+	output     string
 	top        *cobra.Command
 }
 
@@ -137,6 +138,7 @@ func (e *env) root(short string) *cobra.Command {
 	}
 	group(root)
 	root.PersistentFlags().BoolVar(&e.json, "json", false, "print a JSON document instead of text (schema in docs/operations.md)")
+	root.PersistentFlags().StringVarP(&e.output, "output", "o", outputTable, "`FORMAT`: table (fits $COLUMNS, default 100, stages by their last element), wide (full stages and text), or json (as --json)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	e.top = root
 	return root

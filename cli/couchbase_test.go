@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -18,6 +19,8 @@ import (
 
 // TestMain stops the gocaves process the Couchbase tests start.
 func TestMain(m *testing.M) {
+	// Tables fit $COLUMNS; the goldens are written at the default width.
+	os.Unsetenv("COLUMNS")
 	cbtest.Main(m)
 }
 
