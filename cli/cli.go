@@ -114,7 +114,23 @@ func Standalone(opts ...Option) *cobra.Command {
 	root.PersistentFlags().StringVar(&e.storeURL, "store", "",
 		"audit store URL: sqlite:///abs/path.db, sqlite:rel/path.db, postgres://user@host:5432/db or couchbase://host/bucket (default $"+EnvStore+")")
 	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd())
+	for _, name := range []string{"plan", "apply", "validate", "status"} {
+		root.AddCommand(appOnly(name))
+	}
 	return root
+}
+
+// appOnly is a hidden stand-in for a command only the mounted command has:
+// asked for it, the standalone binary says where it lives.
+func appOnly(name string) *cobra.Command {
+	return &cobra.Command{
+		Use:                name,
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return usagef("%s needs the application's pipeline, which this standalone binary does not have: run it through the command mounted in your binary (for example `myapp flamingock %s`, after root.AddCommand(cli.Command(runner))); here: audit, issue and lock", name, name)
+		},
+	}
 }
 
 // env is what every command of one tree shares: the options, the runner
