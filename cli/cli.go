@@ -93,6 +93,7 @@ func Command(runner *flamingock.Runner, opts ...Option) *cobra.Command {
 	root := e.root("Plan, apply and check this application's changes, and repair its audit trail")
 	root.AddCommand(e.planCmd(), e.applyCmd(), e.validateCmd(), e.statusCmd())
 	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd())
+	e.addExamples(root)
 	return root
 }
 
@@ -117,6 +118,7 @@ func Standalone(opts ...Option) *cobra.Command {
 	for _, name := range []string{"plan", "apply", "validate", "status"} {
 		root.AddCommand(appOnly(name))
 	}
+	e.addExamples(root)
 	return root
 }
 
@@ -154,7 +156,7 @@ func (e *env) root(short string) *cobra.Command {
 	}
 	group(root)
 	root.PersistentFlags().BoolVar(&e.json, "json", false, "print a JSON document instead of text (schema in docs/operations.md)")
-	root.PersistentFlags().StringVarP(&e.output, "output", "o", outputTable, "`FORMAT`: table (fits $COLUMNS, default 100, stages by their last element), wide (full stages and text), or json (as --json)")
+	root.PersistentFlags().StringVarP(&e.output, "output", "o", outputTable, "`FORMAT`: table (fits $COLUMNS, default 100; stages by their last element), wide (full stages and text) or json (as --json)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	e.top = root
 	return root

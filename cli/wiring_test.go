@@ -133,3 +133,42 @@ func TestStandaloneSaysWhereAppCommandsLive(t *testing.T) {
 		t.Errorf("help should not list the app-only commands:\n%s", r)
 	}
 }
+
+// TestEveryHelpHasExamples: every command's help has an Examples section
+// naming the command as invoked, mounted or not.
+func TestEveryHelpHasExamples(t *testing.T) {
+	store, _ := openSQLite(t)
+	runner := newWorkshop(t).runner(t, store)
+	mounted := func() *cobra.Command {
+		root := &cobra.Command{Use: "shop"}
+		root.AddCommand(cli.Command(runner))
+		return root
+	}
+	for _, tree := range []struct {
+		build  func() *cobra.Command
+		prefix []string
+		prog   string
+	}{
+		{mounted, []string{"flamingock"}, "shop flamingock"},
+		{standalone(""), nil, "flamingock"},
+	} {
+		var visit func(c *cobra.Command, path []string)
+		visit = func(c *cobra.Command, path []string) {
+			if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+				return
+			}
+			r := expect(t, execute(t, tree.build, append(append(append([]string{}, tree.prefix...), path...), "--help")...), 0)
+			if !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "  "+tree.prog+" ") || strings.Contains(r.stdout, "PROG") {
+				t.Errorf("%s %s --help has no examples naming %q:\n%s", tree.prog, strings.Join(path, " "), tree.prog, r)
+			}
+			for _, sub := range c.Commands() {
+				visit(sub, append(append([]string{}, path...), sub.Name()))
+			}
+		}
+		root := tree.build()
+		if tree.prefix != nil {
+			root, _, _ = root.Find(tree.prefix)
+		}
+		visit(root, nil)
+	}
+}

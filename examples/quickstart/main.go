@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	"github.com/flamingock/flamingock-go/cli"
 	"github.com/flamingock/flamingock-go/examples/quickstart/changes/accounts"
@@ -77,7 +79,11 @@ func run(ctx context.Context, dbPath, outboxDir string, args []string) error {
 		return err
 	}
 	if len(args) > 0 && args[0] == "flamingock" {
-		os.Exit(cli.Execute(ctx, cli.Command(runner, cli.WithProgress(progress)), args[1:], os.Stdin, os.Stdout, os.Stderr))
+		// Mounted under the application's own command, so that the hints
+		// the CLI prints name it as typed: "quickstart flamingock ...".
+		root := &cobra.Command{Use: "quickstart"}
+		root.AddCommand(cli.Command(runner, cli.WithProgress(progress)))
+		os.Exit(cli.Execute(ctx, root, args, os.Stdin, os.Stdout, os.Stderr))
 	}
 	report, err := runner.Run(ctx)
 	printReport(report, dbPath)
