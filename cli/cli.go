@@ -94,6 +94,7 @@ func Command(runner *flamingock.Runner, opts ...Option) *cobra.Command {
 	root.AddCommand(e.planCmd(), e.applyCmd(), e.validateCmd(), e.statusCmd())
 	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd())
 	e.addExamples(root)
+	e.addCompletions(root)
 	return root
 }
 
@@ -119,6 +120,7 @@ func Standalone(opts ...Option) *cobra.Command {
 		root.AddCommand(appOnly(name))
 	}
 	e.addExamples(root)
+	e.addCompletions(root)
 	return root
 }
 

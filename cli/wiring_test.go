@@ -172,3 +172,37 @@ func TestEveryHelpHasExamples(t *testing.T) {
 		visit(root, nil)
 	}
 }
+
+// TestShellCompletion: the shell completes change ids and stages from the
+// store, and states and resolutions from their sets.
+func TestShellCompletion(t *testing.T) {
+	store, url := openSQLite(t)
+	w := newWorkshop(t)
+	expect(t, execute(t, embedded(w.runner(t, store)), "apply"), 0)
+	complete := func(args ...string) string {
+		t.Helper()
+		r := expect(t, execute(t, standalone(url), append([]string{"__complete"}, args...)...), 0)
+		return r.stdout
+	}
+	for _, c := range []struct {
+		args []string
+		want []string
+		not  string
+	}{
+		{[]string{"audit", "list", "--change", "se"}, []string{"seed-users"}, "index-users"},
+		{[]string{"issue", "get", "--change", ""}, []string{"index-users", "seed-users", "write-settings"}, ""},
+		{[]string{"audit", "list", "--stage", "u"}, []string{"users"}, "config"},
+		{[]string{"audit", "list", "--state", "ROLL"}, []string{"ROLLED_BACK", "ROLLBACK_FAILED"}, "APPLIED"},
+		{[]string{"audit", "fix", "--resolution", ""}, []string{"applied", "rolled-back"}, ""},
+	} {
+		got := complete(c.args...)
+		for _, w := range c.want {
+			if !strings.Contains(got, w+"\n") {
+				t.Errorf("completing %v: want %q in\n%s", c.args, w, got)
+			}
+		}
+		if c.not != "" && strings.Contains(got, c.not) {
+			t.Errorf("completing %v: %q should not be offered:\n%s", c.args, c.not, got)
+		}
+	}
+}
