@@ -101,6 +101,20 @@ func (e *env) auditListCmd() *cobra.Command {
 				}
 			}
 		}
+		if len(entries) == 0 && change != "" {
+			// A change id that is not in the trail at all is likely a typo.
+			if snap, err := store.Snapshot(c.Context()); err == nil {
+				if _, known := snap[change]; !known {
+					ids := make([]string, 0, len(snap))
+					for id := range snap {
+						ids = append(ids, id)
+					}
+					if near := nearest(change, ids); near != "" {
+						return usagef("--change %q: the audit trail has no such change; did you mean %q?", change, near)
+					}
+				}
+			}
+		}
 		if limit > 0 && len(entries) > limit {
 			entries = entries[len(entries)-limit:]
 		}

@@ -116,6 +116,14 @@ func TestAuditListStageAndLimit(t *testing.T) {
 	if !strings.Contains(r.stderr, "did you mean APPLIED?") {
 		t.Errorf("a misspelt state should get a suggestion:\n%s", r)
 	}
+	r = expect(t, execute(t, ops, "audit", "list", "--history", "--change", "seed-user"), cli.ExitUsage)
+	if !strings.Contains(r.stderr, `did you mean "seed-users"?`) {
+		t.Errorf("a misspelt change id should get a suggestion:\n%s", r)
+	}
+	r = expect(t, execute(t, ops, "audit", "list", "--change", "something-else-entirely"), 0)
+	if !strings.Contains(r.stdout, "No audit entries match") {
+		t.Errorf("an unknown id with nothing near is just no match:\n%s", r)
+	}
 	expect(t, execute(t, ops, "audit", "list", "--limit", "-1"), cli.ExitUsage)
 }
 
