@@ -15,6 +15,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/internal/cliout"
+	"github.com/flamingock/flamingock-go/internal/suggest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
@@ -53,7 +54,7 @@ func (e *env) auditListCmd() *cobra.Command {
 		if state != "" {
 			st, err := audit.ParseState(strings.ToUpper(state))
 			if err != nil {
-				if near := nearest(strings.ToUpper(state), strings.Split(statesList(), ", ")); near != "" {
+				if near := suggest.Closest(strings.ToUpper(state), strings.Split(statesList(), ", ")); near != "" {
 					return usagef("--state %q: did you mean %s? (want one of %s)", state, near, statesList())
 				}
 				return usagef("--state %q: want one of %s", state, statesList())
@@ -92,11 +93,11 @@ func (e *env) auditListCmd() *cobra.Command {
 		if stage != "" {
 			var known []string
 			entries = slices.DeleteFunc(entries, func(en audit.Entry) bool {
-				known = append(known, en.Stage)
+				known = append(known, en.Stage, path.Base(en.Stage))
 				return en.Stage != stage && path.Base(en.Stage) != stage
 			})
 			if len(entries) == 0 {
-				if near := nearest(stage, known); near != "" {
+				if near := suggest.Closest(stage, known); near != "" {
 					return usagef("--stage %q: no entries of that stage; did you mean %q?", stage, near)
 				}
 			}
@@ -109,7 +110,7 @@ func (e *env) auditListCmd() *cobra.Command {
 					for id := range snap {
 						ids = append(ids, id)
 					}
-					if near := nearest(change, ids); near != "" {
+					if near := suggest.Closest(change, ids); near != "" {
 						return usagef("--change %q: the audit trail has no such change; did you mean %q?", change, near)
 					}
 				}

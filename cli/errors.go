@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -98,38 +97,4 @@ func required(c *cobra.Command, names ...string) error {
 		return nil
 	}
 	return usagef("%s needs %s", c.CommandPath(), strings.Join(missing, " and "))
-}
-
-// nearest returns the candidate (or its last path element) closest to s
-// when it is near enough to be a typo, else "".
-func nearest(s string, candidates []string) string {
-	best, bestD := "", len(s)/3+2
-	for _, c := range candidates {
-		for _, name := range []string{c, path.Base(c)} {
-			if d := levenshtein(strings.ToLower(s), strings.ToLower(name)); d < bestD {
-				best, bestD = name, d
-			}
-		}
-	}
-	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

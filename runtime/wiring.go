@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/internal/suggest"
 )
 
 // wiringProblems checks that every change of p whose action is one of
@@ -24,7 +25,7 @@ func (r *Runner) wiringProblems(p *Plan, actions ...Action) []string {
 		t := r.targetOf(c)
 		if t == nil {
 			msg := fmt.Sprintf("%s: change %q: target %q is not registered (use WithTargets)", c.Source, c.ID, c.Target)
-			if near := closest(c.Target, r.targetIDs()); near != "" {
+			if near := suggest.Closest(c.Target, r.targetIDs()); near != "" {
 				msg += fmt.Sprintf("; did you mean %q?", near)
 			}
 			problems = append(problems, msg)
@@ -47,7 +48,7 @@ func (r *Runner) wiringProblems(p *Plan, actions ...Action) []string {
 				where = "inside a transaction"
 			}
 			msg := fmt.Sprintf("%s: change %q needs a %s, which target %q does not provide %s and no WithDependency registers", c.Source, c.ID, need, t.ID(), where)
-			if near := closest(need.String(), typeNames(provided)); near != "" {
+			if near := closestType(need.String(), typeNames(provided)); near != "" {
 				msg += fmt.Sprintf("; did you mean %s?", near)
 			}
 			problems = append(problems, msg)
@@ -77,26 +78,26 @@ func typeNames(d *Deps) []string {
 	return slices.Compact(out)
 }
 
-// closest returns the candidate nearest to name when it is near enough to
-// be a slip, else "": the same name in another case or package, or one
-// whose last element (a type without its package) is at most a third of
-// its length plus one edits away.
-func closest(name string, candidates []string) string {
-	short := strings.ToLower(lastElem(name))
-	limit := len(short)/3 + 1
-	best, bestD := "", limit+1
+// closestType returns the type among candidates that name was probably meant
+// to be: the same type name from another package, or a slip in the name
+// (see [suggest.Closest]); "" when none is near.
+func closestType(name string, candidates []string) string {
+	byElem := map[string]string{}
+	var elems []string
 	for _, c := range candidates {
+		e := lastElem(c)
 		if c == name {
 			continue
 		}
-		if strings.EqualFold(c, name) || lastElem(c) == lastElem(name) {
+		if e == lastElem(name) {
 			return c
 		}
-		if d := editDistance(short, strings.ToLower(lastElem(c))); d <= limit && d < bestD {
-			best, bestD = c, d
+		if _, dup := byElem[e]; !dup {
+			byElem[e] = c
+			elems = append(elems, e)
 		}
 	}
-	return best
+	return byElem[suggest.Closest(lastElem(name), elems)]
 }
 
 // lastElem is a type name without its package: "*sql.DB" → "DB", so that
@@ -107,27 +108,6 @@ func lastElem(s string) string {
 		return s[i+1:]
 	}
 	return s
-}
-
-// editDistance is the Levenshtein distance of a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // Wiring returns the problems of p's changes that would run (or run once an
