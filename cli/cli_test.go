@@ -95,6 +95,7 @@ func TestStoreURLs(t *testing.T) {
 		{"postgres invalid table name", "postgres://ops:secret@127.0.0.1:1/app?flamingock_latest_table=1st", 2, `WithLatestTable("1st")`},
 		{"postgres invalid schema name", "postgres://ops@127.0.0.1:1/app?password=secret&flamingock_schema=a.b", 2, `WithSchema("a.b")`},
 		{"couchbase invalid wait", "couchbase://ops:secret@cb.example/audit?flamingock_wait=soon", 2, `flamingock_wait: want a positive duration`},
+		{"couchbase invalid key prefix", "couchbase://ops:secret@cb.example/audit?flamingock_key_prefix=a::b", 2, `WithKeyPrefix("a::b")`},
 		{"couchbase without a bucket", "couchbase://ops:secret@cb.example", 2, "couchbase://ops:xxxxx@cb.example: names no bucket"},
 		{"couchbase with an unknown parameter", "couchbase://ops:secret@cb.example/audit?flamingock_history_table=x", 2, `unknown parameter "flamingock_history_table"`},
 		{"unknown scheme", "mysql://root@localhost/app", 2, `unknown scheme "mysql"`},
