@@ -83,7 +83,7 @@ func TestLightPackagesLinkNoHeavyDependency(t *testing.T) {
 }
 
 // maxCLIBytes is what mounting the operations command may add to the
-// quickstart binary (measured: about 0.36 MB; docs/benchmarks.md).
+// quickstart binary (measured: about 0.4 MB; docs/benchmarks.md).
 const maxCLIBytes = 1 << 20
 
 // TestMountingTheCLIAddsLittle builds examples/quickstart and the same
