@@ -11,7 +11,7 @@ import (
 // invokes it ("flamingock", or "myapp flamingock" when mounted), filled in
 // when help is shown: the tree may be mounted after it is built.
 var examples = map[string]string{
-	"": `  PROG issue list                      # what needs a human, exit 1 if anything
+	"": `  PROG issue list                       # what needs a human, exit 1 if anything
   PROG audit list --history --limit 20  # the last 20 entries of the audit trail
   PROG lock show                        # who holds the run lock`,
 	"plan": `  PROG plan                # what apply would do, change by change

@@ -19,7 +19,7 @@ func TestStandaloneSaysWhereAppCommandsLive(t *testing.T) {
 		}
 	}
 	r := expect(t, execute(t, standalone(""), "--help"), 0)
-	if strings.Contains(r.stdout, "status") {
+	if strings.Contains(r.stdout, "\n  status ") || strings.Contains(r.stdout, "\n  plan ") {
 		t.Errorf("help should not list the app-only commands:\n%s", r)
 	}
 }
