@@ -62,6 +62,7 @@ func repoRoot(t *testing.T) string {
 
 func TestLightPackagesLinkNoHeavyDependency(t *testing.T) {
 	gobin := goCommand(t)
+	trackSources(t)
 	for _, l := range light {
 		t.Run(l.pkg, func(t *testing.T) {
 			cmd := exec.Command(gobin, "list", "-deps", "-f", "{{.ImportPath}}", module+"/"+l.pkg)
@@ -94,6 +95,7 @@ func TestMountingTheCLIAddsLittle(t *testing.T) {
 		t.Skip("builds two binaries; skipped with -short")
 	}
 	gobin := goCommand(t)
+	trackSources(t)
 	dir := t.TempDir()
 	size := func(name, pkg string) int64 {
 		t.Helper()
@@ -114,6 +116,28 @@ func TestMountingTheCLIAddsLittle(t *testing.T) {
 	t.Logf("quickstart %d bytes, without the CLI %d bytes: the CLI adds %d bytes", with, without, with-without)
 	if with-without > maxCLIBytes {
 		t.Errorf("mounting the CLI adds %d bytes to the quickstart binary (%d with, %d without), more than %d: check `go version -m` of the binary for a driver the CLI pulls in", with-without, with, without, maxCLIBytes)
+	}
+}
+
+// trackSources stats every Go source and module file of the repository, so
+// that go test's result cache, which sees only what the test process itself
+// reads, is invalidated when any of them changes: the go commands these
+// tests run read them in another process.
+func trackSources(t *testing.T) {
+	t.Helper()
+	err := filepath.WalkDir(repoRoot(t), func(path string, d os.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != repoRoot(t):
+			return filepath.SkipDir
+		case !d.IsDir() && (strings.HasSuffix(path, ".go") || d.Name() == "go.mod" || d.Name() == "go.sum"):
+			_, err = os.Stat(path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
