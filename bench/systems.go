@@ -88,7 +88,8 @@ func (h *flamingockHandle) build(ctx context.Context, n int) (tool, error) {
 		return nil, err
 	}
 	r, err := flamingock.New(flamingock.NewPipeline(flamingockStage(n)),
-		flamingock.WithAuditStore(store), flamingock.WithTargets(target))
+		flamingock.WithAuditStore(store), flamingock.WithTargets(target),
+		flamingock.WithLogger(slog.New(slog.DiscardHandler))) // as goose: measure the work, not the log
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +354,8 @@ func (h *flamingockHandle) stepTimes(ctx context.Context, n int) ([]time.Duratio
 	}
 	stage := flamingockStage(n)
 	r, err := flamingock.New(flamingock.NewPipeline(stage),
-		flamingock.WithAuditStore(store), flamingock.WithTargets(target))
+		flamingock.WithAuditStore(store), flamingock.WithTargets(target),
+		flamingock.WithLogger(slog.New(slog.DiscardHandler))) // as goose: measure the work, not the log
 	if err != nil {
 		return nil, err
 	}

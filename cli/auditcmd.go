@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/internal/cliout"
+	"github.com/flamingock/flamingock-go/internal/suggest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
@@ -29,7 +31,8 @@ func (e *env) auditCmd() *cobra.Command {
 
 func (e *env) auditListCmd() *cobra.Command {
 	var history bool
-	var change, since, state string
+	var change, since, state, stage string
+	var limit int
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "Show the latest state of every change, or with --history every entry",
@@ -41,11 +44,19 @@ func (e *env) auditListCmd() *cobra.Command {
 	c.Flags().StringVar(&change, "change", "", "only this change `ID`")
 	c.Flags().StringVar(&since, "since", "", "only entries written since `TIME`: RFC 3339 (2025-03-01T10:00:00Z), a date (2025-03-01, local), or a duration back from now (24h, 7d)")
 	c.Flags().StringVar(&state, "state", "", "only entries in this `STATE` (e.g. ROLLBACK_FAILED)")
+	c.Flags().StringVar(&stage, "stage", "", "only changes of this `STAGE`: its package path, or the path's last element as tables show it")
+	c.Flags().IntVar(&limit, "limit", 0, "show only the `N` most recent entries (0: all)")
 	c.RunE = e.run(func(c *cobra.Command, o *out) error {
+		if limit < 0 {
+			return usagef("--limit %d: want a positive number of entries, or 0 for all", limit)
+		}
 		q := audit.HistoryQuery{ChangeID: change}
 		if state != "" {
 			st, err := audit.ParseState(strings.ToUpper(state))
 			if err != nil {
+				if near := suggest.Closest(strings.ToUpper(state), strings.Split(statesList(), ", ")); near != "" {
+					return usagef("--state %q: did you mean %s? (want one of %s)", state, near, statesList())
+				}
 				return usagef("--state %q: want one of %s", state, statesList())
 			}
 			q.State = st
@@ -81,11 +92,40 @@ func (e *env) auditListCmd() *cobra.Command {
 			}
 			slices.SortFunc(entries, func(a, b audit.Entry) int { return int(a.Seq - b.Seq) })
 		}
+		if stage != "" {
+			var known []string
+			entries = slices.DeleteFunc(entries, func(en audit.Entry) bool {
+				known = append(known, en.Stage, path.Base(en.Stage))
+				return en.Stage != stage && path.Base(en.Stage) != stage
+			})
+			if len(entries) == 0 {
+				if near := suggest.Closest(stage, known); near != "" {
+					return usagef("--stage %q: no entries of that stage; did you mean %q?", stage, near)
+				}
+			}
+		}
+		if len(entries) == 0 && change != "" {
+			// A change id that is not in the trail at all is likely a typo.
+			if snap, err := store.Snapshot(c.Context()); err == nil {
+				if _, known := snap[change]; !known {
+					ids := make([]string, 0, len(snap))
+					for id := range snap {
+						ids = append(ids, id)
+					}
+					if near := suggest.Closest(change, ids); near != "" {
+						return usagef("--change %q: the audit trail has no such change; did you mean %q?", change, near)
+					}
+				}
+			}
+		}
+		if limit > 0 && len(entries) > limit {
+			entries = entries[len(entries)-limit:]
+		}
 		if o.json {
 			return o.writeJSON(auditListJSON{SchemaVersion: SchemaVersion, History: history, Entries: toEntriesJSON(entries, &v, o.loc)})
 		}
 		if len(entries) == 0 {
-			if q != (audit.HistoryQuery{}) {
+			if q != (audit.HistoryQuery{}) || stage != "" {
 				o.printf("No audit entries match.\n")
 			} else {
 				o.printf("The audit trail is empty: no change has run against this store yet.\n")
@@ -113,7 +153,10 @@ func entryTable(o *out, entries []audit.Entry, v *audit.View) *cliout.Table {
 		}
 		t.Row(cliout.C(strconv.FormatInt(en.Seq, 10)), cliout.C(en.ChangeID), stateCell(en, entryIsIssue(v, en)),
 			cliout.C(o.time(en.CreatedAt)), cliout.C(dur), cliout.C(shortRun(en.RunID)), cliout.C(by(en)),
-			cliout.C(cliout.Truncate(note, 80)))
+			cliout.C(note))
+	}
+	if !o.wide {
+		t.Fit(o.width - 2) // issue get writes it indented by two
 	}
 	return t
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -21,7 +22,8 @@ func benchStore(b *testing.B, n int) string {
 		changes[i] = flamingock.Change{ID: fmt.Sprintf("change-%04d", i), Order: fmt.Sprintf("%04d", i), Recovery: flamingock.RecoveryManual,
 			Apply: func(context.Context, *flamingock.Deps) error { return nil }}
 	}
-	r, err := flamingock.New(flamingock.NewPipeline(flamingock.Stage{Name: "bench", Changes: changes}), flamingock.WithAuditStore(store))
+	r, err := flamingock.New(flamingock.NewPipeline(flamingock.Stage{Name: "bench", Changes: changes}), flamingock.WithAuditStore(store),
+		flamingock.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -93,12 +93,22 @@ func Command(runner *flamingock.Runner, opts ...Option) *cobra.Command {
 	root := e.root("Plan, apply and check this application's changes, and repair its audit trail")
 	root.AddCommand(e.planCmd(), e.applyCmd(), e.validateCmd(), e.statusCmd())
 	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd())
+	e.addExamples(root)
+	e.addCompletions(root)
 	return root
 }
 
 // Standalone returns the command of the standalone flamingock binary: the
 // audit, issue and lock commands against the audit store named by --store
-// (or $FLAMINGOCK_STORE); see [OpenStore] for the URLs it accepts.
+// (or $FLAMINGOCK_STORE). It opens the stores whose packages the program
+// imports (each registers its URL schemes with package storeurl):
+//
+//	import (
+//		_ "github.com/flamingock/flamingock-go/audit/postgres"
+//		_ "github.com/flamingock/flamingock-go/audit/sqlite"
+//	)
+//
+// cmd/flamingock imports every store of this module.
 func Standalone(opts ...Option) *cobra.Command {
 	e := &env{cfg: newConfig(opts), standalone: true}
 	root := e.root("Inspect and repair a flamingock-go audit trail")
@@ -106,7 +116,25 @@ func Standalone(opts ...Option) *cobra.Command {
 	root.PersistentFlags().StringVar(&e.storeURL, "store", "",
 		"audit store URL: sqlite:///abs/path.db, sqlite:rel/path.db, postgres://user@host:5432/db or couchbase://host/bucket (default $"+EnvStore+")")
 	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd())
+	for _, name := range []string{"plan", "apply", "validate", "status"} {
+		root.AddCommand(appOnly(name))
+	}
+	e.addExamples(root)
+	e.addCompletions(root)
 	return root
+}
+
+// appOnly is a hidden stand-in for a command only the mounted command has:
+// asked for it, the standalone binary says where it lives.
+func appOnly(name string) *cobra.Command {
+	return &cobra.Command{
+		Use:                name,
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return usagef("%s needs the application's pipeline, which this standalone binary does not have: run it through the command mounted in your binary (for example `myapp flamingock %s`, after root.AddCommand(cli.Command(runner))); here: audit, issue and lock", name, name)
+		},
+	}
 }
 
 // env is what every command of one tree shares: the options, the runner
@@ -117,6 +145,7 @@ type env struct {
 	standalone bool
 	storeURL   string
 	json       bool
+	output     string
 	top        *cobra.Command
 }
 
@@ -129,6 +158,7 @@ func (e *env) root(short string) *cobra.Command {
 	}
 	group(root)
 	root.PersistentFlags().BoolVar(&e.json, "json", false, "print a JSON document instead of text (schema in docs/operations.md)")
+	root.PersistentFlags().StringVarP(&e.output, "output", "o", outputTable, "`FORMAT`: table (fits $COLUMNS, default 100; stages by their last element), wide (full stages and text) or json (as --json)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	e.top = root
 	return root
@@ -155,7 +185,7 @@ func (e *env) openStore(ctx context.Context) (audit.Store, func(), error) {
 	if raw == "" {
 		return nil, nil, usageErr(fmt.Errorf("no audit store: pass --store URL or set %s (for example sqlite:///var/lib/app/flamingock.db, postgres://user@db.example:5432/app or couchbase://cb.example/app)", EnvStore))
 	}
-	s, err := OpenStore(ctx, raw)
+	s, err := openStoreURL(ctx, raw)
 	if err != nil {
 		return nil, nil, err
 	}

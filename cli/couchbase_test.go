@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/couchbase/gocb/v2"
 
@@ -19,16 +19,16 @@ import (
 
 // TestMain stops the gocaves process the Couchbase tests start.
 func TestMain(m *testing.M) {
-	// Every CLI command opens its own cluster connection, and in a full
-	// `go test ./...` several packages share two cores with their own
-	// gocaves: the 10 s a user waits for a cluster is too tight here.
-	// Tests that exercise the timeout set their own short wait.
-	cli.SetCouchbaseWait(60 * time.Second)
+	// Tables fit $COLUMNS; the goldens are written at the default width.
+	os.Unsetenv("COLUMNS")
 	cbtest.Main(m)
 }
 
 // cbURL is the store URL of bucket on srv with the given userinfo (may be
-// nil) and query.
+// nil) and query. Every CLI command opens its own cluster connection, and in
+// a full `go test ./...` several packages share two cores with their own
+// gocaves: the 10 s a user waits for a cluster is too tight here, so the
+// URL waits 60 s unless query sets flamingock_wait.
 func cbURL(t testing.TB, srv *cbtest.Server, userinfo *url.Userinfo, bucket string, query url.Values) string {
 	t.Helper()
 	scheme, rest, ok := strings.Cut(srv.ConnStr, "://")
@@ -41,6 +41,7 @@ func cbURL(t testing.TB, srv *cbtest.Server, userinfo *url.Userinfo, bucket stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	q.Set(couchbase.ParamWait, "60s")
 	for k, v := range query {
 		q[k] = v
 	}
@@ -116,13 +117,13 @@ func TestCouchbaseStoreURLs(t *testing.T) {
 		lists(t, encoded)
 	})
 	t.Run("credentials from the environment", func(t *testing.T) {
-		t.Setenv(cli.EnvCouchbaseUser, srv.User)
-		t.Setenv(cli.EnvCouchbasePassword, srv.Password)
+		t.Setenv(couchbase.EnvUser, srv.User)
+		t.Setenv(couchbase.EnvPassword, srv.Password)
 		lists(t, cbURL(t, srv, nil, cbtest.Bucket, prefix))
 	})
 	t.Run("user in the URL, password from the environment", func(t *testing.T) {
-		t.Setenv(cli.EnvCouchbaseUser, "")
-		t.Setenv(cli.EnvCouchbasePassword, srv.Password)
+		t.Setenv(couchbase.EnvUser, "")
+		t.Setenv(couchbase.EnvPassword, srv.Password)
 		lists(t, cbURL(t, srv, url.User(srv.User), cbtest.Bucket, prefix))
 	})
 	t.Run("from FLAMINGOCK_STORE", func(t *testing.T) {
@@ -130,7 +131,14 @@ func TestCouchbaseStoreURLs(t *testing.T) {
 		expect(t, execute(t, standalone(""), "issue", "list"), 0)
 	})
 
-	defer cli.SetCouchbaseWait(2 * time.Second)()
+	// The failures below wait 2 s for the cluster, not a minute.
+	short := func(q url.Values) url.Values {
+		out := url.Values{couchbase.ParamWait: {"2s"}}
+		for k, v := range q {
+			out[k] = v
+		}
+		return out
+	}
 	const password = "not-the-s3cret"
 	wrong := url.UserPassword(srv.User, password)
 	creds := url.UserPassword(srv.User, srv.Password)
@@ -143,16 +151,16 @@ func TestCouchbaseStoreURLs(t *testing.T) {
 		name, url string
 		want      []string
 	}{
-		{"wrong password", cbURL(t, srv, wrong, cbtest.Bucket, prefix), []string{"refused the connection", "credentials", `user "` + srv.User + `"`, ":xxxxx@"}},
-		{"missing bucket", cbURL(t, srv, creds, "no-such-bucket", prefix), []string{`no bucket "no-such-bucket"`}},
-		{"unreachable", "couchbase://ops:" + password + "@127.0.0.1:1,127.0.0.1:2/audit", []string{
-			`cannot reach bucket "audit" of the Couchbase cluster at couchbase://ops:xxxxx@127.0.0.1:1,127.0.0.1:2/audit within 2s`, "check the hosts"}},
-		{"no audit trail at the prefix", cbURL(t, srv, creds, cbtest.Bucket, url.Values{"flamingock_key_prefix": {unused}}), []string{
+		{"wrong password", cbURL(t, srv, wrong, cbtest.Bucket, short(prefix)), []string{"refused the connection", "credentials", `user "` + srv.User + `"`, ":xxxxx@"}},
+		{"missing bucket", cbURL(t, srv, creds, "no-such-bucket", short(prefix)), []string{`no bucket "no-such-bucket"`}},
+		{"unreachable", "couchbase://ops:" + password + "@127.0.0.1:1,127.0.0.1:2/audit?flamingock_wait=2s", []string{
+			`cannot reach bucket "audit" of the Couchbase cluster at couchbase://ops:xxxxx@127.0.0.1:1,127.0.0.1:2/audit?flamingock_wait=2s within 2s`, "check the hosts"}},
+		{"no audit trail at the prefix", cbURL(t, srv, creds, cbtest.Bucket, short(url.Values{"flamingock_key_prefix": {unused}})), []string{
 			"no audit trail at", `no state document "` + unused + `::state" in default._default._default`, "never creates", "flamingock_key_prefix"}},
-		{"no audit trail at the default prefix", cbURL(t, srv, creds, cbtest.Bucket, nil), []string{`no state document "flamingock::state"`}},
-		{"missing collection", cbURL(t, srv, creds, cbtest.Bucket, url.Values{"flamingock_scope": {"nope"}, "flamingock_collection": {"absent"}}), []string{
+		{"no audit trail at the default prefix", cbURL(t, srv, creds, cbtest.Bucket, short(nil)), []string{`no state document "flamingock::state"`}},
+		{"missing collection", cbURL(t, srv, creds, cbtest.Bucket, short(url.Values{"flamingock_scope": {"nope"}, "flamingock_collection": {"absent"}})), []string{
 			`no collection nope.absent in bucket "default"`}},
-		{"not a state document", cbURL(t, srv, creds, cbtest.Bucket, url.Values{"flamingock_key_prefix": {notState}}), []string{"not a state document"}},
+		{"not a state document", cbURL(t, srv, creds, cbtest.Bucket, short(url.Values{"flamingock_key_prefix": {notState}})), []string{"not a state document"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := expect(t, execute(t, standalone(c.url), "audit", "list"), 1)
@@ -218,18 +226,18 @@ func TestCouchbaseCollection(t *testing.T) {
 // TestCouchbaseURLUsage: malformed Couchbase URLs are usage errors, found
 // before any connection is tried.
 func TestCouchbaseURLUsage(t *testing.T) {
-	t.Setenv(cli.EnvCouchbaseUser, "")
-	t.Setenv(cli.EnvCouchbasePassword, "")
+	t.Setenv(couchbase.EnvUser, "")
+	t.Setenv(couchbase.EnvPassword, "")
 	for _, c := range []struct{ name, url, want string }{
-		{"no bucket", "couchbase://ops:secret@cb1.example:11210,cb2.example", "couchbase://ops:xxxxx@cb1.example:11210,cb2.example names no bucket: want couchbase://cb1.example:11210,cb2.example/BUCKET"},
+		{"no bucket", "couchbase://ops:secret@cb1.example:11210,cb2.example", "couchbase://ops:xxxxx@cb1.example:11210,cb2.example: names no bucket: want couchbase://cb1.example:11210,cb2.example/BUCKET"},
 		{"empty bucket", "couchbases://ops:secret@cb.example/?flamingock_key_prefix=app", "names no bucket"},
 		{"no host", "couchbase:///audit", "names no host"},
 		{"path beyond the bucket", "couchbase://ops:secret@cb.example/audit/inventory/audit", "the path must be the bucket name alone"},
 		{"no slashes", "couchbase:cb.example/audit", "want couchbase://host[:port][,host2]/BUCKET"},
-		{"unknown parameter", "couchbase://ops:secret@cb.example/audit?flamingock_schema=x", `unknown parameter "flamingock_schema" (known: flamingock_collection, flamingock_key_prefix, flamingock_scope)`},
+		{"unknown parameter", "couchbase://ops:secret@cb.example/audit?flamingock_schema=x", `unknown parameter "flamingock_schema" (known: flamingock_collection, flamingock_key_prefix, flamingock_scope, flamingock_wait)`},
 		{"scope without collection", "couchbase://ops:secret@cb.example/audit?flamingock_scope=app", "give flamingock_scope and flamingock_collection together"},
 		{"collection without scope", "couchbase://ops:secret@cb.example/audit?flamingock_collection=audit", "give flamingock_scope and flamingock_collection together"},
-		{"empty key prefix", "couchbase://ops:secret@cb.example/audit?flamingock_key_prefix=", "flamingock_key_prefix is empty"},
+		{"empty key prefix", "couchbase://ops:secret@cb.example/audit?flamingock_key_prefix=", "flamingock_key_prefix: must not be empty"},
 		{"bad percent-encoding", "couchbase://ops:sec%zzret@cb.example/audit", "not valid percent-encoding"},
 		{"no credentials", "couchbase://cb.example/audit", "no Couchbase credentials: write couchbase://USER:PASSWORD@cb.example/audit or set FLAMINGOCK_COUCHBASE_USER and FLAMINGOCK_COUCHBASE_PASSWORD"},
 		{"no password", "couchbase://ops@cb.example/audit", "no Couchbase credentials"},

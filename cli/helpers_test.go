@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -191,6 +192,7 @@ func (w *workshop) runner(t *testing.T, store audit.Store, opts ...flamingock.Op
 	t.Helper()
 	target := flamingock.NewDependencyTarget("files", func(d *flamingock.Deps) { flamingock.Provide(d, w.root) })
 	opts = append([]flamingock.Option{flamingock.WithAuditStore(store), flamingock.WithTargets(target),
+		flamingock.WithLogger(slog.New(slog.DiscardHandler)),
 		flamingock.WithService("shop", "1.4.0"), flamingock.WithLockWait(10 * time.Second)}, opts...)
 	r, err := flamingock.New(w.pipeline(), opts...)
 	if err != nil {

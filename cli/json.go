@@ -176,10 +176,16 @@ type plannedJSON struct {
 }
 
 type planJSON struct {
-	SchemaVersion int            `json:"schema_version"`
-	Pending       bool           `json:"pending"`
-	Counts        map[string]int `json:"counts"`
-	Changes       []plannedJSON  `json:"changes"`
+	SchemaVersion int `json:"schema_version"`
+	// UpToDate: every change is applied; nothing to run or resolve.
+	UpToDate bool `json:"up_to_date"`
+	// Pending: some change would run (Counts["pending"] > 0).
+	Pending bool           `json:"pending"`
+	Counts  map[string]int `json:"counts"`
+	// Wiring: changes that would run but whose target or dependency is not
+	// registered (apply would refuse to start).
+	Wiring  []string      `json:"wiring"`
+	Changes []plannedJSON `json:"changes"`
 }
 
 type validateJSON struct {
@@ -189,6 +195,7 @@ type validateJSON struct {
 	Issues        []string `json:"issues"`
 	Blocked       []string `json:"blocked"`
 	Drift         []string `json:"drift"`
+	Wiring        []string `json:"wiring"`
 }
 
 type resultJSON struct {

@@ -83,6 +83,26 @@ func counts(p *flamingock.Plan) map[string]int {
 	return m
 }
 
+// wiring lists the plan's changes that would run but cannot be wired.
+func wiring(p *flamingock.Plan) []string {
+	if w := p.Wiring(); w != nil {
+		return w.Problems
+	}
+	return []string{}
+}
+
+// printWiring says which changes apply would refuse to start for, and why.
+func printWiring(o *out, p *flamingock.Plan) {
+	problems := wiring(p)
+	if len(problems) == 0 {
+		return
+	}
+	o.printf("\nApply would refuse to start: %d change(s) cannot be wired:\n", len(problems))
+	for _, s := range problems {
+		o.printf("  - %s\n", s)
+	}
+}
+
 func countLine(m map[string]int) string {
 	var parts []string
 	for _, s := range []string{statusPending, statusRunning, statusIssue, statusBlocked, statusApplied, statusDrift} {
@@ -98,7 +118,9 @@ func countLine(m map[string]int) string {
 
 // writePlanJSON writes a plan in the JSON document plan and status share.
 func writePlanJSON(o *out, p *flamingock.Plan) error {
-	doc := planJSON{SchemaVersion: SchemaVersion, Pending: p.Pending(), Counts: counts(p), Changes: []plannedJSON{}}
+	m := counts(p)
+	doc := planJSON{SchemaVersion: SchemaVersion, UpToDate: !p.Pending(), Pending: m[statusPending] > 0, Counts: m,
+		Wiring: wiring(p), Changes: []plannedJSON{}}
 	for _, pc := range p.Changes {
 		doc.Changes = append(doc.Changes, toPlannedJSON(pc, o))
 	}
@@ -128,6 +150,7 @@ func (e *env) planCmd() *cobra.Command {
 			return err
 		}
 		o.printf("\n%s.\n", countLine(counts(p)))
+		printWiring(o, p)
 		return nil
 	})
 	return c
@@ -167,6 +190,7 @@ func (e *env) statusCmd() *cobra.Command {
 		if m[statusDrift] > 0 {
 			o.printf("Drift: an applied change's source was edited after it ran; restore it, or declare a new change.\n")
 		}
+		printWiring(o, p)
 		return nil
 	})
 	return c
@@ -183,7 +207,7 @@ func (e *env) validateCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		doc := validateJSON{SchemaVersion: SchemaVersion, Pending: []string{}, Issues: []string{}, Blocked: []string{}, Drift: []string{}}
+		doc := validateJSON{SchemaVersion: SchemaVersion, Pending: []string{}, Issues: []string{}, Blocked: []string{}, Drift: []string{}, Wiring: wiring(p)}
 		t := cliout.NewTable("STAGE", "CHANGE", "STATUS", "REASON")
 		for _, pc := range p.Changes {
 			s := statusOf(pc)
@@ -216,8 +240,11 @@ func (e *env) validateCmd() *cobra.Command {
 			if doc.OK {
 				o.printf("OK: all %d changes are applied.\n", len(p.Changes))
 			}
+			printWiring(o, p)
 		}
 		switch {
+		case len(doc.Wiring) > 0:
+			return fmt.Errorf("%d change(s) cannot be wired: register the target or dependency they name (WithTargets, WithDependency) before deploying", len(doc.Wiring))
 		case len(doc.Issues) > 0:
 			return fmt.Errorf("%d change(s) need manual intervention (%s) and %d more wait behind them: see `%s issue list`",
 				len(doc.Issues), strings.Join(doc.Issues, ", "), len(doc.Pending)+len(doc.Blocked), e.prog())

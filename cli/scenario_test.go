@@ -55,6 +55,10 @@ func historyStates(t *testing.T, build func() *cobra.Command, id string) ([]stri
 // records rolled-back; the next run applies the change again, and the
 // audit trail keeps every step.
 func TestIncidentResolvedAsRolledBack(t *testing.T) {
+	// The transcript holds this machine's host name, whose length would
+	// move where a 100-column table cuts its text; TestTablesFit100Columns
+	// checks the width.
+	t.Setenv("COLUMNS", "1000")
 	for _, sc := range storeCases() {
 		t.Run(sc.name, func(t *testing.T) {
 			store, url := sc.open(t)

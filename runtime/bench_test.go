@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func BenchmarkRunOverheadPerChange(b *testing.B) {
 	p := noopPipeline(n)
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := flamingock.New(p, flamingock.WithAuditStore(memory.New()))
+		r, err := flamingock.New(p, flamingock.WithAuditStore(memory.New()), quiet)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -77,7 +78,7 @@ func appliedSQLite(b *testing.B, n int) (*sqlite.Store, flamingock.Pipeline) {
 	}
 	b.Cleanup(func() { store.Close() })
 	p := noopPipeline(n)
-	r, err := flamingock.New(p, flamingock.WithAuditStore(store))
+	r, err := flamingock.New(p, flamingock.WithAuditStore(store), quiet)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func appliedSQLite(b *testing.B, n int) (*sqlite.Store, flamingock.Pipeline) {
 // applied and nothing pending, on the embedded SQLite store.
 func BenchmarkStartupUpToDateSQLite(b *testing.B) {
 	store, p := appliedSQLite(b, 1000)
-	r, err := flamingock.New(p, flamingock.WithAuditStore(store))
+	r, err := flamingock.New(p, flamingock.WithAuditStore(store), quiet)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -115,3 +116,7 @@ func BenchmarkSnapshotSQLite(b *testing.B) {
 		}
 	}
 }
+
+// quiet keeps the benchmarks' figures to the runner's work: the default
+// logger would write a line per change.
+var quiet = flamingock.WithLogger(slog.New(slog.DiscardHandler))

@@ -49,9 +49,7 @@ func (r *Runner) execute(l *heldLock, rep *Report, p *Plan) error {
 		if len(r.cfg.listeners) > 0 {
 			r.emit(ChangeStarted{Stage: pc.Stage, ChangeID: pc.Change.ID, Action: pc.Action, Protocol: pc.Protocol})
 		}
-		if r.infoEnabled {
-			r.cfg.logger.Info("applying change", "change", pc.Change.ID, "stage", pc.Stage, "protocol", pc.Protocol, "reason", pc.Reason)
-		}
+		r.logChangeStarted(rep.RunID, pc)
 		a := attempt{r: r, l: l, pc: pc, runID: rep.RunID}
 		start := time.Now()
 		var err error
@@ -66,12 +64,10 @@ func (r *Runner) execute(l *heldLock, rep *Report, p *Plan) error {
 		if len(r.cfg.listeners) > 0 {
 			r.emit(ChangeFinished{Result: res})
 		}
+		r.logChangeFinished(rep.RunID, pc, res)
 		if err != nil {
 			r.appendRest(rep, p, i+1)
 			return err
-		}
-		if r.infoEnabled {
-			r.cfg.logger.Info("change applied", "change", pc.Change.ID, "state", a.state, "duration", res.Duration)
 		}
 	}
 	if issues := p.Issues(); len(issues) > 0 {

@@ -45,7 +45,7 @@ func (r *Runner) acquire(ctx context.Context, runID string) (*heldLock, error) {
 	owner := audit.Owner{Host: r.host, PID: r.pid, RunID: runID}
 	deadline := time.Now().Add(r.cfg.lockWait)
 	backoff := 25 * time.Millisecond
-	for {
+	for waiting := false; ; {
 		// Taken before the request: the store starts the lease no earlier,
 		// so counting from here never overestimates what is left of it.
 		start := time.Now()
@@ -79,6 +79,10 @@ func (r *Runner) acquire(ctx context.Context, runID string) (*heldLock, error) {
 				holder = fmt.Sprintf("held by %s pid %d (run %s) until %s", info.Owner.Host, info.Owner.PID, info.Owner.RunID, info.ExpiresAt.Format(time.RFC3339))
 			}
 			return nil, fmt.Errorf("%w after %v: %s", ErrLockTimeout, r.cfg.lockWait, holder)
+		}
+		if !waiting {
+			waiting = true
+			r.lockWaiting(ctx, runID, deadline)
 		}
 		t := time.NewTimer(min(backoff, wait))
 		select {

@@ -49,7 +49,7 @@ func defaultConfig() config {
 	return config{
 		targets:  map[string]Target{},
 		deps:     NewDeps(nil),
-		logger:   slog.New(slog.DiscardHandler),
+		logger:   slog.Default(),
 		lockTTL:  30 * time.Second,
 		lockWait: 2 * time.Minute,
 	}
@@ -100,7 +100,11 @@ func WithDependency[T any](v T) Option {
 	})
 }
 
-// WithLogger sets the structured logger. By default the runner logs nothing.
+// WithLogger sets the structured logger (default: [slog.Default] as it is
+// when [New] is called). At Info the runner logs one line when a run finds
+// nothing to do, the lock it waits for and takes, each change it starts and
+// finishes, and the run's summary; to silence it, pass
+// slog.New(slog.DiscardHandler).
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l == nil {

@@ -36,6 +36,8 @@ const (
 // Plan is what a run would do, change by change, in pipeline order.
 type Plan struct {
 	Changes []PlannedChange
+
+	wiring []string // see Wiring
 }
 
 // PlannedChange is the decision for one change.

@@ -190,11 +190,24 @@ func (e *DependencyError) Error() string {
 }
 
 // Event is something a run reports to listeners: one of [RunStarted],
-// [LockAcquired], [ChangeStarted], [ChangeFinished], [RunFinished].
+// [LockWaiting], [LockAcquired], [ChangeStarted], [ChangeFinished],
+// [RunFinished].
 type Event interface{ isEvent() }
 
 // RunStarted is sent when a run finds pending work, before it locks.
 type RunStarted struct{ RunID string }
+
+// LockWaiting is sent when another run holds the lock this run needs,
+// before it waits (once per run).
+type LockWaiting struct {
+	RunID string
+	// Holder is who holds the lock and ExpiresAt when its lease ends unless
+	// renewed, both as the store reported them.
+	Holder    audit.Owner
+	ExpiresAt time.Time
+	// WaitUntil is when this run gives up (see WithLockWait).
+	WaitUntil time.Time
+}
 
 // LockAcquired is sent when the run holds the lock.
 type LockAcquired struct{ Lease audit.Lease }
@@ -217,6 +230,7 @@ type RunFinished struct {
 }
 
 func (RunStarted) isEvent()     {}
+func (LockWaiting) isEvent()    {}
 func (LockAcquired) isEvent()   {}
 func (ChangeStarted) isEvent()  {}
 func (ChangeFinished) isEvent() {}

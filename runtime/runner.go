@@ -107,18 +107,19 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 	err := r.run(ctx, rep)
 	rep.Finished = time.Now()
 	r.emit(RunFinished{Report: rep, Err: err})
-	if err != nil {
-		r.cfg.logger.Error("flamingock run failed", "run_id", rep.RunID, "error", err)
-	}
+	r.logRunFinished(rep, err)
 	return rep, err
 }
 
 func (r *Runner) run(ctx context.Context, rep *Report) error {
+	readStart := time.Now()
 	if r.digestSaysUpToDate(ctx) {
 		rep.UpToDate = true
 		rep.Changes = r.skippedResults(nil)
+		r.logUpToDate(rep, "digest", time.Since(readStart))
 		return nil
 	}
+	readStart = time.Now()
 	snap, err := r.cfg.store.Snapshot(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the audit snapshot: %w", err)
@@ -126,15 +127,18 @@ func (r *Runner) run(ctx context.Context, rep *Report) error {
 	if drift, upToDate := r.fastPath(snap); upToDate {
 		rep.UpToDate = true
 		rep.Changes = r.skippedResults(snap)
+		r.logUpToDate(rep, "snapshot", time.Since(readStart))
 		return r.checkDrift(drift)
 	}
 	r.emit(RunStarted{RunID: rep.RunID})
+	lockStart := time.Now()
 	l, err := r.acquire(ctx, rep.RunID)
 	if err != nil {
 		return err
 	}
 	defer l.release()
 	r.emit(LockAcquired{Lease: l.lease()})
+	r.logLockAcquired(rep.RunID, l.lease(), time.Since(lockStart))
 	// Another instance may have run while we waited: decide from what the
 	// store says now that we hold the lock.
 	if snap, err = r.cfg.store.Snapshot(l.ctx); err != nil {
@@ -225,43 +229,14 @@ func (r *Runner) checkDrift(drift []Drift) error {
 	if r.cfg.driftPolicy == DriftFail {
 		return derr
 	}
-	r.cfg.logger.Warn("checksum drift", "error", derr.Error())
+	r.cfg.logger.Warn("flamingock: checksum drift", "error", derr.Error())
 	return nil
 }
 
 // validateDeps checks, before anything runs, that every change the plan
 // will apply has its target and every parameter it needs.
 func (r *Runner) validateDeps(p *Plan) error {
-	var problems []string
-	for _, pc := range p.Changes {
-		if pc.Action != ActionApply {
-			continue
-		}
-		c := pc.Change
-		t := r.targetOf(c)
-		if t == nil {
-			problems = append(problems, fmt.Sprintf("%s: change %q: target %q is not registered (use WithTargets)", c.Source, c.ID, c.Target))
-			continue
-		}
-		provided := NewDeps(r.cfg.deps)
-		if pc.Protocol == audit.NonTx {
-			t.Provide(provided)
-		} else {
-			for _, typ := range t.(TransactionalTarget).TxTypes() {
-				provided.values[typ] = nil
-			}
-		}
-		for _, need := range c.Needs {
-			if !provided.Has(need) {
-				where := "outside a transaction"
-				if pc.Protocol != audit.NonTx {
-					where = "inside a transaction"
-				}
-				problems = append(problems, fmt.Sprintf("%s: change %q needs a %s, which target %q does not provide %s and no WithDependency registers", c.Source, c.ID, need, t.ID(), where))
-			}
-		}
-	}
-	if len(problems) > 0 {
+	if problems := r.wiringProblems(p, ActionApply); len(problems) > 0 {
 		return &DependencyError{Problems: problems}
 	}
 	return nil
@@ -273,18 +248,27 @@ func (r *Runner) validateDeps(p *Plan) error {
 // marker rather than reading it. Another instance may be running at the
 // same time; Plan shows the audit trail as it is when read, and a change
 // whose STARTED entry belongs to the run that holds the lock as
-// [ActionRunning], not as an issue.
+// [ActionRunning], not as an issue. [Plan.Wiring] lists the changes that
+// would run but whose target or dependencies are not registered, which Run
+// would refuse.
 func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
 	v, err := audit.ReadView(ctx, r.cfg.store)
 	if err != nil {
 		return nil, err
 	}
-	return r.plan(ctx, v.Snapshot, &v, false)
+	p, err := r.plan(ctx, v.Snapshot, &v, false)
+	if err != nil {
+		return nil, err
+	}
+	p.wiring = r.wiringProblems(p, ActionApply, ActionBlocked)
+	return p, nil
 }
 
 // Validate returns nil when every change is applied. Otherwise it returns
-// an *[IssuesError] when changes need manual intervention, or an error
-// wrapping [ErrPending] that lists the pending changes.
+// an *[IssuesError] when changes need manual intervention, a
+// *[DependencyError] when a change that would run has no target or
+// dependency registered, or an error wrapping [ErrPending] that lists the
+// pending changes.
 func (r *Runner) Validate(ctx context.Context) error {
 	p, err := r.Plan(ctx)
 	if err != nil {
@@ -292,6 +276,9 @@ func (r *Runner) Validate(ctx context.Context) error {
 	}
 	if issues := p.Issues(); len(issues) > 0 {
 		return &IssuesError{Issues: issues}
+	}
+	if w := p.Wiring(); w != nil {
+		return w
 	}
 	var ids []string
 	for _, pc := range p.Changes {

@@ -532,3 +532,36 @@ func TestUpToDateFromTheDigest(t *testing.T) {
 		t.Fatalf("after an edit: err=%v upToDate=%v drift=%v reason=%s", err, rep.UpToDate, rep.Changes[2].Drift, rep.Changes[0].Reason)
 	}
 }
+
+// TestPlanReportsUnregisteredTargetsAndDependencies: Plan (so plan, status
+// and validate) names a change whose target or parameter is not
+// registered, with the registered name it was probably meant to be, before
+// any Run.
+func TestPlanReportsUnregisteredTargetsAndDependencies(t *testing.T) {
+	typo := change("typo", "1", record("typo"))
+	typo.Target = "ledgr"
+	needsString := change("needs-string", "2", record("needs-string"))
+	needsString.Needs = append(needsString.Needs, flamingock.TypeOf[string]())
+	p := flamingock.NewPipeline(flamingock.Stage{Name: "one", Changes: []flamingock.Change{typo, needsString}})
+	r := newRunner(t, memory.New(), &ledger{}, p,
+		flamingock.WithTargets(flamingock.NewDependencyTarget("ledger")),
+		flamingock.WithDependency(&strings.Builder{}))
+	plan, err := r.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := plan.Wiring()
+	if w == nil || len(w.Problems) != 2 {
+		t.Fatalf("Wiring() = %v, want two problems", w)
+	}
+	if !strings.Contains(w.Problems[0], `target "ledgr" is not registered`) || !strings.Contains(w.Problems[0], `did you mean "ledger"?`) {
+		t.Errorf("target problem: %s", w.Problems[0])
+	}
+	if !strings.Contains(w.Problems[1], `needs a string`) {
+		t.Errorf("dependency problem: %s", w.Problems[1])
+	}
+	var derr *flamingock.DependencyError
+	if err := r.Validate(context.Background()); !errors.As(err, &derr) {
+		t.Errorf("Validate = %v, want the *DependencyError", err)
+	}
+}

@@ -3,6 +3,7 @@ package couchbase
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -128,7 +129,8 @@ func BenchmarkStartupUpToDate(b *testing.B) {
 				b.Fatal(err)
 			}
 			seed(b, s, p, history)
-			runner, err := flamingock.New(p, flamingock.WithAuditStore(s), flamingock.WithTargets(flamingock.NewDependencyTarget("cb")))
+			runner, err := flamingock.New(p, flamingock.WithAuditStore(s), flamingock.WithTargets(flamingock.NewDependencyTarget("cb")),
+				flamingock.WithLogger(slog.New(slog.DiscardHandler)))
 			if err != nil {
 				b.Fatal(err)
 			}

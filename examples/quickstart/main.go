@@ -1,6 +1,8 @@
 // Command quickstart applies a small pipeline of changes to an embedded
 // SQLite database and an outbox directory, keeping the audit trail in the
-// same SQLite file. Run it twice: the second run finds nothing to do.
+// same SQLite file. Run it twice: the second run finds nothing to do. The
+// runner logs to slog.Default (stderr): a line per change started and
+// finished, the run's summary, and on the second run one "up to date" line.
 //
 //	go run ./examples/quickstart
 //
@@ -18,6 +20,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	"github.com/flamingock/flamingock-go/cli"
@@ -75,29 +79,25 @@ func run(ctx context.Context, dbPath, outboxDir string, args []string) error {
 		return err
 	}
 	if len(args) > 0 && args[0] == "flamingock" {
-		os.Exit(cli.Execute(ctx, cli.Command(runner, cli.WithProgress(progress)), args[1:], os.Stdin, os.Stdout, os.Stderr))
+		// Mounted under the application's own command, so that the hints
+		// the CLI prints name it as typed: "quickstart flamingock ...".
+		root := &cobra.Command{Use: "quickstart"}
+		root.AddCommand(cli.Command(runner, cli.WithProgress(progress)))
+		os.Exit(cli.Execute(ctx, root, args, os.Stdin, os.Stdout, os.Stderr))
 	}
 	report, err := runner.Run(ctx)
 	printReport(report, dbPath)
 	return err
 }
 
+// printReport ends the run's log (the runner logs each change to
+// slog.Default as it goes) with one line from the report.
 func printReport(r *flamingock.Report, dbPath string) {
 	if r.UpToDate {
 		fmt.Printf("Everything is up to date: %d changes applied, nothing pending (audit in %s).\n", len(r.Changes), dbPath)
 		return
 	}
-	for _, c := range r.Changes {
-		switch {
-		case c.State != "":
-			fmt.Printf("  %-16s %-20s %-24s %s\n", c.State, c.ChangeID, c.Protocol, c.Duration.Round(time.Microsecond))
-		case c.Action == flamingock.ActionSkip:
-			fmt.Printf("  %-16s %-20s already applied\n", "skipped", c.ChangeID)
-		default:
-			fmt.Printf("  %-16s %-20s %s\n", c.Action, c.ChangeID, c.Reason)
-		}
-	}
-	fmt.Printf("Applied %d change(s); audit trail in %s.\n", countApplied(r), dbPath)
+	fmt.Printf("Applied %d of %d change(s) in %v; audit trail in %s.\n", countApplied(r), len(r.Changes), r.Finished.Sub(r.Started).Round(time.Millisecond), dbPath)
 }
 
 func countApplied(r *flamingock.Report) int {

@@ -24,6 +24,23 @@ func S(text string, st Style) Cell { return Cell{Text: text, Style: st} }
 type Table struct {
 	header []string
 	rows   [][]Cell
+	width  int
+}
+
+// Fit makes Write keep every line within width runes (0: no limit) by
+// narrowing the widest columns, down to their header's width, and cutting
+// their text with "…".
+func (t *Table) Fit(width int) { t.width = width }
+
+// Map replaces the text of every cell in the column with the given header.
+func (t *Table) Map(header string, f func(string) string) {
+	for i, h := range t.header {
+		if h == header {
+			for _, r := range t.rows {
+				r[i].Text = f(r[i].Text)
+			}
+		}
+	}
 }
 
 // NewTable returns a table with the given column headers.
@@ -53,6 +70,9 @@ func (t *Table) Write(w io.Writer, color bool) error {
 			widths[i] = max(widths[i], utf8.RuneCountInString(r[i].Text))
 		}
 	}
+	if t.width > 0 {
+		t.narrow(widths)
+	}
 	var b strings.Builder
 	header := make([]Cell, len(t.header))
 	for i, h := range t.header {
@@ -64,6 +84,42 @@ func (t *Table) Write(w io.Writer, color bool) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// narrow makes a full row fit the table's width, then cuts the cells to
+// their column. The last column, free text, gives way first, down to 16
+// runes; then the widest column, one rune at a time, down to its header:
+// ids in the other columns are what an operator copies into the next
+// command, so they are cut last.
+func (t *Table) narrow(widths []int) {
+	total := 2 * (len(widths) - 1)
+	for _, w := range widths {
+		total += w
+	}
+	last := len(widths) - 1
+	if floor := max(utf8.RuneCountInString(t.header[last]), 16); total > t.width && widths[last] > floor {
+		cut := min(total-t.width, widths[last]-floor)
+		widths[last] -= cut
+		total -= cut
+	}
+	for total > t.width {
+		widest := -1
+		for i, w := range widths {
+			if w > max(utf8.RuneCountInString(t.header[i]), 4) && (widest < 0 || w > widths[widest]) {
+				widest = i
+			}
+		}
+		if widest < 0 {
+			break
+		}
+		widths[widest]--
+		total--
+	}
+	for _, r := range t.rows {
+		for i := range r {
+			r[i].Text = Truncate(r[i].Text, widths[i])
+		}
+	}
 }
 
 func writeRow(b *strings.Builder, r []Cell, widths []int, color bool) {

@@ -3,6 +3,7 @@ package kafkatarget_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"testing"
 
@@ -62,7 +63,8 @@ func BenchmarkTransactionalChange(b *testing.B) {
 		i++
 		id := fmt.Sprintf("c%d", i)
 		r, err := flamingock.New(stage(produceChange(id, "1", true, flamingock.RecoveryManual, hooks{}, nil)),
-			flamingock.WithAuditStore(e.store), flamingock.WithTargets(e.target))
+			flamingock.WithAuditStore(e.store), flamingock.WithTargets(e.target),
+			flamingock.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			b.Fatal(err)
 		}
