@@ -24,6 +24,9 @@ type Runner struct {
 	// digest is the pipeline's applied digest, computed on first use.
 	digest     audit.AppliedDigest
 	digestOnce sync.Once
+	// valid is the pipeline's validation, run once when first needed.
+	validOnce sync.Once
+	validErr  error
 	// infoEnabled caches whether the logger wants Info records, so the hot
 	// path does not build log attributes nobody reads.
 	infoEnabled bool
@@ -31,8 +34,13 @@ type Runner struct {
 	pid         int
 }
 
-// New validates the pipeline and the options and returns a runner. Every
-// problem is reported, not just the first.
+// New validates the options and returns a runner. Every problem is
+// reported, not just the first.
+//
+// The pipeline is validated ([Pipeline.Validate]) when it is first needed:
+// by a run that finds something pending, before it takes the lock, and by
+// [Runner.Plan] and [Runner.Validate]. A start-up with nothing pending then
+// does no work proportional to the number of changes.
 func New(p Pipeline, opts ...Option) (*Runner, error) {
 	cfg := defaultConfig()
 	var errs []error
@@ -47,9 +55,6 @@ func New(p Pipeline, opts ...Option) (*Runner, error) {
 	}
 	if cfg.store == nil {
 		errs = append(errs, errors.New("no audit store: pass WithAuditStore"))
-	}
-	if err := p.Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("flamingock: invalid configuration:\n%w", errors.Join(errs...))
@@ -128,6 +133,9 @@ func (r *Runner) run(ctx context.Context, rep *Report) error {
 		rep.Changes = r.skippedResults(snap)
 		return r.checkDrift(drift)
 	}
+	if err := r.validatePipeline(); err != nil {
+		return err
+	}
 	r.emit(RunStarted{RunID: rep.RunID})
 	l, err := r.acquire(ctx, rep.RunID)
 	if err != nil {
@@ -167,17 +175,29 @@ func (r *Runner) digestSaysUpToDate(ctx context.Context) bool {
 }
 
 // pipelineDigest is the applied digest the store would hold if every change
-// of the pipeline were applied with its current checksum.
+// of the pipeline were applied with its current checksum: the combination
+// of the stages' digests, which generated stages carry.
 func (r *Runner) pipelineDigest() audit.AppliedDigest {
 	r.digestOnce.Do(func() {
-		for _, s := range r.pipeline {
-			for ci := range s.Changes {
-				c := &s.Changes[ci]
-				r.digest.Add(audit.ChangeDigest(c.ID, c.Checksum))
+		for si := range r.pipeline {
+			d := r.pipeline[si].digest()
+			r.digest.Count += d.Count
+			for i := range d.Sum {
+				r.digest.Sum[i] ^= d.Sum[i]
 			}
 		}
 	})
 	return r.digest
+}
+
+// validatePipeline runs [Pipeline.Validate] once per runner.
+func (r *Runner) validatePipeline() error {
+	r.validOnce.Do(func() {
+		if err := r.pipeline.Validate(); err != nil {
+			r.validErr = fmt.Errorf("flamingock: invalid pipeline:\n%w", err)
+		}
+	})
+	return r.validErr
 }
 
 // fastPath reports whether every change's latest state is applied, using
@@ -251,7 +271,7 @@ func (r *Runner) validateDeps(p *Plan) error {
 				provided.values[typ] = nil
 			}
 		}
-		for _, need := range c.Needs {
+		for _, need := range c.NeedTypes() {
 			if !provided.Has(need) {
 				where := "outside a transaction"
 				if pc.Protocol != audit.NonTx {
@@ -273,6 +293,9 @@ func (r *Runner) validateDeps(p *Plan) error {
 // marker rather than reading it. Another instance may be running at the
 // same time; Plan shows the audit trail as it is when read.
 func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
+	if err := r.validatePipeline(); err != nil {
+		return nil, err
+	}
 	snap, err := r.cfg.store.Snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the audit snapshot: %w", err)

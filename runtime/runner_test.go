@@ -283,8 +283,8 @@ func TestDependencyValidationBeforeAnythingRuns(t *testing.T) {
 	store := memory.New()
 	type missing struct{}
 	needy := flamingock.Change{ID: "n", Order: "2", Source: flamingock.Position{File: "c/n.go", Line: 3}, Needs: []reflect.Type{flamingock.TypeOf[*missing]()},
-		Apply: func(context.Context, *flamingock.Deps) error { return nil }}
-	orphan := flamingock.Change{ID: "o", Order: "3", Target: "nowhere", Source: flamingock.Position{File: "c/o.go", Line: 4}, Apply: func(context.Context, *flamingock.Deps) error { return nil }}
+		Apply: flamingock.Func0(func(context.Context) error { return nil })}
+	orphan := flamingock.Change{ID: "o", Order: "3", Target: "nowhere", Source: flamingock.Position{File: "c/o.go", Line: 4}, Apply: flamingock.Func0(func(context.Context) error { return nil })}
 	l := &ledger{}
 	p := flamingock.NewPipeline(flamingock.Stage{Name: "s", Changes: []flamingock.Change{change("a", "1", record("a")), needy, orphan}})
 	_, err := newRunner(t, store, l, p).Run(context.Background())
@@ -306,10 +306,50 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		flamingock.Stage{Name: "s2", Changes: []flamingock.Change{change("a", "1", record("a"))}},
 	)
 	_, err := flamingock.New(dup, flamingock.WithLockTTL(time.Millisecond), flamingock.WithLockWait(-1))
-	for _, want := range []string{"no audit store", `change id "a" is declared in stage s1`, "WithLockTTL", "WithLockWait"} {
+	for _, want := range []string{"no audit store", "WithLockTTL", "WithLockWait"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not mention %q", err, want)
 		}
+	}
+}
+
+// The pipeline is validated when something is pending, and by Plan and
+// Validate, not by New: a start-up with nothing pending reads no change.
+func TestPipelineIsValidatedBeforeAnythingRuns(t *testing.T) {
+	dup := flamingock.NewPipeline(
+		flamingock.Stage{Name: "s1", Changes: []flamingock.Change{change("a", "1", record("a"))}},
+		flamingock.Stage{Name: "s2", Changes: []flamingock.Change{change("a", "1", record("a")), {ID: "b", Order: "2", Source: flamingock.Position{File: "c/b.go", Line: 7}}}},
+	)
+	l := &ledger{}
+	r := newRunner(t, memory.New(), l, dup)
+	wants := []string{`change id "a" is declared in stage s1`, `change "b" (c/b.go:7) has no apply function`}
+	_, runErr := r.Run(context.Background())
+	_, planErr := r.Plan(context.Background())
+	valErr := r.Validate(context.Background())
+	for name, err := range map[string]error{"Run": runErr, "Plan": planErr, "Validate": valErr} {
+		for _, want := range wants {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %v does not mention %q", name, err, want)
+			}
+		}
+	}
+	if len(l.list()) != 0 {
+		t.Errorf("a change ran with an invalid pipeline: %v", l.list())
+	}
+}
+
+// A stage whose recorded digest does not match its changes (a registry
+// edited by hand, or changes appended to a generated stage) is reported.
+func TestValidateChecksTheStageDigest(t *testing.T) {
+	s := flamingock.Stage{Name: "s", Changes: []flamingock.Change{change("a", "1", record("a"))}}
+	s.Digest.Count = 1 // the sum is left zero: wrong
+	err := flamingock.NewPipeline(s).Validate()
+	if err == nil || !strings.Contains(err.Error(), "stage s: its digest (1 changes") || !strings.Contains(err.Error(), "regenerate") {
+		t.Fatalf("got %v", err)
+	}
+	s.Digest = flamingock.StageDigest{}
+	if err := flamingock.NewPipeline(s).Validate(); err != nil {
+		t.Fatalf("a stage without a digest: %v", err)
 	}
 }
 
