@@ -38,7 +38,7 @@ const storeSrc = `package store
 type Conn struct{ Name string }
 `
 
-func runIn(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
+func runIn(t testing.TB, dir string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = run(context.Background(), dir, args, &out, &errOut)
