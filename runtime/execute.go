@@ -320,7 +320,7 @@ func (a *attempt) runNonTx() error {
 		}
 		return nil
 	}
-	if a.change().Rollback == nil {
+	if isNilFunc(a.change().Rollback) {
 		return a.failed(applyErr)
 	}
 	rbErr := a.rollback(deps)

@@ -148,10 +148,21 @@ func (p Pipeline) Validate() error {
 				continue
 			}
 			seen[c.ID] = s.Name
-			if c.Apply == nil {
+			if isNilFunc(c.Apply) {
 				errs = append(errs, fmt.Errorf("pipeline: change %q (%s) has no apply function", c.ID, c.Source))
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// isNilFunc reports whether f holds no function: a nil interface, or a
+// nil function of a Func type (a hand-built change's nil ChangeFunc
+// assigned to Rollback is not a nil interface).
+func isNilFunc(f Func) bool {
+	if f == nil {
+		return true
+	}
+	v := reflect.ValueOf(f)
+	return v.Kind() == reflect.Func && v.IsNil()
 }

@@ -108,7 +108,7 @@ func (r *Runner) protocolOf(c *Change) audit.TxStrategy {
 // *[DependencyError], [ErrLockTimeout], or the audit store's error. The
 // report is never nil.
 func (r *Runner) Run(ctx context.Context) (*Report, error) {
-	rep := &Report{RunID: newRunID(), Started: time.Now()}
+	rep := &Report{RunID: newRunID(), Started: time.Now(), Total: r.count}
 	err := r.run(ctx, rep)
 	rep.Finished = time.Now()
 	r.emit(RunFinished{Report: rep, Err: err})
@@ -120,8 +120,8 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 
 func (r *Runner) run(ctx context.Context, rep *Report) error {
 	if r.digestSaysUpToDate(ctx) {
-		rep.UpToDate = true
-		rep.Changes = r.skippedResults(nil)
+		// Nothing per change: Report.Results lists them if asked.
+		rep.UpToDate, rep.pipeline = true, r.pipeline
 		return nil
 	}
 	snap, err := r.cfg.store.Snapshot(ctx)
@@ -219,14 +219,14 @@ func (r *Runner) fastPath(snap audit.Snapshot) ([]Drift, bool) {
 	return drift, true
 }
 
-// skippedResults reports every change as skipped. Without a snapshot (the
-// digest answered) the runs that applied them are not known.
+// skippedResults reports every change as skipped, with the run that
+// applied it.
 func (r *Runner) skippedResults(snap audit.Snapshot) []ChangeResult {
 	out := make([]ChangeResult, 0, r.count)
 	for _, s := range r.pipeline {
 		for ci := range s.Changes {
 			c := &s.Changes[ci]
-			res := ChangeResult{Stage: s.Name, ChangeID: c.ID, Action: ActionSkip, Reason: "applied (the audit store's digest matches the pipeline)"}
+			res := ChangeResult{Stage: s.Name, ChangeID: c.ID, Action: ActionSkip, Reason: "applied"}
 			if e, ok := snap[c.ID]; ok {
 				res.Reason = "applied by run " + e.RunID
 				res.Drift = c.Checksum != "" && e.Checksum != "" && c.Checksum != e.Checksum
