@@ -88,7 +88,8 @@ type Stage struct {
 	// runner's up-to-date check combines one digest per stage instead of
 	// hashing every change at startup. Left zero (a stage built by hand),
 	// the runner computes it from Changes. [Pipeline.Validate] checks that
-	// it matches Changes.
+	// it matches Changes. The runner trusts it only while its count is the
+	// number of Changes.
 	Digest StageDigest
 	// Changes is the stage's changes in order. A generated Stage returns
 	// a slice of the registry's static table: treat it as read-only.
@@ -108,9 +109,11 @@ func (s *Stage) computeDigest() StageDigest {
 }
 
 // digest is s.Digest, or the digest of its changes when the stage carries
-// none.
+// none or one whose count is not the number of its changes (a stage built
+// by hand, or a generated stage whose Changes were appended to or
+// filtered): trusting it there could take a pending change for applied.
 func (s *Stage) digest() StageDigest {
-	if s.Digest.Count == 0 && len(s.Changes) > 0 {
+	if s.Digest.Count != int64(len(s.Changes)) {
 		return s.computeDigest()
 	}
 	return s.Digest

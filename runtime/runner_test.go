@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -570,5 +571,33 @@ func TestUpToDateFromTheDigest(t *testing.T) {
 	rep, err = newRunner(t, store, l, p).Run(context.Background())
 	if err != nil || !rep.UpToDate || !rep.Changes[2].Drift || !strings.Contains(rep.Changes[0].Reason, "applied by run") {
 		t.Fatalf("after an edit: err=%v upToDate=%v drift=%v reason=%s", err, rep.UpToDate, rep.Changes[2].Drift, rep.Changes[0].Reason)
+	}
+}
+
+// A generated stage carries its digest; the runner trusts it for the
+// up-to-date check, but not once the stage's changes no longer number what
+// it counts: a change appended to a generated stage is not taken for
+// applied, and the run reports the stage as inconsistent instead.
+func TestStageDigestIsNotTrustedForOtherChanges(t *testing.T) {
+	store, l := memory.New(), &ledger{}
+	chs := []flamingock.Change{change("a", "1", record("a")), change("b", "2", record("b"))}
+	s := flamingock.Stage{Name: "s", Changes: chs}
+	for _, c := range chs {
+		s.Digest.Add(audit.ChangeDigest(c.ID, c.Checksum))
+	}
+	if _, err := newRunner(t, store, l, flamingock.NewPipeline(s)).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := newRunner(t, store, l, flamingock.NewPipeline(s)).Run(context.Background())
+	if err != nil || !rep.UpToDate || rep.Changes != nil {
+		t.Fatalf("the generated digest did not decide the second run: %v %+v", err, rep)
+	}
+	s.Changes = append(slices.Clone(chs), change("c", "3", record("c")))
+	rep, err = newRunner(t, store, l, flamingock.NewPipeline(s)).Run(context.Background())
+	if rep.UpToDate || err == nil || !strings.Contains(err.Error(), "stage s: its digest (2 changes") {
+		t.Fatalf("a stage with a change more than its digest counts: up to date %v, err %v", rep.UpToDate, err)
+	}
+	if got := strings.Join(l.list(), ","); got != "a,b" {
+		t.Fatalf("applied %s, want a,b", got)
 	}
 }
