@@ -84,7 +84,7 @@ func run(ctx context.Context, dbPath, outboxDir string, args []string) error {
 
 func printReport(r *flamingock.Report, dbPath string) {
 	if r.UpToDate {
-		fmt.Printf("Everything is up to date: %d changes applied, nothing pending (audit in %s).\n", len(r.Changes), dbPath)
+		fmt.Printf("Everything is up to date: %d changes applied, nothing pending (audit in %s).\n", r.Total, dbPath)
 		return
 	}
 	for _, c := range r.Changes {
