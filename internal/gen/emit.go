@@ -38,7 +38,7 @@ const maxHelperDeps = 6
 func hasHelper(fn *Func) bool { return len(fn.Params)-1 <= maxHelperDeps }
 
 // emit renders the generated file of one package: the header, the digest
-// line (see [digestLine]) and the code.
+// line (see [withDigest]) and the code.
 func emit(p *Package) ([]byte, error) {
 	body, err := emitBody(p)
 	if err != nil {
