@@ -601,3 +601,21 @@ func TestStageDigestIsNotTrustedForOtherChanges(t *testing.T) {
 		t.Fatalf("applied %s, want a,b", got)
 	}
 }
+
+// A generated change has no Needs field: its needs are its FuncN type
+// arguments, and they are checked before anything runs just the same.
+func TestFuncNNeedsAreValidatedBeforeAnythingRuns(t *testing.T) {
+	type missing struct{}
+	generated := flamingock.Change{ID: "g", Order: "2", Source: flamingock.Position{File: "c/g.go", Line: 5},
+		Apply: flamingock.Func2[*ledger, *missing](func(context.Context, *ledger, *missing) error { return nil })}
+	l := &ledger{}
+	p := flamingock.NewPipeline(flamingock.Stage{Name: "s", Changes: []flamingock.Change{change("a", "1", record("a")), generated}})
+	_, err := newRunner(t, memory.New(), l, p).Run(context.Background())
+	de, ok := errors.AsType[*flamingock.DependencyError](err)
+	if !ok || len(de.Problems) != 1 || !strings.Contains(de.Problems[0], `c/g.go:5: change "g" needs a *runtime_test.missing`) {
+		t.Fatalf("got %v", err)
+	}
+	if len(l.list()) != 0 {
+		t.Errorf("a change ran before validation failed: %v", l.list())
+	}
+}
