@@ -287,7 +287,7 @@ func (e *env) applyCmd() *cobra.Command {
 			return applyError(context.WithoutCancel(c.Context()), err, e)
 		}
 		if rep.UpToDate {
-			o.printf("Nothing to apply: all %d changes are applied.\n", len(rep.Changes))
+			o.printf("Nothing to apply: all %d changes are applied.\n", rep.Total)
 			return applyError(context.WithoutCancel(c.Context()), err, e)
 		}
 		if !live {
@@ -349,7 +349,7 @@ func toApplyJSON(rep *flamingock.Report, err error, o *out) applyJSON {
 	if err != nil {
 		j.Error = err.Error()
 	}
-	for _, r := range rep.Changes {
+	for _, r := range rep.Results() {
 		rj := resultJSON{Stage: r.Stage, ChangeID: r.ChangeID, Action: string(r.Action), Reason: r.Reason, State: r.State,
 			Protocol: r.Protocol, DurationNS: int64(r.Duration), Drift: r.Drift}
 		if r.Err != nil {

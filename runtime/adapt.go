@@ -1,143 +1,208 @@
 package runtime
 
-import "context"
+import (
+	"context"
+	"reflect"
+)
 
-// The FuncN helpers adapt a change or rollback function with N dependency
-// parameters to a [ChangeFunc]: each parameter is resolved from the deps by
-// its static type and the function is called directly with typed values, so
-// no reflection runs when a change is applied. Generated registries call
-// them with explicit type arguments, which also makes the registry stop
-// compiling when a function's signature no longer matches it. Functions
-// with more parameters than the largest helper get an adapter written out by
-// the generator.
-
-// Func0 adapts a function that needs nothing but its context.
-func Func0(fn func(context.Context) error) ChangeFunc {
-	return func(ctx context.Context, _ *Deps) error { return fn(ctx) }
+// Func is a change's apply or rollback function as the runtime calls it:
+// Call resolves the function's parameters from deps by their static types
+// and calls it; Needs lists those types, for the check that runs before
+// anything is applied.
+//
+// The FuncN types adapt a user's function with N dependency parameters.
+// They are types, not constructors: a generated registry converts the
+// user's function, flamingock.Func1[*sql.Tx](CreateAccounts), which is a
+// constant the compiler lays out as static data (no code runs when the
+// registry is built), and which stops compiling when the function's
+// signature no longer matches the type arguments it was generated with.
+// Needs builds its reflect.Types only when asked, so a registry costs no
+// reflection until a change is about to run or be validated. Functions
+// with more parameters than the largest FuncN get an adapter type written
+// out by the generator.
+type Func interface {
+	Call(ctx context.Context, deps *Deps) error
+	Needs() []reflect.Type
 }
 
+// ChangeFunc is a hand-written [Func] that resolves its own dependencies.
+// It declares no needs; a [Change] built by hand lists them in its Needs
+// field.
+type ChangeFunc func(ctx context.Context, deps *Deps) error
+
+// Call calls f.
+func (f ChangeFunc) Call(ctx context.Context, deps *Deps) error { return f(ctx, deps) }
+
+// Needs returns nil: a ChangeFunc's parameters are not known.
+func (ChangeFunc) Needs() []reflect.Type { return nil }
+
+// Func0 adapts a function that needs nothing but its context.
+type Func0 func(context.Context) error
+
+// Call calls f.
+func (f Func0) Call(ctx context.Context, _ *Deps) error { return f(ctx) }
+
+// Needs returns nil.
+func (Func0) Needs() []reflect.Type { return nil }
+
 // Func1 adapts a function with 1 dependency parameter.
-func Func1[A any](fn func(context.Context, A) error) ChangeFunc {
-	return func(ctx context.Context, deps *Deps) error {
-		p1, err := Resolve[A](deps)
-		if err != nil {
-			return err
-		}
-		return fn(ctx, p1)
+type Func1[A any] func(context.Context, A) error
+
+// Call resolves the parameters from deps and calls f.
+func (f Func1[A]) Call(ctx context.Context, deps *Deps) error {
+	p1, err := Resolve[A](deps)
+	if err != nil {
+		return err
 	}
+	return f(ctx, p1)
+}
+
+// Needs returns the parameter types after the context, in order.
+func (Func1[A]) Needs() []reflect.Type {
+	return []reflect.Type{reflect.TypeFor[A]()}
 }
 
 // Func2 adapts a function with 2 dependency parameters.
-func Func2[A any, B any](fn func(context.Context, A, B) error) ChangeFunc {
-	return func(ctx context.Context, deps *Deps) error {
-		p1, err := Resolve[A](deps)
-		if err != nil {
-			return err
-		}
-		p2, err := Resolve[B](deps)
-		if err != nil {
-			return err
-		}
-		return fn(ctx, p1, p2)
+type Func2[A any, B any] func(context.Context, A, B) error
+
+// Call resolves the parameters from deps and calls f.
+func (f Func2[A, B]) Call(ctx context.Context, deps *Deps) error {
+	p1, err := Resolve[A](deps)
+	if err != nil {
+		return err
 	}
+	p2, err := Resolve[B](deps)
+	if err != nil {
+		return err
+	}
+	return f(ctx, p1, p2)
+}
+
+// Needs returns the parameter types after the context, in order.
+func (Func2[A, B]) Needs() []reflect.Type {
+	return []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B]()}
 }
 
 // Func3 adapts a function with 3 dependency parameters.
-func Func3[A any, B any, C any](fn func(context.Context, A, B, C) error) ChangeFunc {
-	return func(ctx context.Context, deps *Deps) error {
-		p1, err := Resolve[A](deps)
-		if err != nil {
-			return err
-		}
-		p2, err := Resolve[B](deps)
-		if err != nil {
-			return err
-		}
-		p3, err := Resolve[C](deps)
-		if err != nil {
-			return err
-		}
-		return fn(ctx, p1, p2, p3)
+type Func3[A any, B any, C any] func(context.Context, A, B, C) error
+
+// Call resolves the parameters from deps and calls f.
+func (f Func3[A, B, C]) Call(ctx context.Context, deps *Deps) error {
+	p1, err := Resolve[A](deps)
+	if err != nil {
+		return err
 	}
+	p2, err := Resolve[B](deps)
+	if err != nil {
+		return err
+	}
+	p3, err := Resolve[C](deps)
+	if err != nil {
+		return err
+	}
+	return f(ctx, p1, p2, p3)
+}
+
+// Needs returns the parameter types after the context, in order.
+func (Func3[A, B, C]) Needs() []reflect.Type {
+	return []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C]()}
 }
 
 // Func4 adapts a function with 4 dependency parameters.
-func Func4[A any, B any, C any, D any](fn func(context.Context, A, B, C, D) error) ChangeFunc {
-	return func(ctx context.Context, deps *Deps) error {
-		p1, err := Resolve[A](deps)
-		if err != nil {
-			return err
-		}
-		p2, err := Resolve[B](deps)
-		if err != nil {
-			return err
-		}
-		p3, err := Resolve[C](deps)
-		if err != nil {
-			return err
-		}
-		p4, err := Resolve[D](deps)
-		if err != nil {
-			return err
-		}
-		return fn(ctx, p1, p2, p3, p4)
+type Func4[A any, B any, C any, D any] func(context.Context, A, B, C, D) error
+
+// Call resolves the parameters from deps and calls f.
+func (f Func4[A, B, C, D]) Call(ctx context.Context, deps *Deps) error {
+	p1, err := Resolve[A](deps)
+	if err != nil {
+		return err
 	}
+	p2, err := Resolve[B](deps)
+	if err != nil {
+		return err
+	}
+	p3, err := Resolve[C](deps)
+	if err != nil {
+		return err
+	}
+	p4, err := Resolve[D](deps)
+	if err != nil {
+		return err
+	}
+	return f(ctx, p1, p2, p3, p4)
+}
+
+// Needs returns the parameter types after the context, in order.
+func (Func4[A, B, C, D]) Needs() []reflect.Type {
+	return []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C](), reflect.TypeFor[D]()}
 }
 
 // Func5 adapts a function with 5 dependency parameters.
-func Func5[A any, B any, C any, D any, E any](fn func(context.Context, A, B, C, D, E) error) ChangeFunc {
-	return func(ctx context.Context, deps *Deps) error {
-		p1, err := Resolve[A](deps)
-		if err != nil {
-			return err
-		}
-		p2, err := Resolve[B](deps)
-		if err != nil {
-			return err
-		}
-		p3, err := Resolve[C](deps)
-		if err != nil {
-			return err
-		}
-		p4, err := Resolve[D](deps)
-		if err != nil {
-			return err
-		}
-		p5, err := Resolve[E](deps)
-		if err != nil {
-			return err
-		}
-		return fn(ctx, p1, p2, p3, p4, p5)
+type Func5[A any, B any, C any, D any, E any] func(context.Context, A, B, C, D, E) error
+
+// Call resolves the parameters from deps and calls f.
+func (f Func5[A, B, C, D, E]) Call(ctx context.Context, deps *Deps) error {
+	p1, err := Resolve[A](deps)
+	if err != nil {
+		return err
 	}
+	p2, err := Resolve[B](deps)
+	if err != nil {
+		return err
+	}
+	p3, err := Resolve[C](deps)
+	if err != nil {
+		return err
+	}
+	p4, err := Resolve[D](deps)
+	if err != nil {
+		return err
+	}
+	p5, err := Resolve[E](deps)
+	if err != nil {
+		return err
+	}
+	return f(ctx, p1, p2, p3, p4, p5)
+}
+
+// Needs returns the parameter types after the context, in order.
+func (Func5[A, B, C, D, E]) Needs() []reflect.Type {
+	return []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C](), reflect.TypeFor[D](), reflect.TypeFor[E]()}
 }
 
 // Func6 adapts a function with 6 dependency parameters.
-func Func6[A any, B any, C any, D any, E any, F any](fn func(context.Context, A, B, C, D, E, F) error) ChangeFunc {
-	return func(ctx context.Context, deps *Deps) error {
-		p1, err := Resolve[A](deps)
-		if err != nil {
-			return err
-		}
-		p2, err := Resolve[B](deps)
-		if err != nil {
-			return err
-		}
-		p3, err := Resolve[C](deps)
-		if err != nil {
-			return err
-		}
-		p4, err := Resolve[D](deps)
-		if err != nil {
-			return err
-		}
-		p5, err := Resolve[E](deps)
-		if err != nil {
-			return err
-		}
-		p6, err := Resolve[F](deps)
-		if err != nil {
-			return err
-		}
-		return fn(ctx, p1, p2, p3, p4, p5, p6)
+type Func6[A any, B any, C any, D any, E any, F any] func(context.Context, A, B, C, D, E, F) error
+
+// Call resolves the parameters from deps and calls f.
+func (f Func6[A, B, C, D, E, F]) Call(ctx context.Context, deps *Deps) error {
+	p1, err := Resolve[A](deps)
+	if err != nil {
+		return err
 	}
+	p2, err := Resolve[B](deps)
+	if err != nil {
+		return err
+	}
+	p3, err := Resolve[C](deps)
+	if err != nil {
+		return err
+	}
+	p4, err := Resolve[D](deps)
+	if err != nil {
+		return err
+	}
+	p5, err := Resolve[E](deps)
+	if err != nil {
+		return err
+	}
+	p6, err := Resolve[F](deps)
+	if err != nil {
+		return err
+	}
+	return f(ctx, p1, p2, p3, p4, p5, p6)
+}
+
+// Needs returns the parameter types after the context, in order.
+func (Func6[A, B, C, D, E, F]) Needs() []reflect.Type {
+	return []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C](), reflect.TypeFor[D](), reflect.TypeFor[E](), reflect.TypeFor[F]()}
 }

@@ -3,6 +3,8 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"testing"
 
 	flamingock "github.com/flamingock/flamingock-go/runtime"
@@ -18,8 +20,8 @@ func TestFuncNResolvesByTypeAndCallsDirectly(t *testing.T) {
 	flamingock.Provide(d, &depA{n: 7})
 	flamingock.Provide(d, depB("b"))
 	var got []any
-	f := flamingock.Func2(func(_ context.Context, a *depA, b depB) error { got = append(got, a.n, b); return nil })
-	if err := f(context.Background(), d); err != nil {
+	f := flamingock.Func2[*depA, depB](func(_ context.Context, a *depA, b depB) error { got = append(got, a.n, b); return nil })
+	if err := f.Call(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0] != 7 || got[1] != depB("b") {
@@ -27,7 +29,7 @@ func TestFuncNResolvesByTypeAndCallsDirectly(t *testing.T) {
 	}
 	called := false
 	f0 := flamingock.Func0(func(context.Context) error { called = true; return nil })
-	if err := f0(context.Background(), d); err != nil || !called {
+	if err := f0.Call(context.Background(), d); err != nil || !called {
 		t.Fatalf("Func0: called=%v err=%v", called, err)
 	}
 }
@@ -35,8 +37,8 @@ func TestFuncNResolvesByTypeAndCallsDirectly(t *testing.T) {
 func TestFuncNReportsTheMissingType(t *testing.T) {
 	d := flamingock.NewDeps(nil)
 	flamingock.Provide(d, &depA{})
-	f := flamingock.Func3(func(context.Context, *depA, depB, int) error { t.Fatal("called"); return nil })
-	err := f(context.Background(), d)
+	f := flamingock.Func3[*depA, depB, int](func(context.Context, *depA, depB, int) error { t.Fatal("called"); return nil })
+	err := f.Call(context.Background(), d)
 	var missing *flamingock.MissingDependencyError
 	if !errors.As(err, &missing) || missing.Type != flamingock.TypeOf[depB]() {
 		t.Fatalf("got %v", err)
@@ -56,5 +58,17 @@ func TestChildDepsShadowParent(t *testing.T) {
 	}
 	if !child.Has(flamingock.TypeOf[int]()) || child.Has(flamingock.TypeOf[string]()) {
 		t.Fatal("Has is wrong")
+	}
+}
+
+func TestFuncNNeedsAreTheTypeArguments(t *testing.T) {
+	f := flamingock.Func3[*depA, depB, int](nil)
+	got := f.Needs()
+	want := []reflect.Type{flamingock.TypeOf[*depA](), flamingock.TypeOf[depB](), flamingock.TypeOf[int]()}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Needs() = %v, want %v", got, want)
+	}
+	if n := flamingock.Func0(nil).Needs(); n != nil {
+		t.Fatalf("Func0 needs %v", n)
 	}
 }

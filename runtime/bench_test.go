@@ -21,7 +21,7 @@ func noopPipeline(n int) flamingock.Pipeline {
 	for i := range chs {
 		id := fmt.Sprintf("change-%05d", i)
 		chs[i] = flamingock.Change{ID: id, Order: fmt.Sprint(i), Checksum: "sha256:" + id, Recovery: flamingock.RecoveryManual,
-			Apply: func(context.Context, *flamingock.Deps) error { return nil }}
+			Apply: flamingock.Func0(func(context.Context) error { return nil })}
 	}
 	return flamingock.NewPipeline(flamingock.Stage{Name: "bench", Changes: chs})
 }

@@ -247,7 +247,7 @@ func (a *attempt) runShared() error {
 	defer rollbackOnPanic(ctx, tx)
 	deps := NewDeps(a.r.cfg.deps)
 	tx.Provide(deps)
-	err = a.change().Apply(ctx, deps)
+	err = a.change().Apply.Call(ctx, deps)
 	if err == nil {
 		appendAt = time.Now()
 		_, err = appendTx(ctx, tx, a.entry(audit.Applied))
@@ -319,7 +319,7 @@ func (a *attempt) runSeparate() error {
 	defer rollbackOnPanic(ctx, tx)
 	deps := NewDeps(a.r.cfg.deps)
 	tx.Provide(deps)
-	err = a.change().Apply(ctx, deps)
+	err = a.change().Apply.Call(ctx, deps)
 	if err == nil {
 		err = tx.WriteMarker(ctx, Marker{ChangeID: a.change().ID, RunID: a.runID, Token: a.l.token}, since)
 	}
@@ -368,14 +368,14 @@ func (a *attempt) runNonTx() error {
 	}
 	deps := NewDeps(a.r.cfg.deps)
 	t.Provide(deps)
-	applyErr := a.change().Apply(ctx, deps)
+	applyErr := a.change().Apply.Call(ctx, deps)
 	if applyErr == nil {
 		if err := a.recordOutcome(a.entry(audit.Applied)); err != nil {
 			return a.fail(nil, nil, err)
 		}
 		return nil
 	}
-	if a.change().Rollback == nil {
+	if isNilFunc(a.change().Rollback) {
 		e := a.entry(audit.Failed)
 		e.Error = applyErr.Error()
 		return a.fail(applyErr, nil, a.recordOutcome(e))
@@ -406,7 +406,7 @@ func (a *attempt) rollback(deps *Deps) error {
 		ctx, cancel = context.WithTimeout(a.l.auditCtx, rollbackTimeout)
 		defer cancel()
 	}
-	return a.change().Rollback(ctx, deps)
+	return a.change().Rollback.Call(ctx, deps)
 }
 
 // rollbackOnPanic rolls tx back when a change panics, then lets the panic

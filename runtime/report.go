@@ -40,12 +40,41 @@ type Report struct {
 	Finished time.Time
 	// UpToDate is true when nothing was pending; the run then took no lock.
 	UpToDate bool
-	// Changes has one result per change of the pipeline, in order.
+	// Total is the number of changes in the pipeline.
+	Total int
+	// Changes has one result per change of the pipeline, in order, except
+	// when the audit store's applied digest told the run that everything
+	// is applied: then it is nil, so that a start-up with nothing to do
+	// builds nothing per change, and [Report.Results] lists the skipped
+	// changes on demand.
 	Changes []ChangeResult
+
+	pipeline Pipeline // for Results, when Changes was left nil
+}
+
+// Results returns one result per change of the pipeline, in order: Changes,
+// or when the run was decided from the store's digest, every change skipped.
+func (r *Report) Results() []ChangeResult {
+	if r.Changes != nil || !r.UpToDate {
+		return r.Changes
+	}
+	out := make([]ChangeResult, 0, r.Total)
+	for _, s := range r.pipeline {
+		for ci := range s.Changes {
+			out = append(out, ChangeResult{Stage: s.Name, ChangeID: s.Changes[ci].ID, Action: ActionSkip, Reason: "applied (the audit store's digest matches the pipeline)"})
+		}
+	}
+	return out
 }
 
 // Count returns how many changes ended with action a.
 func (r *Report) Count(a Action) int {
+	if r.Changes == nil && r.UpToDate {
+		if a == ActionSkip {
+			return r.Total
+		}
+		return 0
+	}
 	n := 0
 	for _, c := range r.Changes {
 		if c.Action == a {

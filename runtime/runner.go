@@ -24,6 +24,9 @@ type Runner struct {
 	// digest is the pipeline's applied digest, computed on first use.
 	digest     audit.AppliedDigest
 	digestOnce sync.Once
+	// valid is the pipeline's validation, run once when first needed.
+	validOnce sync.Once
+	validErr  error
 	// infoEnabled caches whether the logger wants Info records, so the hot
 	// path does not build log attributes nobody reads.
 	infoEnabled bool
@@ -31,8 +34,13 @@ type Runner struct {
 	pid         int
 }
 
-// New validates the pipeline and the options and returns a runner. Every
-// problem is reported, not just the first.
+// New validates the options and returns a runner. Every problem is
+// reported, not just the first.
+//
+// The pipeline is validated ([Pipeline.Validate]) when it is first needed:
+// by a run that finds something pending, before it takes the lock, and by
+// [Runner.Plan] and [Runner.Validate]. A start-up with nothing pending then
+// does no work proportional to the number of changes.
 func New(p Pipeline, opts ...Option) (*Runner, error) {
 	cfg := defaultConfig()
 	var errs []error
@@ -47,9 +55,6 @@ func New(p Pipeline, opts ...Option) (*Runner, error) {
 	}
 	if cfg.store == nil {
 		errs = append(errs, errors.New("no audit store: pass WithAuditStore"))
-	}
-	if err := p.Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("flamingock: invalid configuration:\n%w", errors.Join(errs...))
@@ -103,7 +108,7 @@ func (r *Runner) protocolOf(c *Change) audit.TxStrategy {
 // *[DependencyError], [ErrLockTimeout], or the audit store's error. The
 // report is never nil.
 func (r *Runner) Run(ctx context.Context) (*Report, error) {
-	rep := &Report{RunID: newRunID(), Started: time.Now()}
+	rep := &Report{RunID: newRunID(), Started: time.Now(), Total: r.count}
 	err := r.run(ctx, rep)
 	rep.Finished = time.Now()
 	r.emit(RunFinished{Report: rep, Err: err})
@@ -114,8 +119,8 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 func (r *Runner) run(ctx context.Context, rep *Report) error {
 	readStart := time.Now()
 	if r.digestSaysUpToDate(ctx) {
-		rep.UpToDate = true
-		rep.Changes = r.skippedResults(nil)
+		// Nothing per change: Report.Results lists them if asked.
+		rep.UpToDate, rep.pipeline = true, r.pipeline
 		r.logUpToDate(rep, "digest", time.Since(readStart))
 		return nil
 	}
@@ -129,6 +134,9 @@ func (r *Runner) run(ctx context.Context, rep *Report) error {
 		rep.Changes = r.skippedResults(snap)
 		r.logUpToDate(rep, "snapshot", time.Since(readStart))
 		return r.checkDrift(drift)
+	}
+	if err := r.validatePipeline(); err != nil {
+		return err
 	}
 	r.emit(RunStarted{RunID: rep.RunID})
 	lockStart := time.Now()
@@ -171,17 +179,29 @@ func (r *Runner) digestSaysUpToDate(ctx context.Context) bool {
 }
 
 // pipelineDigest is the applied digest the store would hold if every change
-// of the pipeline were applied with its current checksum.
+// of the pipeline were applied with its current checksum: the combination
+// of the stages' digests, which generated stages carry.
 func (r *Runner) pipelineDigest() audit.AppliedDigest {
 	r.digestOnce.Do(func() {
-		for _, s := range r.pipeline {
-			for ci := range s.Changes {
-				c := &s.Changes[ci]
-				r.digest.Add(audit.ChangeDigest(c.ID, c.Checksum))
+		for si := range r.pipeline {
+			d := r.pipeline[si].digest()
+			r.digest.Count += d.Count
+			for i := range d.Sum {
+				r.digest.Sum[i] ^= d.Sum[i]
 			}
 		}
 	})
 	return r.digest
+}
+
+// validatePipeline runs [Pipeline.Validate] once per runner.
+func (r *Runner) validatePipeline() error {
+	r.validOnce.Do(func() {
+		if err := r.pipeline.Validate(); err != nil {
+			r.validErr = fmt.Errorf("flamingock: invalid pipeline:\n%w", err)
+		}
+	})
+	return r.validErr
 }
 
 // fastPath reports whether every change's latest state is applied, using
@@ -203,14 +223,14 @@ func (r *Runner) fastPath(snap audit.Snapshot) ([]Drift, bool) {
 	return drift, true
 }
 
-// skippedResults reports every change as skipped. Without a snapshot (the
-// digest answered) the runs that applied them are not known.
+// skippedResults reports every change as skipped, with the run that
+// applied it.
 func (r *Runner) skippedResults(snap audit.Snapshot) []ChangeResult {
 	out := make([]ChangeResult, 0, r.count)
 	for _, s := range r.pipeline {
 		for ci := range s.Changes {
 			c := &s.Changes[ci]
-			res := ChangeResult{Stage: s.Name, ChangeID: c.ID, Action: ActionSkip, Reason: "applied (the audit store's digest matches the pipeline)"}
+			res := ChangeResult{Stage: s.Name, ChangeID: c.ID, Action: ActionSkip, Reason: "applied"}
 			if e, ok := snap[c.ID]; ok {
 				res.Reason = "applied by run " + e.RunID
 				res.Drift = c.Checksum != "" && e.Checksum != "" && c.Checksum != e.Checksum
@@ -252,6 +272,9 @@ func (r *Runner) validateDeps(p *Plan) error {
 // would run but whose target or dependencies are not registered, which Run
 // would refuse.
 func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
+	if err := r.validatePipeline(); err != nil {
+		return nil, err
+	}
 	v, err := audit.ReadView(ctx, r.cfg.store)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -283,8 +284,8 @@ func TestDependencyValidationBeforeAnythingRuns(t *testing.T) {
 	store := memory.New()
 	type missing struct{}
 	needy := flamingock.Change{ID: "n", Order: "2", Source: flamingock.Position{File: "c/n.go", Line: 3}, Needs: []reflect.Type{flamingock.TypeOf[*missing]()},
-		Apply: func(context.Context, *flamingock.Deps) error { return nil }}
-	orphan := flamingock.Change{ID: "o", Order: "3", Target: "nowhere", Source: flamingock.Position{File: "c/o.go", Line: 4}, Apply: func(context.Context, *flamingock.Deps) error { return nil }}
+		Apply: flamingock.Func0(func(context.Context) error { return nil })}
+	orphan := flamingock.Change{ID: "o", Order: "3", Target: "nowhere", Source: flamingock.Position{File: "c/o.go", Line: 4}, Apply: flamingock.Func0(func(context.Context) error { return nil })}
 	l := &ledger{}
 	p := flamingock.NewPipeline(flamingock.Stage{Name: "s", Changes: []flamingock.Change{change("a", "1", record("a")), needy, orphan}})
 	_, err := newRunner(t, store, l, p).Run(context.Background())
@@ -306,10 +307,50 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		flamingock.Stage{Name: "s2", Changes: []flamingock.Change{change("a", "1", record("a"))}},
 	)
 	_, err := flamingock.New(dup, flamingock.WithLockTTL(time.Millisecond), flamingock.WithLockWait(-1))
-	for _, want := range []string{"no audit store", `change id "a" is declared in stage s1`, "WithLockTTL", "WithLockWait"} {
+	for _, want := range []string{"no audit store", "WithLockTTL", "WithLockWait"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not mention %q", err, want)
 		}
+	}
+}
+
+// The pipeline is validated when something is pending, and by Plan and
+// Validate, not by New: a start-up with nothing pending reads no change.
+func TestPipelineIsValidatedBeforeAnythingRuns(t *testing.T) {
+	dup := flamingock.NewPipeline(
+		flamingock.Stage{Name: "s1", Changes: []flamingock.Change{change("a", "1", record("a"))}},
+		flamingock.Stage{Name: "s2", Changes: []flamingock.Change{change("a", "1", record("a")), {ID: "b", Order: "2", Source: flamingock.Position{File: "c/b.go", Line: 7}}}},
+	)
+	l := &ledger{}
+	r := newRunner(t, memory.New(), l, dup)
+	wants := []string{`change id "a" is declared in stage s1`, `change "b" (c/b.go:7) has no apply function`}
+	_, runErr := r.Run(context.Background())
+	_, planErr := r.Plan(context.Background())
+	valErr := r.Validate(context.Background())
+	for name, err := range map[string]error{"Run": runErr, "Plan": planErr, "Validate": valErr} {
+		for _, want := range wants {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %v does not mention %q", name, err, want)
+			}
+		}
+	}
+	if len(l.list()) != 0 {
+		t.Errorf("a change ran with an invalid pipeline: %v", l.list())
+	}
+}
+
+// A stage whose recorded digest does not match its changes (a registry
+// edited by hand, or changes appended to a generated stage) is reported.
+func TestValidateChecksTheStageDigest(t *testing.T) {
+	s := flamingock.Stage{Name: "s", Changes: []flamingock.Change{change("a", "1", record("a"))}}
+	s.Digest.Count = 1 // the sum is left zero: wrong
+	err := flamingock.NewPipeline(s).Validate()
+	if err == nil || !strings.Contains(err.Error(), "stage s: its digest (1 changes") || !strings.Contains(err.Error(), "regenerate") {
+		t.Fatalf("got %v", err)
+	}
+	s.Digest = flamingock.StageDigest{}
+	if err := flamingock.NewPipeline(s).Validate(); err != nil {
+		t.Fatalf("a stage without a digest: %v", err)
 	}
 }
 
@@ -520,8 +561,8 @@ func TestUpToDateFromTheDigest(t *testing.T) {
 	if err != nil || !rep.UpToDate || rep.Count(flamingock.ActionSkip) != 3 {
 		t.Fatalf("second run: %v up to date %v", err, rep.UpToDate)
 	}
-	if !strings.Contains(rep.Changes[0].Reason, "digest matches") {
-		t.Fatalf("the second run did not decide from the digest: %s", rep.Changes[0].Reason)
+	if rep.Changes != nil || rep.Total != 3 || len(rep.Results()) != 3 || !strings.Contains(rep.Results()[0].Reason, "digest matches") {
+		t.Fatalf("the second run did not decide from the digest: %d results, total %d", len(rep.Changes), rep.Total)
 	}
 	// A changed checksum no longer matches the digest: the snapshot decides,
 	// and reports the drift.
@@ -563,5 +604,51 @@ func TestPlanReportsUnregisteredTargetsAndDependencies(t *testing.T) {
 	var derr *flamingock.DependencyError
 	if err := r.Validate(context.Background()); !errors.As(err, &derr) {
 		t.Errorf("Validate = %v, want the *DependencyError", err)
+	}
+}
+
+// A generated stage carries its digest; the runner trusts it for the
+// up-to-date check, but not once the stage's changes no longer number what
+// it counts: a change appended to a generated stage is not taken for
+// applied, and the run reports the stage as inconsistent instead.
+func TestStageDigestIsNotTrustedForOtherChanges(t *testing.T) {
+	store, l := memory.New(), &ledger{}
+	chs := []flamingock.Change{change("a", "1", record("a")), change("b", "2", record("b"))}
+	s := flamingock.Stage{Name: "s", Changes: chs}
+	for _, c := range chs {
+		s.Digest.Add(audit.ChangeDigest(c.ID, c.Checksum))
+	}
+	if _, err := newRunner(t, store, l, flamingock.NewPipeline(s)).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := newRunner(t, store, l, flamingock.NewPipeline(s)).Run(context.Background())
+	if err != nil || !rep.UpToDate || rep.Changes != nil {
+		t.Fatalf("the generated digest did not decide the second run: %v %+v", err, rep)
+	}
+	s.Changes = append(slices.Clone(chs), change("c", "3", record("c")))
+	rep, err = newRunner(t, store, l, flamingock.NewPipeline(s)).Run(context.Background())
+	if rep.UpToDate || err == nil || !strings.Contains(err.Error(), "stage s: its digest (2 changes") {
+		t.Fatalf("a stage with a change more than its digest counts: up to date %v, err %v", rep.UpToDate, err)
+	}
+	if got := strings.Join(l.list(), ","); got != "a,b" {
+		t.Fatalf("applied %s, want a,b", got)
+	}
+}
+
+// A generated change has no Needs field: its needs are its FuncN type
+// arguments, and they are checked before anything runs just the same.
+func TestFuncNNeedsAreValidatedBeforeAnythingRuns(t *testing.T) {
+	type missing struct{}
+	generated := flamingock.Change{ID: "g", Order: "2", Source: flamingock.Position{File: "c/g.go", Line: 5},
+		Apply: flamingock.Func2[*ledger, *missing](func(context.Context, *ledger, *missing) error { return nil })}
+	l := &ledger{}
+	p := flamingock.NewPipeline(flamingock.Stage{Name: "s", Changes: []flamingock.Change{change("a", "1", record("a")), generated}})
+	_, err := newRunner(t, memory.New(), l, p).Run(context.Background())
+	de, ok := errors.AsType[*flamingock.DependencyError](err)
+	if !ok || len(de.Problems) != 1 || !strings.Contains(de.Problems[0], `c/g.go:5: change "g" needs a *runtime_test.missing`) {
+		t.Fatalf("got %v", err)
+	}
+	if len(l.list()) != 0 {
+		t.Errorf("a change ran before validation failed: %v", l.list())
 	}
 }

@@ -39,7 +39,7 @@ func (r *Runner) wiringProblems(p *Plan, actions ...Action) []string {
 				provided.values[typ] = nil
 			}
 		}
-		for _, need := range c.Needs {
+		for _, need := range c.NeedTypes() {
 			if provided.Has(need) {
 				continue
 			}

@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"go/ast"
+	"go/token"
 	"strconv"
 	"strings"
 
@@ -121,9 +122,10 @@ func shown(v string) string {
 	return strconv.Quote(v)
 }
 
-// registryEntries reads the runtime.Change literals in the Stage function
-// of a generated file: those written with their type and the elements of
-// a []runtime.Change literal, the forms the generator has used. ok is
+// registryEntries reads the runtime.Change literals of a generated file,
+// in the Stage function or in a package-level variable: those written
+// with their type and the elements of a []runtime.Change or
+// [...]runtime.Change literal, the forms the generator has used. ok is
 // false when the file has no Stage function or no entry.
 func registryEntries(f *ast.File) (entries []registered, ok bool) {
 	funcs := map[string]*ast.FuncDecl{}
@@ -136,7 +138,23 @@ func registryEntries(f *ast.File) (entries []registered, ok bool) {
 	if stage == nil {
 		return nil, false
 	}
-	ast.Inspect(stage.Body, func(n ast.Node) bool {
+	// The entries are in Stage's body, or (today's layout) in a
+	// package-level table that Stage returns a slice of.
+	scopes := []ast.Node{stage.Body}
+	for _, decl := range f.Decls {
+		if gd, isGen := decl.(*ast.GenDecl); isGen && gd.Tok == token.VAR {
+			scopes = append(scopes, gd)
+		}
+	}
+	for _, scope := range scopes {
+		entries = appendEntries(entries, scope, funcs)
+	}
+	return entries, len(entries) > 0
+}
+
+// appendEntries appends the registry entries written inside n.
+func appendEntries(entries []registered, n ast.Node, funcs map[string]*ast.FuncDecl) []registered {
+	ast.Inspect(n, func(n ast.Node) bool {
 		lit, isLit := n.(*ast.CompositeLit)
 		if !isLit {
 			return true
@@ -155,7 +173,7 @@ func registryEntries(f *ast.File) (entries []registered, ok bool) {
 		}
 		return true
 	})
-	return entries, len(entries) > 0
+	return entries
 }
 
 // isChangeType reports whether x names the runtime's Change type, as

@@ -57,7 +57,7 @@ func noopPipeline(n int) flamingock.Pipeline {
 		id := fmt.Sprintf("change-%04d", i)
 		changes[i] = flamingock.Change{
 			ID: id, Order: fmt.Sprintf("%04d", i), Target: "cb", Recovery: flamingock.RecoveryManual, Checksum: "sha256:" + id,
-			Apply: func(context.Context, *flamingock.Deps) error { return nil },
+			Apply: flamingock.ChangeFunc(func(context.Context, *flamingock.Deps) error { return nil }),
 		}
 	}
 	return flamingock.NewPipeline(flamingock.Stage{Name: "s", Changes: changes})

@@ -108,7 +108,7 @@ func run(ctx context.Context, cluster *gocb.Cluster, bucket string, out io.Write
 
 func printReport(out io.Writer, r *flamingock.Report, bucket string) {
 	if r.UpToDate {
-		fmt.Fprintf(out, "Everything is up to date: %d changes applied, nothing pending (audit in bucket %s).\n", len(r.Changes), bucket)
+		fmt.Fprintf(out, "Everything is up to date: %d changes applied, nothing pending (audit in bucket %s).\n", r.Total, bucket)
 		return
 	}
 	applied := 0

@@ -79,7 +79,7 @@ func printReport(out io.Writer, r *flamingock.Report, p flamingock.Pipeline, sys
 		return
 	}
 	if r.UpToDate {
-		fmt.Fprintf(out, "Everything is up to date: %d changes applied, nothing pending.\n", len(r.Changes))
+		fmt.Fprintf(out, "Everything is up to date: %d changes applied, nothing pending.\n", r.Total)
 		fmt.Fprintf(out, "The audit store (%s) says so; the target systems were not consulted (an in-process Kafka or S3 started empty this run).\n", auditSpec)
 		return
 	}

@@ -105,7 +105,7 @@ func run(ctx context.Context, pool *pgxpool.Pool, schema string, out io.Writer) 
 
 func printReport(out io.Writer, r *flamingock.Report, schema string) {
 	if r.UpToDate {
-		fmt.Fprintf(out, "Everything is up to date: %d changes applied, nothing pending (audit in schema %s).\n", len(r.Changes), schema)
+		fmt.Fprintf(out, "Everything is up to date: %d changes applied, nothing pending (audit in schema %s).\n", r.Total, schema)
 		return
 	}
 	applied := 0

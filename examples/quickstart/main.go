@@ -94,7 +94,7 @@ func run(ctx context.Context, dbPath, outboxDir string, args []string) error {
 // slog.Default as it goes) with one line from the report.
 func printReport(r *flamingock.Report, dbPath string) {
 	if r.UpToDate {
-		fmt.Printf("Everything is up to date: %d changes applied, nothing pending (audit in %s).\n", len(r.Changes), dbPath)
+		fmt.Printf("Everything is up to date: %d changes applied, nothing pending (audit in %s).\n", r.Total, dbPath)
 		return
 	}
 	fmt.Printf("Applied %d of %d change(s) in %v; audit trail in %s.\n", countApplied(r), len(r.Changes), r.Finished.Sub(r.Started).Round(time.Millisecond), dbPath)

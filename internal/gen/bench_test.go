@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -157,4 +160,70 @@ func BenchmarkLoadOnlyGenerated1000(b *testing.B) {
 			b.Fatalf("Load: %v %v", err, pkgs)
 		}
 	})
+}
+
+// BenchmarkGenerateRatios interleaves, in every iteration, the operations
+// the generator is judged against and reports medians of their CPU time
+// (this process and the go commands it ran) as ratios from the same run:
+//
+//	fresh/load      Generate of the package without a registry, over a
+//	                go/packages load of the same package
+//	unchanged/load  Generate with a current registry (nothing rendered),
+//	                over a load of the package with its registry
+//	check/load      `flamingock-gen -check` on the current package, over
+//	                the same load
+//
+//	go test ./internal/gen -run '^$' -bench BenchmarkGenerateRatios -benchtime 15x
+func BenchmarkGenerateRatios(b *testing.B) {
+	fresh, current := sharedBenchModule(b), sharedGeneratedModule(b)
+	load := func(dir string) {
+		pkgs, err := packages.Load(&packages.Config{Mode: loadMode, Dir: dir}, "./changes")
+		if err != nil || len(pkgs) != 1 || len(pkgs[0].Errors) > 0 {
+			b.Fatalf("Load: %v %v", err, pkgs)
+		}
+	}
+	generate := func(dir string, stale bool) {
+		res, err := Generate(context.Background(), Config{Dir: dir, Patterns: []string{"./changes"}})
+		if err != nil || len(res.Diagnostics) > 0 || len(res.Files) != 1 || res.Files[0].Stale() != stale {
+			b.Fatalf("Generate: %v %v", err, res)
+		}
+	}
+	check := func() {
+		var stdout, stderr strings.Builder
+		if code := run(context.Background(), current, []string{"-check", "./changes"}, &stdout, &stderr); code != ExitOK {
+			b.Fatalf("-check: exit %d\n%s%s", code, stdout.String(), stderr.String())
+		}
+	}
+	ops := []struct {
+		name string
+		op   func()
+	}{
+		{"load", func() { load(fresh) }},
+		{"fresh", func() { generate(fresh, true) }},
+		{"load-generated", func() { load(current) }},
+		{"unchanged", func() { generate(current, false) }},
+		{"check", check},
+	}
+	samples := make([][]time.Duration, len(ops))
+	for b.Loop() {
+		for i, o := range ops {
+			runtime.GC()
+			start, ok := cpuTime()
+			o.op()
+			end, ok2 := cpuTime()
+			if !ok || !ok2 {
+				b.Skip("no CPU time on this platform")
+			}
+			samples[i] = append(samples[i], end-start)
+		}
+	}
+	med := make([]float64, len(ops))
+	for i := range ops {
+		slices.Sort(samples[i])
+		med[i] = float64(samples[i][len(samples[i])/2])
+		b.ReportMetric(med[i]/1e6, ops[i].name+"-cpu-ms")
+	}
+	b.ReportMetric(med[1]/med[0], "fresh/load")
+	b.ReportMetric(med[3]/med[2], "unchanged/load")
+	b.ReportMetric(med[4]/med[2], "check/load")
 }

@@ -38,7 +38,7 @@ const storeSrc = `package store
 type Conn struct{ Name string }
 `
 
-func runIn(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
+func runIn(t testing.TB, dir string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = run(context.Background(), dir, args, &out, &errOut)
@@ -90,6 +90,8 @@ func main() {
 	ctx := context.Background()
 	st := changes.Stage()
 	fmt.Println("stage", st.Name, len(st.Changes))
+	// The stage digest computed at generate time matches the runtime's.
+	fmt.Println("valid:", flamingock.NewPipeline(st).Validate())
 	deps := flamingock.NewDeps(nil)
 	flamingock.Provide(deps, &store.Conn{Name: "db1"})
 	flamingock.Provide(deps, 42)
@@ -99,15 +101,15 @@ func main() {
 	flamingock.Provide(deps, 'x')
 	flamingock.Provide(deps, uint(7))
 	for _, c := range st.Changes {
-		fmt.Println("change", c.ID, c.Order, c.Source, c.Needs)
-		if err := c.Apply(ctx, deps); err != nil {
+		fmt.Println("change", c.ID, c.Order, c.Source, c.NeedTypes())
+		if err := c.Apply.Call(ctx, deps); err != nil {
 			fmt.Println("apply error:", err)
 		}
 	}
-	if err := st.Changes[0].Rollback(ctx, deps); err != nil {
+	if err := st.Changes[0].Rollback.Call(ctx, deps); err != nil {
 		fmt.Println("rollback error:", err)
 	}
-	err := st.Changes[0].Apply(ctx, flamingock.NewDeps(nil))
+	err := st.Changes[0].Apply.Call(ctx, flamingock.NewDeps(nil))
 	var missing *flamingock.MissingDependencyError
 	fmt.Println("empty deps:", errors.As(err, &missing))
 }
@@ -129,6 +131,7 @@ func main() {
 		t.Fatalf("go run: %v\n%s", err, out)
 	}
 	want := `stage example.com/m/changes 3
+valid: <nil>
 change create-users 0001 changes/0001_create.go:11 [*store.Conn int]
 CreateUsers conn=db1 batch=42
 change greet 0002 changes/0002_greeting.go:9 [string]

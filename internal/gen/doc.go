@@ -11,8 +11,10 @@
 //     anywhere else;
 //   - check.go checks signatures with go/types, derives orders, pairs
 //     rollbacks with their changes and builds the model ([Package], [Change]);
-//   - emit.go writes one flamingock_gen.go per package, directly in gofmt's
-//     layout (typeexpr.go writes the type expressions and names the imports);
+//   - emit.go renders one flamingock_gen.go per package with
+//     github.com/dave/jennifer: a static table of the changes and the
+//     stage's applied digest (typeexpr.go turns go/types types into
+//     jennifer code and chooses the import names);
 //   - digest.go gives every generated file a digest line, from which a run
 //     tells that a file is current without rendering it.
 //

@@ -1,12 +1,16 @@
 package gen
 
 import (
+	"bytes"
 	"fmt"
-	"go/format"
 	"go/types"
 	"maps"
 	"strconv"
 	"strings"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/flamingock/flamingock-go/audit"
 )
 
 // Header is the first line of every generated file. It matches the
@@ -27,21 +31,14 @@ const RuntimePath = "github.com/flamingock/flamingock-go/runtime"
 const runtimeAlias = "flamingock"
 
 // maxHelperDeps is the number of dependency parameters of the runtime's
-// largest FuncN helper (flamingock.Func6).
+// largest FuncN adapter type (flamingock.Func6).
 const maxHelperDeps = 6
 
-// hasHelper reports whether a runtime FuncN helper adapts fn.
+// hasHelper reports whether a runtime FuncN type adapts fn.
 func hasHelper(fn *Func) bool { return len(fn.Params)-1 <= maxHelperDeps }
 
 // emit renders the generated file of one package: the header, the digest
-// line (see [digestLine]) and the code.
-//
-// The code is written out directly in the layout gofmt gives it (the
-// golden tests check that go/format leaves every output unchanged), so
-// the common case costs one pass over a buffer. Formatting a generated
-// file of a thousand changes with go/format cost about as much as loading
-// the package; it now runs only when a dependency type is a non-empty
-// struct or interface literal, whose layout gofmt decides.
+// line (see [withDigest]) and the code.
 func emit(p *Package) ([]byte, error) {
 	body, err := emitBody(p)
 	if err != nil {
@@ -50,285 +47,292 @@ func emit(p *Package) ([]byte, error) {
 	return withDigest(modelDigest(p), body), nil
 }
 
-// emitBody writes everything below the digest line: from the blank line
+// The registry's shape is chosen for the two costs every application
+// pays: compiling it and starting up.
+//
+//   - The changes are one package-level array literal of runtime.Change
+//     values. Every field is a constant, and each Apply or Rollback is a
+//     conversion of the user's function to a runtime FuncN type
+//     (flamingock.Func1[*sql.Tx](CreateAccounts)), which the compiler lays
+//     out as static data: no code runs to build the registry, at start-up
+//     or in package initialisation, and the compiler has no large function
+//     to optimise.
+//   - The FuncN types are generic, so their Call and Needs methods are
+//     compiled once per type-argument shape, not once per change. Functions
+//     with more parameters than Func6 share one adapter type written out
+//     per distinct signature.
+//   - The conversion has the explicit type arguments the function was
+//     generated for, so the registry stops compiling when the function's
+//     signature changes (a conversion between function types needs
+//     identical parameter types).
+//   - Stage() returns the table with the stage's applied digest, computed
+//     here: the runtime's up-to-date check combines one digest per stage
+//     and reads no change.
+
+// emitBody renders everything below the digest line: from the blank line
 // before the package clause to the end of the file.
 func emitBody(p *Package) ([]byte, error) {
 	e := newEmitter(p)
-	b := &e.b
-	b.Grow(1024 + 800*len(p.Changes))
-	b.WriteString("\npackage " + p.Name + "\n\n")
-	e.im.block(b)
-
-	rt := e.im.name(RuntimePath) + "."
-	fmt.Fprintf(b, "\n// Stage returns the changes declared in package %s, in order, for\n// flamingock.NewPipeline.\n", p.Name)
-	b.WriteString("func Stage() " + rt + "Stage {\n")
-	b.WriteString("\t" + e.stage + " := " + rt + "Stage{\n")
-	writeFields(b, "\t\t", []keyValue{
-		{"Name", strconv.Quote(p.Path)},
-		{"Fingerprint", strconv.Quote(p.Fingerprint)},
-		{"Changes", "make([]" + rt + "Change, 0, " + strconv.Itoa(len(p.Changes)) + ")"},
-	})
-	b.WriteString("\t}\n")
-	// One append statement per change rather than one literal holding
-	// them all: a reader finds a change by its id, and a diff touches the
-	// lines of the changes that changed.
-	fields := make([]keyValue, 0, 13)
-	for _, ch := range p.Changes {
-		fields = e.changeFields(fields[:0], ch)
-		b.WriteString("\t" + e.stage + ".Changes = append(" + e.stage + ".Changes, " + rt + "Change{\n")
-		writeFields(b, "\t\t", fields)
-		b.WriteString("\t})\n")
-	}
-	b.WriteString("\treturn " + e.stage + "\n}\n")
-
-	for _, ch := range p.Changes {
-		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
-			if fn != nil && !hasHelper(fn) {
-				e.adapter(fn)
-			}
+	f := jen.NewFilePathName(p.Path, p.Name)
+	for path, name := range e.imports {
+		if name == e.pkgNames[path] {
+			f.ImportName(path, name)
+		} else {
+			f.ImportAlias(path, name)
 		}
+	}
+
+	entries := make([]jen.Code, 0, len(p.Changes))
+	for _, ch := range p.Changes {
+		entries = append(entries, e.change(ch))
+	}
+	digest := stageDigest(p)
+	sum := make([]jen.Code, len(digest.Sum))
+	for i, b := range digest.Sum {
+		sum[i] = jen.Id(fmt.Sprintf("0x%02x", b))
+	}
+
+	comment(f, fmt.Sprintf("Stage returns the changes declared in package %s, in order, for\nflamingock.NewPipeline. Its Changes are the registry's static table:\ntreat them as read-only.", p.Name))
+	f.Func().Id("Stage").Params().Qual(RuntimePath, "Stage").Block(
+		jen.Return(jen.Qual(RuntimePath, "Stage").Custom(multiline,
+			jen.Id("Name").Op(":").Lit(p.Path),
+			jen.Id("Fingerprint").Op(":").Lit(p.Fingerprint),
+			jen.Id("Digest").Op(":").Qual(RuntimePath, "StageDigest").Values(
+				jen.Id("Count").Op(":").Lit(int(digest.Count)),
+				jen.Id("Sum").Op(":").Index(jen.Lit(len(digest.Sum))).Byte().Values(sum...),
+			),
+			jen.Id("Changes").Op(":").Id(e.table).Index(jen.Op(":")),
+		)),
+	)
+	f.Line()
+	comment(f, e.table+" is the registry: constants and function values\nonly, which the compiler lays out as static data.")
+	f.Var().Id(e.table).Op("=").Index(jen.Op("...")).Qual(RuntimePath, "Change").Custom(multiline, entries...)
+
+	for _, a := range e.adapterList {
+		e.adapterType(f, a)
 	}
 	if e.fails != nil {
 		return nil, fmt.Errorf("package %s: %w", p.Path, e.fails)
 	}
-	if !e.tw.needsFormat {
-		return []byte(b.String()), nil
+	var b bytes.Buffer
+	b.Grow(1024 + 600*len(p.Changes))
+	b.WriteByte('\n')
+	if err := f.Render(&b); err != nil {
+		return nil, fmt.Errorf("package %s: rendering %s: %w", p.Path, OutputName, err)
 	}
-	// go/format drops the blank line the body starts with.
-	formatted, err := format.Source([]byte(b.String()))
-	if err != nil {
-		return nil, fmt.Errorf("package %s: formatting %s: %w", p.Path, OutputName, err)
-	}
-	return append([]byte("\n"), formatted...), nil
+	return b.Bytes(), nil
 }
 
-// emitter holds the state of writing one file.
+// comment writes text as // lines (jennifer writes a multi-line Comment as
+// a block comment).
+func comment(f *jen.File, text string) {
+	for line := range strings.SplitSeq(text, "\n") {
+		f.Comment(line)
+	}
+}
+
+// multiline is a composite literal's braces with one element per line.
+var multiline = jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}
+
+// stageDigest is the applied digest of p's changes, as the runtime computes
+// it from an audit store's entries.
+func stageDigest(p *Package) audit.AppliedDigest {
+	var d audit.AppliedDigest
+	for _, ch := range p.Changes {
+		d.Add(audit.ChangeDigest(ch.ID, ch.Checksum))
+	}
+	return d
+}
+
+// emitter holds the state of rendering one file.
 type emitter struct {
-	b  strings.Builder
-	im *imports
-	tw *typeWriter
+	imports  map[string]string // import path -> local name
+	pkgNames map[string]string // import path -> package name
 
-	// Local identifiers, chosen so they shadow nothing the code refers
-	// to: not a called user function (a change may well be named stage
-	// or deps), nor an imported package's name.
-	taken                 map[string]bool
-	stage, ctx, deps, err string
+	// declared holds the names the file must not declare: the user's
+	// package-level names and the imports'.
+	declared map[string]bool
+	table    string // name of the change table
 
-	declared map[string]bool   // package-level names: the user's and the imports'
-	adapters map[string]string // user function name -> adapter name
+	adapters    map[string]*adapter // by signature key
+	adapterList []*adapter          // in order of first use
 
-	types map[types.Type]string // written type expressions, by type
-	fails error                 // first failure to write a type
+	fails error // first failure to write a type
+}
+
+// adapter is a written-out adapter type shared by the functions of one
+// signature with more parameters than the largest FuncN.
+type adapter struct {
+	name   string
+	params []types.Type // after the context
 }
 
 func newEmitter(p *Package) *emitter {
 	paths := map[string]string{}
-	needs, adapters := false, false
 	for _, ch := range p.Changes {
-		needs = needs || len(ch.Needs) > 0
 		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
 			if fn == nil {
 				continue
 			}
-			written := fn.Params[1:] // a helper's type arguments
-			if !hasHelper(fn) {
-				adapters = true
-				written = fn.Params // the adapter's guard
-			}
-			for _, t := range written {
+			for _, t := range fn.Params[1:] {
 				collectPackages(t, p.Path, paths)
 			}
+			if !hasHelper(fn) {
+				paths["context"], paths["reflect"] = "context", "reflect"
+			}
 		}
-	}
-	if needs {
-		paths["reflect"] = "reflect"
-	}
-	if adapters {
-		paths["context"] = "context"
 	}
 	reserved := maps.Clone(p.Declared)
 	reserved["Stage"] = true
-	im := newImports(p.Path, paths, reserved)
-
 	e := &emitter{
-		im:       im,
-		tw:       &typeWriter{im: im},
-		taken:    map[string]bool{},
+		imports:  importNames(paths, reserved),
+		pkgNames: paths,
 		declared: maps.Clone(p.Declared),
-		adapters: map[string]string{},
-		types:    map[types.Type]string{},
+		adapters: map[string]*adapter{},
 	}
-	for _, name := range im.names {
-		e.taken[name] = true
+	e.pkgNames[RuntimePath] = "runtime"
+	e.declared["Stage"] = true
+	for _, name := range e.imports {
 		e.declared[name] = true
 	}
-	for _, ch := range p.Changes {
-		for _, fn := range []*Func{ch.Apply, ch.Rollback} {
-			if fn != nil {
-				e.taken[fn.Name] = true
-			}
-		}
-	}
-	e.stage, e.ctx, e.deps, e.err = e.fresh("stage"), e.fresh("ctx"), e.fresh("deps"), e.fresh("err")
+	e.table = e.fresh("flamingock_changes")
 	return e
 }
 
-// fresh returns base, with underscores appended while it is taken.
+// fresh returns base, with underscores appended while a package-level or
+// import name takes it, and declares it.
 func (e *emitter) fresh(base string) string {
-	for e.taken[base] {
+	for e.declared[base] {
 		base += "_"
 	}
+	e.declared[base] = true
 	return base
 }
 
-// typ returns the type expression of t, written once per type.
-func (e *emitter) typ(t types.Type) string {
-	if s, ok := e.types[t]; ok {
-		return s
+// typ returns the code of t, remembering the first failure.
+func (e *emitter) typ(t types.Type) jen.Code {
+	c, err := typeCode(t)
+	if err != nil {
+		if e.fails == nil {
+			e.fails = err
+		}
+		return jen.Null()
 	}
-	s, err := e.tw.typeString(t)
-	if err != nil && e.fails == nil {
-		e.fails = err
-	}
-	e.types[t] = s
-	return s
+	return c
 }
 
-// keyValue is one field of a composite literal.
-type keyValue struct{ key, value string }
-
-// spaces pads keys; no field name of the literals written is longer.
-const spaces = "                "
-
-// writeFields writes one "key: value," line per field with the values
-// aligned one space after the longest "key:", as gofmt aligns a run of
-// single-line key-value pairs.
-func writeFields(b *strings.Builder, indent string, fields []keyValue) {
-	width := 0
-	for _, f := range fields {
-		width = max(width, len(f.key))
-	}
-	for _, f := range fields {
-		b.WriteString(indent)
-		b.WriteString(f.key)
-		b.WriteString(":")
-		b.WriteString(spaces[:width-len(f.key)+1])
-		b.WriteString(f.value)
-		b.WriteString(",\n")
-	}
-}
-
-// changeFields returns the fields of one runtime.Change literal, appended
-// to fields, in the order of the runtime.Change declaration; empty
-// optional ones are left out.
-func (e *emitter) changeFields(fields []keyValue, ch *Change) []keyValue {
-	rt := e.im.name(RuntimePath) + "."
-	fields = append(fields, keyValue{"ID", strconv.Quote(ch.ID)}, keyValue{"Order", strconv.Quote(ch.Order)})
+// change returns the literal of one runtime.Change: its fields in the
+// order of the runtime.Change declaration, empty optional ones left out.
+func (e *emitter) change(ch *Change) jen.Code {
+	field := func(name string, value jen.Code) jen.Code { return jen.Id(name).Op(":").Add(value) }
+	fields := []jen.Code{field("ID", jen.Lit(ch.ID)), field("Order", jen.Lit(ch.Order))}
 	if ch.Author != "" {
-		fields = append(fields, keyValue{"Author", strconv.Quote(ch.Author)})
+		fields = append(fields, field("Author", jen.Lit(ch.Author)))
 	}
 	if ch.Description != "" {
-		fields = append(fields, keyValue{"Description", strconv.Quote(ch.Description)})
+		fields = append(fields, field("Description", jen.Lit(ch.Description)))
 	}
 	if ch.Target != "" {
-		fields = append(fields, keyValue{"Target", strconv.Quote(ch.Target)})
+		fields = append(fields, field("Target", jen.Lit(ch.Target)))
 	}
 	recovery := "RecoveryManual"
 	if ch.Recovery == "retry" {
 		recovery = "RecoveryRetry"
 	}
 	fields = append(fields,
-		keyValue{"Transactional", strconv.FormatBool(ch.Transactional)},
-		keyValue{"Recovery", rt + recovery},
-		keyValue{"Checksum", strconv.Quote(ch.Checksum)},
-		keyValue{"Source", rt + "Position{File: " + strconv.Quote(ch.File) + ", Line: " + strconv.Itoa(ch.Line) + "}"},
+		field("Transactional", jen.Lit(ch.Transactional)),
+		field("Recovery", jen.Qual(RuntimePath, recovery)),
+		field("Checksum", jen.Lit(ch.Checksum)),
+		field("Source", jen.Qual(RuntimePath, "Position").Values(
+			jen.Id("File").Op(":").Lit(ch.File), jen.Id("Line").Op(":").Lit(ch.Line))),
+		field("Apply", e.funcValue(ch.Apply)),
 	)
-	if len(ch.Needs) > 0 {
-		var needs strings.Builder
-		needs.WriteString("[]" + e.im.name("reflect") + ".Type{")
-		for i, t := range ch.Needs {
-			if i > 0 {
-				needs.WriteString(", ")
-			}
-			needs.WriteString(rt + "TypeOf[" + e.typ(t) + "]()")
-		}
-		needs.WriteString("}")
-		fields = append(fields, keyValue{"Needs", needs.String()})
-	}
-	fields = append(fields, keyValue{"Apply", e.changeFunc(ch.Apply)})
 	if ch.Rollback != nil {
-		fields = append(fields, keyValue{"Rollback", e.changeFunc(ch.Rollback)})
+		fields = append(fields, field("Rollback", e.funcValue(ch.Rollback)))
 	}
-	return fields
+	return jen.Custom(multiline, fields...)
 }
 
-// changeFunc writes the runtime.ChangeFunc value that calls fn:
-// flamingock.FuncN[T1, …, Tn](fn) with explicit type arguments, so the
-// registry stops compiling when fn's signature no longer matches the one it
-// was generated for (a function value converts to func(context.Context,
-// T1, …, Tn) error only when its type is identical). A function with more
-// dependencies than the largest helper has a written-out adapter instead.
-func (e *emitter) changeFunc(fn *Func) string {
+// funcValue converts fn to the runtime.Func the registry stores:
+// flamingock.FuncN[T1, …, Tn](fn), or the shared adapter type of its
+// signature when it has more parameters than Func6.
+func (e *emitter) funcValue(fn *Func) jen.Code {
+	deps := fn.Params[1:]
 	if !hasHelper(fn) {
-		return e.adapterName(fn)
+		return jen.Id(e.adapterFor(deps).name).Call(jen.Id(fn.Name))
 	}
-	var s strings.Builder
-	s.WriteString(e.im.name(RuntimePath) + ".Func" + strconv.Itoa(len(fn.Params)-1))
-	if len(fn.Params) > 1 {
-		s.WriteByte('[')
-		for i, t := range fn.Params[1:] {
-			if i > 0 {
-				s.WriteString(", ")
-			}
-			s.WriteString(e.typ(t))
+	conv := jen.Qual(RuntimePath, "Func"+strconv.Itoa(len(deps)))
+	if len(deps) > 0 {
+		args := make([]jen.Code, len(deps))
+		for i, t := range deps {
+			args[i] = e.typ(t)
 		}
-		s.WriteByte(']')
+		conv = conv.Types(args...)
 	}
-	s.WriteString("(" + fn.Name + ")")
-	return s.String()
+	return conv.Call(jen.Id(fn.Name))
 }
 
-// adapter writes the runtime.ChangeFunc around fn, a function with more
-// dependencies than the runtime's FuncN helpers take, as a top-level
-// function: it resolves each dependency by its static type and calls fn
-// directly with typed values, so nothing is reflected at run time. A guard
-// follows it, `var _ func(context.Context, T1, …, Tn) error = fn`: the call
-// in the adapter would still compile after some signature changes (a
-// parameter widened to an interface), the guard only while the types are
-// identical.
-func (e *emitter) adapter(fn *Func) {
-	b := &e.b
-	rt := e.im.name(RuntimePath) + "."
-	name := e.adapterName(fn)
-	fmt.Fprintf(b, "\n// %s resolves the parameters of %s and calls it.\n", name, fn.Name)
-	fmt.Fprintf(b, "func %s(%s %s.Context, %s *%sDeps) error {\n", name, e.ctx, e.im.name("context"), e.deps, rt)
-	args := []string{e.ctx}
-	for i, t := range fn.Params[1:] {
-		v := e.fresh("dep" + strconv.Itoa(i+1))
-		fmt.Fprintf(b, "\t%s, %s := %sResolve[%s](%s)\n\tif %s != nil {\n\t\treturn %s\n\t}\n", v, e.err, rt, e.typ(t), e.deps, e.err, e.err)
-		args = append(args, v)
+// adapterFor returns the adapter type of a parameter list, declaring it on
+// first use.
+func (e *emitter) adapterFor(deps []types.Type) *adapter {
+	key := ""
+	for _, t := range deps {
+		key += types.TypeString(t, nil) + ";"
 	}
-	fmt.Fprintf(b, "\treturn %s(%s)\n}\n", fn.Name, strings.Join(args, ", "))
-
-	params := make([]string, len(fn.Params))
-	for i, t := range fn.Params {
-		params[i] = e.typ(t)
+	if a, ok := e.adapters[key]; ok {
+		return a
 	}
-	fmt.Fprintf(b, "\n// %s must keep the signature %s was generated for.\n", fn.Name, name)
-	fmt.Fprintf(b, "var _ func(%s) error = %s\n", strings.Join(params, ", "), fn.Name)
+	a := &adapter{name: e.fresh("flamingock_func" + strconv.Itoa(len(deps)) + "_" + strconv.Itoa(len(e.adapterList)+1)), params: deps}
+	e.adapters[key] = a
+	e.adapterList = append(e.adapterList, a)
+	return a
 }
 
-// adapterName is the name of fn's adapter: flamingock_ and fn's name, with
-// underscores appended in the unlikely case the name is taken.
-func (e *emitter) adapterName(fn *Func) string {
-	if name, ok := e.adapters[fn.Name]; ok {
-		return name
+// adapterType writes an adapter: a function type of the signature, whose
+// Call resolves each parameter by its static type and calls the function
+// directly, and whose Needs lists the types. Like the FuncN types, a
+// conversion to it compiles only while the function's signature matches.
+func (e *emitter) adapterType(f *jen.File, a *adapter) {
+	// The method's locals shadow package-level names inside it: pick
+	// names no parameter type can mention.
+	local := map[string]string{}
+	for _, base := range []string{"f", "ctx", "deps", "err"} {
+		name := base
+		for e.declared[name] {
+			name += "_"
+		}
+		local[base] = name
 	}
-	name := "flamingock_" + fn.Name
-	for e.declared[name] {
-		name += "_"
+	params := []jen.Code{jen.Qual("context", "Context")}
+	needs := make([]jen.Code, len(a.params))
+	var body []jen.Code
+	args := []jen.Code{jen.Id(local["ctx"])}
+	for i, t := range a.params {
+		params = append(params, e.typ(t))
+		needs[i] = jen.Qual(RuntimePath, "TypeOf").Types(e.typ(t)).Call()
+		v := "p" + strconv.Itoa(i+1)
+		for e.declared[v] {
+			v += "_"
+		}
+		body = append(body,
+			jen.List(jen.Id(v), jen.Id(local["err"])).Op(":=").Qual(RuntimePath, "Resolve").Types(e.typ(t)).Call(jen.Id(local["deps"])),
+			jen.If(jen.Id(local["err"]).Op("!=").Nil()).Block(jen.Return(jen.Id(local["err"]))),
+		)
+		args = append(args, jen.Id(v))
 	}
-	e.adapters[fn.Name] = name
-	e.declared[name] = true
-	return name
+	body = append(body, jen.Return(jen.Id(local["f"]).Call(args...)))
+
+	f.Line()
+	comment(f, fmt.Sprintf("%s adapts the change functions of this signature, which has more\nparameters than flamingock.Func%d takes.", a.name, maxHelperDeps))
+	f.Type().Id(a.name).Func().Params(params...).Error()
+	f.Line()
+	f.Comment("Call resolves the parameters from deps and calls f.")
+	f.Func().Params(jen.Id(local["f"]).Id(a.name)).Id("Call").Params(
+		jen.Id(local["ctx"]).Qual("context", "Context"), jen.Id(local["deps"]).Op("*").Qual(RuntimePath, "Deps"),
+	).Error().Block(body...)
+	f.Line()
+	f.Comment("Needs returns the parameter types after the context, in order.")
+	f.Func().Params(jen.Id(a.name)).Id("Needs").Params().Index().Qual("reflect", "Type").Block(
+		jen.Return(jen.Index().Qual("reflect", "Type").Values(needs...)),
+	)
 }

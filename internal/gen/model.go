@@ -48,7 +48,8 @@ type Change struct {
 	File string
 	Line int
 
-	// Needs are the types of the parameters after the context, in order.
+	// Needs are the types of the parameters after the context, in order
+	// (the registry takes them from Apply's FuncN type arguments).
 	Needs []types.Type
 
 	Apply    *Func

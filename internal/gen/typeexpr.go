@@ -4,37 +4,31 @@ import (
 	"cmp"
 	"fmt"
 	"go/types"
-	"path"
 	"slices"
 	"strconv"
-	"strings"
+
+	"github.com/dave/jennifer/jen"
 )
 
-// imports assigns the local names under which the generated file imports
-// packages, and writes type expressions with them.
-//
-// Names are assigned once, before anything is written, in import path
-// order: each package gets its own name, or the name with 1, 2, … appended
-// when another import or a package-level name of the user's files has it.
-// So the names do not depend on which change mentions a package first.
-type imports struct {
-	self  string            // import path of the package being generated
-	names map[string]string // import path -> local name
-}
-
-// newImports names the packages at paths (the runtime first, as
-// runtimeAlias), avoiding the names in reserved.
-func newImports(self string, paths map[string]string, reserved map[string]bool) *imports {
-	im := &imports{self: self, names: map[string]string{}}
+// importNames chooses the local name of every package the generated file
+// imports: the package's own name unless a name of the package being
+// generated (or a Go reserved word) takes it, then that name with a number.
+// jennifer renders the import block and every qualified name from these
+// choices; it would rename only to avoid another import, and it cannot know
+// the package's own declarations, which an import must not shadow.
+func importNames(paths map[string]string, reserved map[string]bool) map[string]string {
+	names := map[string]string{}
 	used := map[string]bool{}
 	claim := func(path, name string) {
 		base := name
-		for i := 1; used[name] || reserved[name]; i++ {
+		for i := 1; used[name] || reserved[name] || jen.IsReservedWord(name); i++ {
 			name = base + strconv.Itoa(i)
 		}
 		used[name] = true
-		im.names[path] = name
+		names[path] = name
 	}
+	// The runtime is imported as flamingock: a package named runtime
+	// would shadow the standard library's in a reader's mind.
 	claim(RuntimePath, runtimeAlias)
 	sorted := make([]string, 0, len(paths))
 	for p := range paths {
@@ -46,48 +40,11 @@ func newImports(self string, paths map[string]string, reserved map[string]bool) 
 	for _, p := range sorted {
 		claim(p, paths[p])
 	}
-	return im
+	return names
 }
 
-// name returns the local name of the package at path.
-func (im *imports) name(path string) string {
-	n, ok := im.names[path]
-	if !ok {
-		// Every package a written type mentions was collected before
-		// names were assigned; this is a generator bug.
-		panic("flamingock-gen: package " + path + " was not collected for the imports")
-	}
-	return n
-}
-
-// block writes the import declaration: one spec per package, sorted by
-// path as gofmt sorts them, with an explicit name only where it differs
-// from the last element of the path.
-func (im *imports) block(b *strings.Builder) {
-	paths := make([]string, 0, len(im.names))
-	for p := range im.names {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
-	spec := func(p string) string {
-		if name := im.names[p]; name != path.Base(p) {
-			return name + " " + strconv.Quote(p)
-		}
-		return strconv.Quote(p)
-	}
-	if len(paths) == 1 {
-		b.WriteString("import " + spec(paths[0]) + "\n")
-		return
-	}
-	b.WriteString("import (\n")
-	for _, p := range paths {
-		b.WriteString("\t" + spec(p) + "\n")
-	}
-	b.WriteString(")\n")
-}
-
-// collectPackages adds to paths (import path -> package name) every
-// package that writing t mentions.
+// collectPackages adds to paths (import path -> package name) every package
+// other than self that writing t refers to.
 func collectPackages(t types.Type, self string, paths map[string]string) {
 	walkTypes(t, func(t types.Type) {
 		var obj *types.TypeName
@@ -107,210 +64,185 @@ func collectPackages(t types.Type, self string, paths map[string]string) {
 	})
 }
 
-// typeWriter writes type expressions as Go source.
-//
-// The output is what gofmt prints for every type but non-empty struct and
-// interface literals, which gofmt may spread over several lines; writing
-// one sets needsFormat, and the caller then formats the file with
-// go/format. Such dependency types are rare, so the common case needs no
-// formatting pass.
-type typeWriter struct {
-	im          *imports
-	needsFormat bool
-}
-
-// typeString returns t as Go source.
-func (w *typeWriter) typeString(t types.Type) (string, error) {
-	var b strings.Builder
-	if err := w.write(&b, t); err != nil {
-		return "", err
-	}
-	return b.String(), nil
-}
-
-func (w *typeWriter) write(b *strings.Builder, t types.Type) error {
+// typeCode returns t as jennifer code: named types through jen.Qual, so
+// the file's import block and local names follow from the types written.
+// Aliases are written by their own name, as the user wrote them.
+func typeCode(t types.Type) (*jen.Statement, error) {
 	switch t := t.(type) {
 	case *types.Basic:
 		if t.Kind() == types.UnsafePointer {
-			b.WriteString(w.im.name("unsafe") + ".Pointer")
-			return nil
+			return jen.Qual("unsafe", "Pointer"), nil
 		}
-		b.WriteString(t.Name())
-		return nil
+		if t.Kind() == types.Invalid || t.Info()&types.IsUntyped != 0 {
+			break
+		}
+		return jen.Id(t.Name()), nil
 	case *types.Alias:
-		return w.named(b, t.Obj(), t.TypeArgs())
+		return namedCode(t.Obj(), t.TypeArgs())
 	case *types.Named:
-		return w.named(b, t.Obj(), t.TypeArgs())
+		return namedCode(t.Obj(), t.TypeArgs())
 	case *types.Pointer:
-		b.WriteByte('*')
-		return w.write(b, t.Elem())
+		return wrapped(jen.Op("*"), t.Elem())
 	case *types.Slice:
-		b.WriteString("[]")
-		return w.write(b, t.Elem())
+		return wrapped(jen.Index(), t.Elem())
 	case *types.Array:
-		b.WriteString("[" + strconv.FormatInt(t.Len(), 10) + "]")
-		return w.write(b, t.Elem())
+		return wrapped(jen.Index(jen.Lit(int(t.Len()))), t.Elem())
 	case *types.Map:
-		b.WriteString("map[")
-		if err := w.write(b, t.Key()); err != nil {
-			return err
+		k, err := typeCode(t.Key())
+		if err != nil {
+			return nil, err
 		}
-		b.WriteByte(']')
-		return w.write(b, t.Elem())
+		return wrapped(jen.Map(k), t.Elem())
 	case *types.Chan:
-		return w.chanType(b, t)
+		return chanCode(t)
 	case *types.Signature:
-		return w.signature(b, t, "func")
+		return signatureCode(jen.Func(), t)
 	case *types.Struct:
-		return w.structType(b, t)
+		return structCode(t)
 	case *types.Interface:
-		return w.interfaceType(b, t)
+		return interfaceCode(t)
 	}
-	return fmt.Errorf("flamingock-gen cannot write type %s", t)
+	return nil, fmt.Errorf("flamingock-gen cannot write type %s", t)
 }
 
-func (w *typeWriter) named(b *strings.Builder, obj *types.TypeName, args *types.TypeList) error {
-	if pkg := obj.Pkg(); pkg != nil && pkg.Path() != w.im.self {
-		b.WriteString(w.im.name(pkg.Path()) + ".")
+// wrapped returns prefix followed by the code of elem.
+func wrapped(prefix *jen.Statement, elem types.Type) (*jen.Statement, error) {
+	e, err := typeCode(elem)
+	if err != nil {
+		return nil, err
 	}
-	b.WriteString(obj.Name())
+	return prefix.Add(e), nil
+}
+
+func namedCode(obj *types.TypeName, args *types.TypeList) (*jen.Statement, error) {
+	var s *jen.Statement
+	if pkg := obj.Pkg(); pkg != nil {
+		// jennifer writes a name of the file's own package unqualified.
+		s = jen.Qual(pkg.Path(), obj.Name())
+	} else {
+		s = jen.Id(obj.Name()) // error, comparable, any
+	}
 	if args.Len() == 0 {
-		return nil
+		return s, nil
 	}
-	b.WriteByte('[')
-	for i := range args.Len() {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if err := w.write(b, args.At(i)); err != nil {
-			return err
-		}
+	list, err := typeList(slices.Collect(args.Types()))
+	if err != nil {
+		return nil, err
 	}
-	b.WriteByte(']')
-	return nil
+	return s.Types(list...), nil
 }
 
-func (w *typeWriter) chanType(b *strings.Builder, t *types.Chan) error {
-	paren := false
+func typeList(ts []types.Type) ([]jen.Code, error) {
+	out := make([]jen.Code, len(ts))
+	for i, t := range ts {
+		c, err := typeCode(t)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+func chanCode(t *types.Chan) (*jen.Statement, error) {
 	switch t.Dir() {
 	case types.SendOnly:
-		b.WriteString("chan<- ")
+		return wrapped(jen.Chan().Op("<-"), t.Elem())
 	case types.RecvOnly:
-		b.WriteString("<-chan ")
-	default:
-		b.WriteString("chan ")
-		// chan <-chan T would parse as chan<- chan T.
-		if e, ok := t.Elem().(*types.Chan); ok && e.Dir() == types.RecvOnly {
-			paren = true
-		}
+		return wrapped(jen.Op("<-").Chan(), t.Elem())
 	}
-	if paren {
-		b.WriteByte('(')
+	e, err := typeCode(t.Elem())
+	if err != nil {
+		return nil, err
 	}
-	if err := w.write(b, t.Elem()); err != nil {
-		return err
+	// chan (<-chan T): without parentheses the arrow binds to chan.
+	if inner, ok := t.Elem().(*types.Chan); ok && inner.Dir() == types.RecvOnly {
+		return jen.Chan().Parens(e), nil
 	}
-	if paren {
-		b.WriteByte(')')
-	}
-	return nil
+	return jen.Chan().Add(e), nil
 }
 
-// signature writes a function type, or a method of an interface when
-// keyword is the method's name. Parameter names are left out: they are
-// not part of the type.
-func (w *typeWriter) signature(b *strings.Builder, sig *types.Signature, keyword string) error {
-	b.WriteString(keyword + "(")
-	params := sig.Params()
-	for i := range params.Len() {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		t := params.At(i).Type()
-		if sig.Variadic() && i == params.Len()-1 {
-			b.WriteString("...")
-			t = t.(*types.Slice).Elem()
-		}
-		if err := w.write(b, t); err != nil {
-			return err
-		}
-	}
-	b.WriteByte(')')
-	results := sig.Results()
-	switch results.Len() {
-	case 0:
-		return nil
-	case 1:
-		b.WriteByte(' ')
-		return w.write(b, results.At(0).Type())
-	}
-	b.WriteString(" (")
-	for i := range results.Len() {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if err := w.write(b, results.At(i).Type()); err != nil {
-			return err
-		}
-	}
-	b.WriteByte(')')
-	return nil
-}
-
-func (w *typeWriter) structType(b *strings.Builder, st *types.Struct) error {
-	if st.NumFields() == 0 {
-		b.WriteString("struct{}")
-		return nil
-	}
-	w.needsFormat = true
-	b.WriteString("struct{ ")
-	for i := range st.NumFields() {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		f := st.Field(i)
-		if !f.Embedded() {
-			b.WriteString(f.Name() + " ")
-		}
-		if err := w.write(b, f.Type()); err != nil {
-			return err
-		}
-		if tag := st.Tag(i); tag != "" {
-			if strconv.CanBackquote(tag) {
-				b.WriteString(" `" + tag + "`")
-			} else {
-				b.WriteString(" " + strconv.Quote(tag))
+// signatureCode appends sig's parameters and results to head (func, or a
+// method name inside an interface).
+func signatureCode(head *jen.Statement, sig *types.Signature) (*jen.Statement, error) {
+	var params []jen.Code
+	for i := range sig.Params().Len() {
+		t := sig.Params().At(i).Type()
+		if sig.Variadic() && i == sig.Params().Len()-1 {
+			e, err := typeCode(t.(*types.Slice).Elem())
+			if err != nil {
+				return nil, err
 			}
+			params = append(params, jen.Op("...").Add(e))
+			continue
 		}
+		c, err := typeCode(t)
+		if err != nil {
+			return nil, err
+		}
+		params = append(params, c)
 	}
-	b.WriteString(" }")
-	return nil
+	var results []types.Type
+	for i := range sig.Results().Len() {
+		results = append(results, sig.Results().At(i).Type())
+	}
+	rs, err := typeList(results)
+	if err != nil {
+		return nil, err
+	}
+	s := head.Params(params...)
+	switch len(rs) {
+	case 0:
+		return s, nil
+	case 1:
+		return s.Add(rs[0]), nil
+	}
+	return s.Params(rs...), nil
 }
 
-func (w *typeWriter) interfaceType(b *strings.Builder, it *types.Interface) error {
-	if it.NumEmbeddeds() == 0 && it.NumExplicitMethods() == 0 {
-		b.WriteString("interface{}")
-		return nil
-	}
-	w.needsFormat = true
-	b.WriteString("interface{ ")
-	sep := ""
-	for e := range it.EmbeddedTypes() {
-		b.WriteString(sep)
-		sep = "; "
-		if err := w.write(b, e); err != nil {
-			return err
+func structCode(st *types.Struct) (*jen.Statement, error) {
+	fields := make([]jen.Code, 0, st.NumFields())
+	for i := range st.NumFields() {
+		f := st.Field(i)
+		t, err := typeCode(f.Type())
+		if err != nil {
+			return nil, err
 		}
+		field := t
+		if !f.Embedded() {
+			field = jen.Id(f.Name()).Add(t)
+		}
+		// jennifer's Tag takes a map, which would reorder and requote a
+		// tag; the tag is written as the literal it is.
+		if tag := st.Tag(i); tag != "" {
+			lit := strconv.Quote(tag)
+			if strconv.CanBackquote(tag) {
+				lit = "`" + tag + "`"
+			}
+			field = field.Op(lit)
+		}
+		fields = append(fields, field)
+	}
+	return jen.Struct(fields...), nil
+}
+
+func interfaceCode(it *types.Interface) (*jen.Statement, error) {
+	var elems []jen.Code
+	for e := range it.EmbeddedTypes() {
+		c, err := typeCode(e)
+		if err != nil {
+			return nil, err
+		}
+		elems = append(elems, c)
 	}
 	methods := slices.Collect(it.ExplicitMethods())
 	slices.SortStableFunc(methods, func(a, b *types.Func) int { return cmp.Compare(a.Name(), b.Name()) })
 	for _, m := range methods {
-		b.WriteString(sep)
-		sep = "; "
-		if err := w.signature(b, m.Type().(*types.Signature), m.Name()); err != nil {
-			return err
+		c, err := signatureCode(jen.Id(m.Name()), m.Type().(*types.Signature))
+		if err != nil {
+			return nil, err
 		}
+		elems = append(elems, c)
 	}
-	b.WriteString(" }")
-	return nil
+	return jen.Interface(elems...), nil
 }

@@ -101,13 +101,13 @@ func (e *env) txChange(id, order string, h hooks, fail error) flamingock.Change 
 		ID: id, Order: order, Target: "cb", Transactional: true, Recovery: flamingock.RecoveryManual,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[*gocb.TransactionAttemptContext]()},
-		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			tx, err := flamingock.Resolve[*gocb.TransactionAttemptContext](d)
 			if err != nil {
 				return err
 			}
 			return fn(tx)
-		},
+		}),
 	}
 }
 
@@ -119,7 +119,7 @@ func (e *env) kvChange(id, order string, recovery flamingock.Recovery, h hooks, 
 		ID: id, Order: order, Target: "cb", Transactional: false, Recovery: recovery,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[*gocb.Collection]()},
-		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			coll, err := flamingock.Resolve[*gocb.Collection](d)
 			if err != nil {
 				return err
@@ -130,17 +130,17 @@ func (e *env) kvChange(id, order string, recovery flamingock.Recovery, h hooks, 
 			}
 			h.hit(crashtest.ApplyEnd)
 			return fail
-		},
+		}),
 	}
 	if rollback {
-		c.Rollback = func(ctx context.Context, d *flamingock.Deps) error {
+		c.Rollback = flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			coll, err := flamingock.Resolve[*gocb.Collection](d)
 			if err != nil {
 				return err
 			}
 			_, err = coll.Binary().Decrement(key, &gocb.DecrementOptions{Delta: 1, Context: ctx})
 			return err
-		}
+		})
 	}
 	return c
 }

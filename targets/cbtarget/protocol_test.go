@@ -155,7 +155,7 @@ func TestNonTransactionalChangeReceivesEveryHandle(t *testing.T) {
 	got := map[string]bool{}
 	c := flamingock.Change{
 		ID: "handles", Order: "1", Target: "cb", Recovery: flamingock.RecoveryManual, Checksum: "x",
-		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			if v, err := flamingock.Resolve[*gocb.Cluster](d); err == nil && v == e.cluster {
 				got["cluster"] = true
 			}
@@ -169,7 +169,7 @@ func TestNonTransactionalChangeReceivesEveryHandle(t *testing.T) {
 				got["collection"] = true
 			}
 			return nil
-		},
+		}),
 	}
 	if _, err := e.runner(t, stage(c)).Run(context.Background()); err != nil {
 		t.Fatal(err)

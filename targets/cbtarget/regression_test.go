@@ -102,13 +102,13 @@ func TestPanicInAChangeEndsItsTransaction(t *testing.T) {
 			ID: "p1", Order: "001", Target: "cb", Transactional: true, Recovery: flamingock.RecoveryManual,
 			Checksum: "sha256:p1", Source: flamingock.Position{File: "p1.go", Line: 1},
 			Needs: []reflect.Type{flamingock.TypeOf[*gocb.TransactionAttemptContext]()},
-			Apply: func(ctx context.Context, d *flamingock.Deps) error {
+			Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 				tx, _ := flamingock.Resolve[*gocb.TransactionAttemptContext](d)
 				if _, err := tx.Insert(e.coll, key, map[string]int{"n": 1}); err != nil {
 					return err
 				}
 				panic("bug in the change")
-			},
+			}),
 		}
 		func() {
 			defer func() { _ = recover() }()

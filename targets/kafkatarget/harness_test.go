@@ -112,13 +112,13 @@ func produceChange(id, order string, transactional bool, recovery flamingock.Rec
 		ID: id, Order: order, Target: "kafka", Transactional: transactional, Recovery: recovery,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[*kgo.Client]()},
-		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			cl, err := flamingock.Resolve[*kgo.Client](d)
 			if err != nil {
 				return err
 			}
 			return fn(ctx, cl)
-		},
+		}),
 	}
 }
 
@@ -131,7 +131,7 @@ func topicChange(id string, fail, rollbackFail error) flamingock.Change {
 		ID: id, Order: "1", Target: "kafka", Transactional: false, Recovery: flamingock.RecoveryManual,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[*kadm.Client]()},
-		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			adm, err := resolve(d)
 			if err != nil {
 				return err
@@ -140,8 +140,8 @@ func topicChange(id string, fail, rollbackFail error) flamingock.Change {
 				return err
 			}
 			return fail
-		},
-		Rollback: func(ctx context.Context, d *flamingock.Deps) error {
+		}),
+		Rollback: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			adm, err := resolve(d)
 			if err != nil {
 				return err
@@ -151,7 +151,7 @@ func topicChange(id string, fail, rollbackFail error) flamingock.Change {
 			}
 			_, err = adm.DeleteTopic(ctx, topic)
 			return err
-		},
+		}),
 	}
 }
 

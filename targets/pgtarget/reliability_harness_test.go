@@ -281,13 +281,13 @@ func relTxChange(id, order string, recovery flamingock.Recovery, h relHook) flam
 		ID: id, Order: order, Author: "reliability", Target: "db", Transactional: true, Recovery: recovery,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[pgx.Tx]()},
-		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			tx, err := flamingock.Resolve[pgx.Tx](d)
 			if err != nil {
 				return err
 			}
 			return relApply(ctx, id, tx, h)
-		},
+		}),
 	}
 }
 
@@ -296,7 +296,7 @@ func relPoolChange(id, order string, recovery flamingock.Recovery, h relHook) fl
 		ID: id, Order: order, Author: "reliability", Target: "db", Transactional: false, Recovery: recovery,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[*pgxpool.Pool]()},
-		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			pool, err := flamingock.Resolve[*pgxpool.Pool](d)
 			if err != nil {
 				return err
@@ -307,7 +307,7 @@ func relPoolChange(id, order string, recovery flamingock.Recovery, h relHook) fl
 			}
 			defer conn.Release()
 			return relApply(ctx, id, conn, h)
-		},
+		}),
 	}
 }
 

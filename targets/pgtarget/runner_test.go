@@ -25,7 +25,7 @@ func txChange(id, order string, fail bool) flamingock.Change {
 		ID: id, Order: order, Author: "test", Target: "db", Transactional: true,
 		Recovery: flamingock.RecoveryManual, Checksum: "sha256:" + id,
 		Needs: []reflect.Type{flamingock.TypeOf[pgx.Tx]()},
-		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			tx, err := flamingock.Resolve[pgx.Tx](d)
 			if err != nil {
 				return err
@@ -37,7 +37,7 @@ func txChange(id, order string, fail bool) flamingock.Change {
 				return errors.New("change failed after writing")
 			}
 			return nil
-		},
+		}),
 	}
 }
 

@@ -96,13 +96,13 @@ func txChange(id, order string, h hooks, fail error) flamingock.Change {
 		ID: id, Order: order, Target: "db", Transactional: true, Recovery: flamingock.RecoveryManual,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflectType{flamingock.TypeOf[*sql.Tx]()},
-		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			tx, err := flamingock.Resolve[*sql.Tx](d)
 			if err != nil {
 				return err
 			}
 			return fn(ctx, tx)
-		},
+		}),
 	}
 }
 
@@ -119,13 +119,13 @@ func dbChange(id, order string, recovery flamingock.Recovery, h hooks, fail erro
 		ID: id, Order: order, Target: "db", Transactional: false, Recovery: recovery,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflectType{flamingock.TypeOf[*sql.DB]()},
-		Apply: func(ctx context.Context, d *flamingock.Deps) error {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 			db, err := flamingock.Resolve[*sql.DB](d)
 			if err != nil {
 				return err
 			}
 			return fn(ctx, db)
-		},
+		}),
 	}
 }
 

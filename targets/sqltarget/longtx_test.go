@@ -123,10 +123,10 @@ func TestSecondInstanceWaitsForALongSharedChange(t *testing.T) {
 	var once sync.Once
 	change := slowTxChange("long", time.Minute, finish)
 	apply := change.Apply
-	change.Apply = func(ctx context.Context, d *flamingock.Deps) error {
+	change.Apply = flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
 		once.Do(func() { close(started) })
-		return apply(ctx, d)
-	}
+		return apply.Call(ctx, d)
+	})
 	type result struct {
 		rep *flamingock.Report
 		err error

@@ -24,8 +24,14 @@ type Change struct {
 	Apply, Rollback                        ChangeFunc
 }
 
+type StageDigest struct {
+	Count int64
+	Sum   [16]byte
+}
+
 type Stage struct {
 	Name, Fingerprint string
+	Digest            StageDigest
 	Changes           []Change
 }
 
