@@ -100,6 +100,7 @@ import (
 	"context"
 	"encoding/json"
 	"log"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -127,7 +128,7 @@ func main() {
 		store := memory.New()
 		var sb strings.Builder
 		start := func() *flamingock.Report {
-			r, err := flamingock.New(flamingock.NewPipeline(s.stage()), flamingock.WithAuditStore(store), flamingock.WithDependency(&sb))
+			r, err := flamingock.New(flamingock.NewPipeline(s.stage()), flamingock.WithAuditStore(store), flamingock.WithDependency(&sb), flamingock.WithLogger(slog.New(slog.DiscardHandler)))
 			if err != nil {
 				log.Fatal(err)
 			}
