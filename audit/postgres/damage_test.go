@@ -1,0 +1,124 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/audittest"
+	"github.com/flamingock/flamingock-go/audit/postgres"
+	"github.com/flamingock/flamingock-go/internal/pgtest"
+)
+
+// TestHistoryRestoredBehindTheLatestStates is bug 1 of issue 12 seen from
+// the other side: a history restored from an older backup (fewer rows, its
+// identity sequence back where it was) beside newer latest states. The
+// store rebuilds the latest states from the restored history, says so in
+// the log, and the next entry's seq is above every seq the latest states
+// held, so the upsert's "newer seq wins" guard cannot drop it.
+func TestHistoryRestoredBehindTheLatestStates(t *testing.T) {
+	pool, schema := pgtest.NewPool(t)
+	ctx := context.Background()
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	open := func() *postgres.Store {
+		t.Helper()
+		s, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name), postgres.WithLogger(logger))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last audit.Entry
+	for _, id := range []string{"one", "two", "three"} {
+		if last, err = s.Append(ctx, entry(id, audit.Applied, "sha256:"+id, l.Token)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The "backup" held only the first entry: rows after it are gone and
+	// the sequence is back at 1.
+	if _, err := pool.Exec(ctx, "DELETE FROM flamingock_audit WHERE change_id <> 'one'; ALTER TABLE flamingock_audit ALTER COLUMN seq RESTART WITH 2"); err != nil {
+		t.Fatal(err)
+	}
+	s = open()
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap) != 1 || snap["one"].State != audit.Applied {
+		t.Errorf("snapshot after the restore: %v, want only one APPLIED (the history is the record)", snap)
+	}
+	if !strings.Contains(logs.String(), "rebuilt the latest states") {
+		t.Errorf("the rebuild was not logged; log:\n%s", logs.String())
+	}
+	e, err := s.Append(ctx, entry("two", audit.Failed, "sha256:two", l.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Seq <= last.Seq {
+		t.Errorf("entry after the restore got seq %d, not above %d which the latest states held", e.Seq, last.Seq)
+	}
+	if got := audittest.Latest(t, s, "two"); got.State != audit.Failed {
+		t.Errorf("the latest state of two is %s, want the FAILED just appended", got.State)
+	}
+	checkDigest(t, s, "after the restore")
+}
+
+// TestHistoryEmptiedBesideLatestStatesIsRefused: a history table re-created
+// empty (by hand, from postgres.Schema) beside latest states must not be
+// taken as "nothing ever ran".
+func TestHistoryEmptiedBesideLatestStatesIsRefused(t *testing.T) {
+	pool, schema := pgtest.NewPool(t)
+	ctx := context.Background()
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, entry("one", audit.Applied, "sha256:one", l.Token)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "TRUNCATE flamingock_audit"); err != nil {
+		t.Fatal(err)
+	}
+	s, err = postgres.New(ctx, pool, postgres.WithSchema(schema.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Snapshot(ctx); !errors.Is(err, audit.ErrHistoryMissing) {
+		t.Errorf("Snapshot over an emptied history: %v, want ErrHistoryMissing", err)
+	}
+	if _, err := s.AppliedDigest(ctx); !errors.Is(err, audit.ErrHistoryMissing) {
+		t.Errorf("AppliedDigest over an emptied history: %v, want ErrHistoryMissing", err)
+	}
+}
+
+// TestWithoutAutoCreateRefusesAMissingHistory: the catalog check of a store
+// that may not create tables names the problem the same way.
+func TestWithoutAutoCreateRefusesAMissingHistory(t *testing.T) {
+	pool, schema := pgtest.NewPool(t)
+	ctx := context.Background()
+	if _, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "DROP TABLE flamingock_audit"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name), postgres.WithoutAutoCreate())
+	if !errors.Is(err, audit.ErrHistoryMissing) || !strings.Contains(err.Error(), "flamingock_audit") {
+		t.Errorf("New without auto-create over a dropped history: %v, want ErrHistoryMissing naming the table", err)
+	}
+}
