@@ -100,10 +100,12 @@ func buildQueries(c config) queries {
 	}
 	return queries{
 		// Planned, it fails when a table or column is missing; run, it
-		// says whether the history ends below the latest states (restored
-		// from an older backup, or its newest rows deleted while no store
-		// was open) and how many guard triggers exist.
-		probe: "SELECT coalesce((SELECT max(seq) FROM " + history + "), 0) < coalesce((SELECT max(seq) FROM " + latest + "), 0)," +
+		// says whether the newest seq of the history and of the latest
+		// states differ (every append writes both; they differ after a
+		// history was restored from an older backup, or a table was
+		// re-created or edited with the guards missing) and how many guard
+		// triggers exist.
+		probe: "SELECT coalesce((SELECT max(seq) FROM " + history + "), 0) <> coalesce((SELECT max(seq) FROM " + latest + "), 0)," +
 			" (SELECT count(*) FROM pg_catalog.pg_trigger WHERE (tgrelid = to_regclass($1::text) AND tgname = '" + guardTrigger + "')" +
 			" OR (tgrelid = to_regclass($2::text) AND tgname IN ('" + guardTrigger + "', '" + guardRowTrigger + "')))," +
 			" (SELECT 1 FROM " + lock + " WHERE false), (SELECT 1 FROM " + digest + " WHERE false)," +

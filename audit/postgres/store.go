@@ -88,7 +88,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 // probeResult is what one read-only look at the tables found.
 type probeResult struct {
 	present bool  // every table and column the store uses exists
-	behind  bool  // the history ends below the latest states
+	behind  bool  // the newest seq of the history and the latest states differ
 	guards  int64 // how many of the guard triggers exist
 }
 

@@ -1,0 +1,63 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/audittest"
+	"github.com/flamingock/flamingock-go/audit/sqlite"
+)
+
+// TestDamage runs the suite's damage cases: tables dropped, rows edited and
+// garbled by hand with SQL through another connection, as an operator's
+// sqlite3 shell would.
+func TestDamage(t *testing.T) {
+	audittest.RunDamage(t, func(t *testing.T) audittest.DamageBackend {
+		path := tempPath(t)
+		admin, err := sqlite.OpenDB(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { admin.Close() })
+		return audittest.DamageBackend{
+			Open:   func() (audit.Store, error) { return sqlite.Open(context.Background(), path) },
+			Damage: sqlDamager{db: admin},
+		}
+	})
+}
+
+// sqlDamager damages the store's default tables with plain SQL.
+type sqlDamager struct{ db *sql.DB }
+
+var damageTables = map[audittest.Part]string{
+	audittest.PartHistory: sqlite.DefaultHistoryTable,
+	audittest.PartLatest:  sqlite.DefaultLatestTable,
+	audittest.PartDigest:  sqlite.DefaultLatestTable + "_digest",
+	audittest.PartLock:    sqlite.DefaultLockTable,
+}
+
+func (d sqlDamager) Drop(p audittest.Part) error {
+	_, err := d.db.Exec("DROP TABLE " + damageTables[p])
+	return err
+}
+
+func (d sqlDamager) SetRaw(changeID, field, raw string) error {
+	for _, p := range []audittest.Part{audittest.PartHistory, audittest.PartLatest} {
+		if _, err := d.db.Exec("UPDATE "+damageTables[p]+" SET "+field+" = ? WHERE change_id = ?", raw, changeID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d sqlDamager) DeleteHistory(changeID string) error {
+	_, err := d.db.Exec("DELETE FROM "+damageTables[audittest.PartHistory]+" WHERE change_id = ?", changeID)
+	return err
+}
+
+func (d sqlDamager) SetLatestState(changeID, state string) error {
+	_, err := d.db.Exec("UPDATE "+damageTables[audittest.PartLatest]+" SET state = ? WHERE change_id = ?", state, changeID)
+	return err
+}
