@@ -84,7 +84,7 @@ func (s *Store) document(ctx context.Context, st state) error {
 		return fmt.Errorf("couchbase audit store: %s: the tail entry does not match seq %d; the document was changed by hand?", s.where(s.stateKey), st.seq)
 	}
 	key := s.EntryKey(st.seq)
-	_, err := s.coll.Insert(key, st.tail, &gocb.InsertOptions{Context: ctx})
+	_, err := s.coll.Insert(key, st.tailRaw, &gocb.InsertOptions{Context: ctx})
 	if err != nil && !errors.Is(err, gocb.ErrDocumentExists) {
 		return fmt.Errorf("couchbase audit store: write history document %s: %w", s.where(key), err)
 	}
