@@ -46,7 +46,7 @@ type kvDamager struct {
 	prefix string
 }
 
-func (d kvDamager) stateKey() string         { return d.prefix + "::state" }
+func (d kvDamager) stateKey() string          { return d.prefix + "::state" }
 func (d kvDamager) entryKey(seq int64) string { return fmt.Sprintf("%s::entry::%d", d.prefix, seq) }
 
 func (d kvDamager) seq() (int64, error) {
