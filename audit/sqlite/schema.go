@@ -251,6 +251,10 @@ func prepareSchema(ctx context.Context, db *sql.DB, c config) error {
 	// time, and another store may have been creating them all meanwhile.
 	if !c.autoCreate && !st.historyMissing {
 		for _, o := range st.missing {
+			if o.kind == "trigger" {
+				c.log().Warn("flamingock audit store: a trigger that notices hand edits of the audit tables is missing and auto-create is off; run the statements from sqlite.Schema to add it",
+					"trigger", o.name)
+			}
 			if o.kind == "table" {
 				return fmt.Errorf("sqlite audit store: table %q (%s) does not exist and auto-create is off (WithoutAutoCreate); create it with the statements from sqlite.Schema or drop the option", o.name, o.option)
 			}
