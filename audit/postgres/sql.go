@@ -125,7 +125,11 @@ func buildQueries(c config) queries {
 		// every seq the latest states held.
 		raiseSeq: "SELECT setval(q.s, greatest($1::bigint, coalesce(pg_sequence_last_value(q.s), 0)))" +
 			" FROM (SELECT pg_get_serial_sequence(" + quoteLiteral(history) + ", 'seq')::regclass AS s) AS q",
-		digestSave: "INSERT INTO " + digest + " AS d (lock_key, applied_count, sum_hi, sum_lo) VALUES ($1::text, $2::bigint, $3::bigint, $4::bigint)" +
+		// The rebuild's own DELETE marked every key's row unknown; they
+		// all summarise the same latest states, so all get the result
+		// (else two keys on one set of tables would take turns rebuilding).
+		digestSave: "WITH others AS (UPDATE " + digest + " SET applied_count = $2::bigint, sum_hi = $3::bigint, sum_lo = $4::bigint WHERE lock_key <> $1::text)" +
+			" INSERT INTO " + digest + " AS d (lock_key, applied_count, sum_hi, sum_lo) VALUES ($1::text, $2::bigint, $3::bigint, $4::bigint)" +
 			" ON CONFLICT (lock_key) DO UPDATE SET applied_count = excluded.applied_count, sum_hi = excluded.sum_hi, sum_lo = excluded.sum_lo",
 		append:       appendSQL,
 		appendStrict: strings.TrimSuffix(appendSQL, finalSelect) + strictSelect,
