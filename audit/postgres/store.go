@@ -29,8 +29,9 @@ type Store struct {
 // New returns a store on pool, creating its schema and tables unless
 // [WithoutAutoCreate] is given. It first checks, read-only and in one round
 // trip, that every table is in place; only when something is missing does
-// it take more: the catalog query that names what is missing, then the
-// creation script, idempotent and safe when many instances start at once.
+// it take one more: the creation script, idempotent and safe when many
+// instances start at once, or under WithoutAutoCreate the catalog query
+// that names what is missing.
 //
 // The history is the record and the other tables are derived from it:
 // New refuses to create a history beside a latest-state or digest table
