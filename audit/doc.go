@@ -9,6 +9,13 @@
 // each append, so that the runner can tell from one small read that a
 // pipeline is fully applied, without reading the snapshot.
 //
+// The history is the record: a store's latest-state view and digest are
+// derived from it and rebuilt from it when missing or edited; a store
+// refuses to open when its history is gone but derived parts remain
+// ([ErrHistoryMissing]). An entry a store cannot fully decode is returned
+// with what it holds and [Entry.ReadError] set, never by failing the read
+// ([DecodeMetadata] is the shared decoder of stored metadata).
+//
 // The package imports only the standard library so that every store and the
 // runtime can depend on it without pulling in a driver.
 //
