@@ -122,3 +122,37 @@ func TestWithoutAutoCreateRefusesAMissingHistory(t *testing.T) {
 		t.Errorf("New without auto-create over a dropped history: %v, want ErrHistoryMissing naming the table", err)
 	}
 }
+
+// TestHistoryRowInsertedByHand: an operator records a resolution with SQL
+// instead of `audit fix`. Inserts fire no guard (the store's own appends
+// are inserts), so an open store does not see it, but the next open finds
+// the newest seqs of the history and the latest states differ and rebuilds.
+func TestHistoryRowInsertedByHand(t *testing.T) {
+	pool, schema := pgtest.NewPool(t)
+	ctx := context.Background()
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, entry("one", audit.Failed, "sha256:one", l.Token)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO flamingock_audit (created_at, run_id, stage, change_id, author, change_order, state, target_id,
+		tx_strategy, recovery, checksum, duration_ns, host, pid, tool_version, actor, reason, error, metadata, token)
+		SELECT now(), 'by-hand', stage, change_id, author, change_order, 'MANUAL_MARKED_AS_APPLIED', target_id,
+		tx_strategy, recovery, checksum, 0, host, pid, tool_version, 'dba', 'fixed by hand', '', NULL, token FROM flamingock_audit`); err != nil {
+		t.Fatal(err)
+	}
+	s, err = postgres.New(ctx, pool, postgres.WithSchema(schema.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := audittest.Latest(t, s, "one"); got.State != audit.ManualMarkedAsApplied || got.RunID != "by-hand" {
+		t.Errorf("latest of one after a hand-inserted resolution and a reopen: %s by %s, want MANUAL_MARKED_AS_APPLIED by-hand", got.State, got.RunID)
+	}
+	checkDigest(t, s, "after the reopen")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/audittest"
@@ -60,4 +61,32 @@ func (d sqlDamager) DeleteHistory(changeID string) error {
 func (d sqlDamager) SetLatestState(changeID, state string) error {
 	_, err := d.db.Exec("UPDATE "+damageTables[audittest.PartLatest]+" SET state = ? WHERE change_id = ?", state, changeID)
 	return err
+}
+
+// TestHistoryRowInsertedByHand: an operator records a resolution with SQL
+// instead of `audit fix`. Inserts fire no guard (the store's own appends
+// are inserts), but the next open finds the newest seqs of the history and
+// the latest states differ and rebuilds.
+func TestHistoryRowInsertedByHand(t *testing.T) {
+	ctx := context.Background()
+	path := tempPath(t)
+	s := openStore(t, path)
+	lease, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, entry("one", audit.Failed, "one1", lease.Token)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().Exec(`INSERT INTO flamingock_audit (run_id, stage, change_id, author, change_order, state, target_id,
+		tx_strategy, recovery, checksum, created_at, duration_ns, host, pid, tool_version, actor, reason, error, metadata, token)
+		SELECT 'by-hand', stage, change_id, author, change_order, 'MANUAL_MARKED_AS_APPLIED', target_id,
+		tx_strategy, recovery, checksum, created_at, 0, host, pid, tool_version, 'dba', 'fixed by hand', '', '', token FROM flamingock_audit`); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, path)
+	if got := audittest.Latest(t, s, "one"); got.State != audit.ManualMarkedAsApplied || got.RunID != "by-hand" {
+		t.Errorf("latest of one after a hand-inserted resolution and a reopen: %s by %s, want MANUAL_MARKED_AS_APPLIED by-hand", got.State, got.RunID)
+	}
+	wantDigest(t, s, map[string]string{"one": "one1"}, "after the reopen")
 }
