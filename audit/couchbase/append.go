@@ -127,8 +127,8 @@ func (s *Store) AppendTx(ctx context.Context, tx *gocb.TransactionAttemptContext
 		return audit.Entry{}, fmt.Errorf("couchbase audit store: decode %s: %w", s.where(s.stateKey), err)
 	}
 	var (
-		seq    int64
-		lock   *lockDoc
+		seq     int64
+		lock    *lockDoc
 		tail    *audit.Entry
 		tailRaw json.RawMessage
 		latest  map[string]json.RawMessage
