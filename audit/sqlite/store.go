@@ -99,7 +99,7 @@ type Store struct {
 
 	// Prepared once: SQLite spends more time parsing these statements
 	// than running them.
-	insert, prevLatest, upsertLatest, updateDigest, renewLease, snapshot *sql.Stmt
+	insert, prevLatest, upsertLatest, updateDigest, renewLease, snapshot, hasDigest *sql.Stmt
 }
 
 var _ audit.DigestStore = (*Store)(nil)
@@ -154,6 +154,7 @@ func newStore(ctx context.Context, db *sql.DB, cfg config) (*Store, error) {
 		{&s.updateDigest, s.sql.updateDigest},
 		{&s.renewLease, s.sql.renewLease},
 		{&s.snapshot, s.sql.snapshot},
+		{&s.hasDigest, s.sql.hasDigest},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -167,7 +168,7 @@ func newStore(ctx context.Context, db *sql.DB, cfg config) (*Store, error) {
 
 func (s *Store) closeStatements() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{s.insert, s.prevLatest, s.upsertLatest, s.updateDigest, s.renewLease, s.snapshot} {
+	for _, stmt := range []*sql.Stmt{s.insert, s.prevLatest, s.upsertLatest, s.updateDigest, s.renewLease, s.snapshot, s.hasDigest} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}
@@ -388,7 +389,7 @@ func (s *Store) Snapshot(ctx context.Context) (audit.Snapshot, error) {
 		return nil, err
 	}
 	var present bool
-	if err := s.db.QueryRowContext(ctx, s.sql.hasDigest).Scan(&present); err != nil {
+	if err := s.hasDigest.QueryRowContext(ctx).Scan(&present); err != nil {
 		return nil, fmt.Errorf("sqlite audit store: snapshot: read %q: %w", s.cfg.digestTable(), err)
 	}
 	if !present {
