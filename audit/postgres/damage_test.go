@@ -156,3 +156,58 @@ func TestHistoryRowInsertedByHand(t *testing.T) {
 	}
 	checkDigest(t, s, "after the reopen")
 }
+
+// TestHistoryReplacedWhileOpen is bug 1 of issue 12 in a running process:
+// the history is replaced under an open store (here renamed away and
+// re-created empty, its identity sequence starting again at 1). Appends
+// then get seqs below the latest states, whose "newer seq wins" upsert
+// skipped them while the append reported success. The store now notices
+// that the latest state it lost to is no entry of the history, and the
+// next read rebuilds from the history, with the new entries.
+func TestHistoryReplacedWhileOpen(t *testing.T) {
+	pool, schema := pgtest.NewPool(t)
+	ctx := context.Background()
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last audit.Entry
+	for _, id := range []string{"one", "two", "three"} {
+		if last, err = s.Append(ctx, entry(id, audit.Failed, "sha256:"+id, l.Token)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `ALTER TABLE flamingock_audit RENAME TO flamingock_audit_old;
+		CREATE TABLE flamingock_audit (LIKE flamingock_audit_old INCLUDING ALL)`); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Append(ctx, entry("three", audit.Applied, "sha256:three", l.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Seq >= last.Seq {
+		t.Fatalf("the re-created history's sequence did not start again (seq %d after %d): the test sets up nothing", e.Seq, last.Seq)
+	}
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap) != 1 || snap["three"].State != audit.Applied {
+		t.Errorf("snapshot after the history was replaced and three applied: %v, want three APPLIED alone (the history is the record)", snap)
+	}
+	checkDigest(t, s, "after the replaced history")
+	next, err := s.Append(ctx, entry("one", audit.Applied, "sha256:one", l.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Seq <= last.Seq {
+		t.Errorf("seq after the rebuild %d, not above the %d the latest states held", next.Seq, last.Seq)
+	}
+	if got := audittest.Latest(t, s, "one"); got.State != audit.Applied {
+		t.Errorf("latest of one %s, want the APPLIED just appended", got.State)
+	}
+}

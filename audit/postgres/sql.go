@@ -65,6 +65,7 @@ type queries struct {
 	invalidate   string
 	derive       string
 	latestStats  string
+	orphaned     string
 	clearLatest  string
 	refill       string
 	raiseSeq     string
@@ -116,6 +117,11 @@ func buildQueries(c config) queries {
 		digestValid: "SELECT applied_count IS NOT NULL AND sum_hi IS NOT NULL AND sum_lo IS NOT NULL FROM " + digest + " WHERE lock_key = $1::text",
 		invalidate:  "UPDATE " + digest + " SET applied_count = NULL, sum_hi = NULL, sum_lo = NULL",
 		derive:      "SELECT DISTINCT ON (change_id) seq, change_id, state, checksum FROM " + history + " ORDER BY change_id, seq DESC",
+		// Whether the latest state that kept an append's upsert from
+		// writing is an entry of the history: after a concurrent append
+		// for the same change it is; after the history was replaced
+		// under the latest states (its sequence started again) it is not.
+		orphaned:    "SELECT NOT EXISTS (SELECT 1 FROM " + latest + " AS l JOIN " + history + " AS h ON h.seq = l.seq AND h.change_id = l.change_id WHERE l.change_id = $1::text)",
 		latestStats: "SELECT count(*), coalesce(max(seq), 0), coalesce((SELECT max(seq) FROM " + history + "), 0) FROM " + latest,
 		clearLatest: "DELETE FROM " + latest,
 		refill: "INSERT INTO " + latest + " (seq, created_at, " + strings.Join(entryColumns, ", ") + ", " + strings.Join(digestColumns, ", ") + ")" +
@@ -364,15 +370,16 @@ func appendSQL(history, latest, lock, digest string) string {
 		digest, hi, lo, applied, wasApplied)
 }
 
-// finalSelect ends the append: no row back means fenced.
-const finalSelect = "SELECT seq, created_at FROM ins"
+// finalSelect ends the append: no row back means fenced. The last column
+// says whether the latest-state upsert wrote (see Store.checkSkippedUpsert).
+const finalSelect = "SELECT seq, created_at, EXISTS (SELECT 1 FROM upsert) FROM ins"
 
 // strictSelect ends the append used in a pipeline with COMMIT, where a
 // rejected append must be an error so that the server skips the COMMIT:
 // with no inserted row, the outer join yields NULLs and the cast of
 // fencedMessage to integer fails at run time (the CASE depends on the row,
 // so the planner cannot fold the cast away).
-const strictSelect = "SELECT i.seq, i.created_at, CAST(CASE WHEN i.seq IS NULL THEN '" + fencedMessage + "' END AS integer)" +
+const strictSelect = "SELECT i.seq, i.created_at, CAST(CASE WHEN i.seq IS NULL THEN '" + fencedMessage + "' END AS integer), EXISTS (SELECT 1 FROM upsert)" +
 	" FROM (SELECT 1) AS one LEFT JOIN ins AS i ON true"
 
 // historyMissingMessage starts the error the creation script raises when

@@ -241,9 +241,10 @@ func (s *Store) AppendCommit(ctx context.Context, conn *pgx.Conn, e audit.Entry)
 		return audit.Entry{}, err
 	}
 	b := &pgx.Batch{}
+	var upserted bool
 	b.Queue(s.q.appendStrict, args...).QueryRow(func(row pgx.Row) error {
 		var fenced *int32
-		return row.Scan(&e.Seq, &e.CreatedAt, &fenced)
+		return row.Scan(&e.Seq, &e.CreatedAt, &fenced, &upserted)
 	})
 	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
 		// A transaction that had already failed answers COMMIT with
@@ -258,6 +259,11 @@ func (s *Store) AppendCommit(ctx context.Context, conn *pgx.Conn, e audit.Entry)
 			return audit.Entry{}, fmt.Errorf("%w (change %q, token %d)", audit.ErrFenced, e.ChangeID, e.Token)
 		}
 		return audit.Entry{}, fmt.Errorf("postgres audit store: append %s entry for change %q and commit: %w", e.State, e.ChangeID, err)
+	}
+	if !upserted {
+		if err := s.checkSkippedUpsert(ctx, s.pool, e); err != nil {
+			return audit.Entry{}, err
+		}
 	}
 	return e, nil
 }
@@ -275,14 +281,48 @@ func (s *Store) append(ctx context.Context, q querier, e audit.Entry) (audit.Ent
 	if err != nil {
 		return audit.Entry{}, err
 	}
-	err = q.QueryRow(ctx, s.q.append, args...).Scan(&e.Seq, &e.CreatedAt)
+	var upserted bool
+	err = q.QueryRow(ctx, s.q.append, args...).Scan(&e.Seq, &e.CreatedAt, &upserted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return audit.Entry{}, fmt.Errorf("%w (change %q, token %d)", audit.ErrFenced, e.ChangeID, e.Token)
 	}
 	if err != nil {
 		return audit.Entry{}, fmt.Errorf("postgres audit store: append %s entry for change %q: %w", e.State, e.ChangeID, err)
 	}
+	if !upserted {
+		if err := s.checkSkippedUpsert(ctx, q, e); err != nil {
+			return audit.Entry{}, err
+		}
+	}
 	return e, nil
+}
+
+// checkSkippedUpsert runs when an append's entry went into the history but
+// not into the latest states, because the change's latest state has a
+// larger seq. That is right after a concurrent append for the same change
+// committed a newer entry. It is wrong when the history was replaced under
+// the latest states (dropped and re-created, or restored, while this store
+// was open), so that its sequence started again below them: every later
+// entry would be ignored while its append reported success. Then the
+// latest state is no entry of the history: mark the digest unknown, so that
+// the next read rebuilds the latest states from the history (with the
+// entry just appended) and raises the sequence above them. The entry is in
+// the history either way, so the append succeeded.
+func (s *Store) checkSkippedUpsert(ctx context.Context, q querier, e audit.Entry) error {
+	var orphaned bool
+	if err := q.QueryRow(ctx, s.q.orphaned, e.ChangeID).Scan(&orphaned); err != nil {
+		return fmt.Errorf("postgres audit store: append %s entry for change %q: check the latest state: %w", e.State, e.ChangeID, err)
+	}
+	if !orphaned {
+		return nil
+	}
+	var n int64
+	if err := q.QueryRow(ctx, s.q.invalidate+" RETURNING 1").Scan(&n); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres audit store: append %s entry for change %q: mark %s stale: %w", e.State, e.ChangeID, s.cfg.qualify(s.cfg.digestTable()), err)
+	}
+	s.cfg.log().Warn("flamingock audit store: an entry's seq is below its change's latest state, which is no entry of the history: the history was replaced while the store was open; the next read rebuilds the latest states from it",
+		"history", s.cfg.qualify(s.cfg.history), "change", e.ChangeID, "seq", e.Seq)
+	return nil
 }
 
 // appendArgs returns the append statement's parameters: e's values in the
