@@ -100,13 +100,15 @@ func buildQueries(c config) queries {
 		values = append(values, "h."+col)
 	}
 	return queries{
-		// Planned, it fails when a table or column is missing; run, it
-		// says whether the newest seq of the history and of the latest
-		// states differ (every append writes both; they differ after a
-		// history was restored from an older backup, or a table was
-		// re-created or edited with the guards missing) and how many guard
-		// triggers exist.
-		probe: "SELECT coalesce((SELECT max(seq) FROM " + history + "), 0) <> coalesce((SELECT max(seq) FROM " + latest + "), 0)," +
+		// Planned, it fails when a table or column is missing. Run, it
+		// says whether the newest history entry is its change's latest
+		// state (every append makes it so; it is not after the latest
+		// states were re-created or rows were inserted by hand, and an
+		// emptied history beside latest states fails it too), with two
+		// index lookups whatever the number of changes, and counts the
+		// guard triggers.
+		probe: "SELECT coalesce((SELECT (SELECT l.seq FROM " + latest + " AS l WHERE l.change_id = h.change_id) IS DISTINCT FROM h.seq" +
+			" FROM (SELECT seq, change_id FROM " + history + " ORDER BY seq DESC LIMIT 1) AS h), EXISTS (SELECT 1 FROM " + latest + "))," +
 			" (SELECT count(*) FROM pg_catalog.pg_trigger WHERE (tgrelid = to_regclass($1::text) AND tgname = '" + guardTrigger + "')" +
 			" OR (tgrelid = to_regclass($2::text) AND tgname IN ('" + guardTrigger + "', '" + guardRowTrigger + "')))," +
 			" (SELECT 1 FROM " + lock + " WHERE false), (SELECT 1 FROM " + digest + " WHERE false)," +
@@ -118,10 +120,12 @@ func buildQueries(c config) queries {
 		invalidate:  "UPDATE " + digest + " SET applied_count = NULL, sum_hi = NULL, sum_lo = NULL",
 		derive:      "SELECT DISTINCT ON (change_id) seq, change_id, state, checksum FROM " + history + " ORDER BY change_id, seq DESC",
 		// Whether the latest state that kept an append's upsert from
-		// writing is an entry of the history: after a concurrent append
-		// for the same change it is; after the history was replaced
-		// under the latest states (its sequence started again) it is not.
-		orphaned:    "SELECT NOT EXISTS (SELECT 1 FROM " + latest + " AS l JOIN " + history + " AS h ON h.seq = l.seq AND h.change_id = l.change_id WHERE l.change_id = $1::text)",
+		// writing is an entry of the history (the same seq, change and
+		// store-clock time): after a concurrent append for the same change
+		// it is; after the history was replaced under the latest states
+		// (its sequence started again) it is not.
+		orphaned: "SELECT NOT EXISTS (SELECT 1 FROM " + latest + " AS l JOIN " + history + " AS h" +
+			" ON h.seq = l.seq AND h.change_id = l.change_id AND h.created_at = l.created_at WHERE l.change_id = $1::text)",
 		latestStats: "SELECT count(*), coalesce(max(seq), 0), coalesce((SELECT max(seq) FROM " + history + "), 0) FROM " + latest,
 		clearLatest: "DELETE FROM " + latest,
 		refill: "INSERT INTO " + latest + " (seq, created_at, " + strings.Join(entryColumns, ", ") + ", " + strings.Join(digestColumns, ", ") + ")" +

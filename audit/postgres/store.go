@@ -37,8 +37,8 @@ type Store struct {
 // New refuses to create a history beside a latest-state or digest table
 // that outlived theirs ([audit.ErrHistoryMissing]), and a latest-state table
 // it (re)creates beside a history with entries is rebuilt from it on the
-// first read, as is one whose history ends below it (restored from an
-// older backup). A lock table it (re)creates starts above every fencing
+// first read, as is one whose newest history entry is not its change's
+// latest state. A lock table it (re)creates starts above every fencing
 // token the trail's entries carry.
 //
 // The pool stays the caller's: [Store.Close] does not close it.
@@ -89,15 +89,15 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 // probeResult is what one read-only look at the tables found.
 type probeResult struct {
 	present bool  // every table and column the store uses exists
-	behind  bool  // the newest seq of the history and the latest states differ
+	behind  bool  // the newest history entry is not its change's latest state
 	guards  int64 // how many of the guard triggers exist
 }
 
 // probe checks that every table and column the store uses exists, with a
 // statement that names them all: it is planned, so a missing relation,
-// column or schema fails it. Run, it reads the newest seq of the history
-// (an index lookup) and of the latest states (one row per change), and
-// counts the guard triggers in the catalog.
+// column or schema fails it. Run, it checks that the newest history entry
+// is its change's latest state (two index lookups) and counts the guard
+// triggers in the catalog.
 func (s *Store) probe(ctx context.Context) (probeResult, error) {
 	var (
 		pr     probeResult

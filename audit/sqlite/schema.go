@@ -155,11 +155,11 @@ type schemaState struct {
 	historyMissing bool
 	// lockLacksTTL is set when the lock table exists without ttl_ms.
 	lockLacksTTL bool
-	// stale is set when the digest row is missing, or the newest seq of
-	// the history and of the latest states differ (every append writes
-	// both; they differ after a table was re-created, a history restored
-	// from an older backup, or rows deleted by hand): the latest states
-	// and the digest are rebuilt from the history.
+	// stale is set when the digest row is missing, or the newest history
+	// entry is not its change's latest state (every append makes it so;
+	// it is not after a table was re-created or rows were inserted by
+	// hand), or the history is empty beside latest states: the latest
+	// states and the digest are rebuilt from the history.
 	stale bool
 }
 
@@ -212,7 +212,11 @@ func inspectSchema(ctx context.Context, q queryer, c config) (schemaState, error
 	st.historyMissing = !exists[c.historyTable] && (exists[c.latestTable] || exists[c.digestTable()])
 	if exists[c.historyTable] && exists[c.latestTable] {
 		var behind bool
-		err := q.QueryRowContext(ctx, `SELECT coalesce((SELECT max(seq) FROM `+quote(c.historyTable)+`), 0) <> coalesce((SELECT max(seq) FROM `+quote(c.latestTable)+`), 0)`).Scan(&behind)
+		// Every append makes the newest history entry its change's latest
+		// state: two index lookups, whatever the number of changes.
+		hist, latest := quote(c.historyTable), quote(c.latestTable)
+		err := q.QueryRowContext(ctx, `SELECT coalesce((SELECT (SELECT l.seq FROM `+latest+` AS l WHERE l.change_id = h.change_id) IS NOT h.seq`+
+			` FROM (SELECT seq, change_id FROM `+hist+` ORDER BY seq DESC LIMIT 1) AS h), EXISTS (SELECT 1 FROM `+latest+`))`).Scan(&behind)
 		if err != nil {
 			return schemaState{}, fmt.Errorf("sqlite audit store: compare %q with %q: %w", c.historyTable, c.latestTable, err)
 		}
