@@ -16,6 +16,13 @@
 // those issues; the operations tools list and resolve exactly those. [View]
 // reads a snapshot with the lock for such readers.
 //
+// The history is the record: a store's latest-state view and digest are
+// derived from it and rebuilt from it when missing or edited; a store
+// refuses to open when its history is gone but derived parts remain
+// ([ErrHistoryMissing]). An entry a store cannot fully decode is returned
+// with what it holds and [Entry.ReadError] set, never by failing the read
+// ([DecodeMetadata] is the shared decoder of stored metadata).
+//
 // The package imports only the standard library so that every store and the
 // runtime can depend on it without pulling in a driver.
 //

@@ -1,7 +1,11 @@
 package audit
 
 import (
+	"encoding/json"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -108,6 +112,49 @@ type Entry struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 	// Token is the fencing token of the lease the writer held.
 	Token int64 `json:"token"`
+	// ReadError is set by a store, never stored: part of the stored entry
+	// could not be decoded (it was damaged or edited by hand), and the
+	// other fields hold what could be read. An entry with a ReadError, like
+	// one whose State is not [State.Valid], needs a human.
+	ReadError string `json:"read_error,omitempty"`
+}
+
+// DecodeMetadata decodes stored metadata, a JSON object of strings. A stored
+// value that is not that still yields what it holds, so that one damaged
+// entry does not make every read fail: a non-string value is kept as its
+// JSON text, and problem says what was wrong (for [Entry.ReadError]). Empty
+// raw text is no metadata.
+func DecodeMetadata(raw []byte) (m map[string]string, problem string) {
+	if len(raw) == 0 {
+		return nil, ""
+	}
+	if err := json.Unmarshal(raw, &m); err == nil {
+		return m, ""
+	}
+	var loose map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &loose); err != nil {
+		return nil, fmt.Sprintf("metadata is not a JSON object: %v (stored text %q)", err, truncate(string(raw), 200))
+	}
+	m = make(map[string]string, len(loose))
+	var bad []string
+	for k, v := range loose {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			m[k] = s
+			continue
+		}
+		m[k] = string(v)
+		bad = append(bad, strconv.Quote(k))
+	}
+	sort.Strings(bad)
+	return m, fmt.Sprintf("metadata values %s are not strings (kept as their JSON text)", strings.Join(bad, ", "))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // Validate reports the first field that makes e unfit to append.

@@ -23,6 +23,12 @@ var (
 	ErrClosed = errors.New("audit: store is closed")
 	// ErrNoLock is returned by [Store.LockInfo] when nobody holds the lock.
 	ErrNoLock = errors.New("audit: lock is not held")
+	// ErrHistoryMissing is returned when a store is opened on backing data
+	// whose history (the record every other part is derived from) is gone
+	// while parts derived from it remain. The store refuses to start an
+	// empty trail over them: restore the history, or remove the remaining
+	// parts on purpose to start a new trail.
+	ErrHistoryMissing = errors.New("audit: the audit history is missing but tables derived from it exist")
 )
 
 // Owner identifies who holds a lease.

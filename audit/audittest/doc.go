@@ -14,6 +14,10 @@
 // processes sharing one backing database: each call of the opener stands for
 // another process, or the same process after a restart.
 //
+// [RunDamage] is the second half: what a store does when its backing data
+// is damaged or edited behind its back (parts dropped, rows edited or
+// garbled), through a [Damager] the store's test provides.
+//
 // Timing-dependent cases wait on the store's own clock, read through
 // [audit.Store.LockInfo], instead of sleeping for a fixed time, so a slow
 // machine makes the suite slower, not flaky.

@@ -84,7 +84,7 @@ func (s *Store) document(ctx context.Context, st state) error {
 		return fmt.Errorf("couchbase audit store: %s: the tail entry does not match seq %d; the document was changed by hand?", s.where(s.stateKey), st.seq)
 	}
 	key := s.EntryKey(st.seq)
-	_, err := s.coll.Insert(key, st.tail, &gocb.InsertOptions{Context: ctx})
+	_, err := s.coll.Insert(key, st.tailRaw, &gocb.InsertOptions{Context: ctx})
 	if err != nil && !errors.Is(err, gocb.ErrDocumentExists) {
 		return fmt.Errorf("couchbase audit store: write history document %s: %w", s.where(key), err)
 	}
@@ -127,13 +127,19 @@ func (s *Store) AppendTx(ctx context.Context, tx *gocb.TransactionAttemptContext
 		return audit.Entry{}, fmt.Errorf("couchbase audit store: decode %s: %w", s.where(s.stateKey), err)
 	}
 	var (
-		seq    int64
-		lock   *lockDoc
-		tail   *audit.Entry
-		latest map[string]json.RawMessage
+		seq     int64
+		lock    *lockDoc
+		tail    *audit.Entry
+		tailRaw json.RawMessage
+		latest  map[string]json.RawMessage
 	)
-	if err := decodeFields(body, map[string]any{"seq": &seq, "lock": &lock, "tail": &tail, "latest": &latest}); err != nil {
+	if err := decodeFields(body, map[string]any{"seq": &seq, "lock": &lock, "tail": &tailRaw, "latest": &latest}); err != nil {
 		return audit.Entry{}, fmt.Errorf("couchbase audit store: %s: %w", s.where(s.stateKey), err)
+	}
+	if len(tailRaw) > 0 && string(tailRaw) != "null" {
+		// A damaged tail is read as far as it goes and kept as stored.
+		t := decodeEntry(tailRaw, "")
+		tail = &t
 	}
 	now := clock.now
 	if lock == nil || lock.Token != e.Token || !now.Before(nsTime(lock.ExpiresNs)) {
@@ -148,7 +154,7 @@ func (s *Store) AppendTx(ctx context.Context, tx *gocb.TransactionAttemptContext
 		}
 		key := s.EntryKey(seq)
 		if _, err := tx.Get(s.coll, key); errors.Is(err, gocb.ErrDocumentNotFound) {
-			if _, err := tx.Insert(s.coll, key, tail); err != nil {
+			if _, err := tx.Insert(s.coll, key, tailRaw); err != nil {
 				return audit.Entry{}, fmt.Errorf("couchbase audit store: write history document %s in a transaction: %w", s.where(key), err)
 			}
 		} else if err != nil {

@@ -19,6 +19,16 @@
 // changes (about half a kilobyte each), not with the history; Couchbase's
 // 20 MiB document limit allows tens of thousands of changes.
 //
+// # Damage
+//
+// The history documents are the record. [New] refuses a state document
+// whose first history document is gone ([audit.ErrHistoryMissing]) and
+// rebuilds a missing state document from the history documents (all but
+// the last entry, which only the lost document's tail held). A state
+// document without its "latest" object has it rebuilt by the next
+// [Store.Snapshot]. Entries are decoded one at a time: a damaged one is
+// returned with what it holds and [audit.Entry.ReadError].
+//
 // # Fenced append
 //
 // An append reads the state document's lock, sequence and tail (one lookup,

@@ -2,6 +2,7 @@ package couchbase
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -21,6 +22,28 @@ type config struct {
 	prefix            string
 	stagedWait        time.Duration
 	noCreate          bool
+	logger            *slog.Logger // nil: slog.Default() at the time of logging
+}
+
+// log is where the store reports what it repaired.
+func (c config) log() *slog.Logger {
+	if c.logger != nil {
+		return c.logger
+	}
+	return slog.Default()
+}
+
+// WithLogger sets where the store reports, at level Warn, the repairs it
+// makes: latest states or a state document rebuilt from the history
+// documents. The default is [slog.Default] at the time of logging.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("couchbase audit store: WithLogger(nil): pass a logger, or leave the option out for slog.Default")
+		}
+		c.logger = l
+		return nil
+	})
 }
 
 func defaultConfig() config {

@@ -2,6 +2,7 @@ package couchbase
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -23,31 +24,67 @@ import (
 // nothing committed. Waiting for the staged write to be applied (or rolled
 // back) by gocb's cleanup gives the answer; if it is not settled within the
 // staged wait, Snapshot fails and the runner records nothing.
+//
+// One damaged entry does not fail the snapshot: it is read with what it
+// holds and an [audit.Entry.ReadError]. A state document without its
+// "latest" object (removed by hand) has it rebuilt from the history
+// documents and the tail.
 func (s *Store) Snapshot(ctx context.Context) (audit.Snapshot, error) {
-	if err := s.check(ctx); err != nil {
-		return nil, err
+	for {
+		if err := s.check(ctx); err != nil {
+			return nil, err
+		}
+		if _, err := s.readUnstaged(ctx); err != nil {
+			return nil, err
+		}
+		res, err := s.coll.Get(s.stateKey, &gocb.GetOptions{Context: ctx})
+		if err != nil {
+			return nil, fmt.Errorf("couchbase audit store: read %s: %w", s.where(s.stateKey), err)
+		}
+		var doc struct {
+			Seq    int64                      `json:"seq"`
+			Latest map[string]json.RawMessage `json:"latest"`
+		}
+		if err := res.Content(&doc); err != nil {
+			return nil, fmt.Errorf("couchbase audit store: decode the latest entries in %s: %w", s.where(s.stateKey), err)
+		}
+		if doc.Latest == nil && doc.Seq > 0 {
+			err := s.rebuildLatest(ctx, res.Cas())
+			if isCasMismatch(err) {
+				continue // appended to meanwhile: read again
+			}
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		snap := make(audit.Snapshot, len(doc.Latest))
+		for id, raw := range doc.Latest {
+			snap[id] = decodeEntry(raw, id)
+		}
+		return snap, nil
 	}
-	if _, err := s.readUnstaged(ctx); err != nil {
-		return nil, err
-	}
-	res, err := s.coll.Get(s.stateKey, &gocb.GetOptions{Context: ctx})
+}
+
+// rebuildLatest writes the state document's "latest" object from the
+// history, if the document still has the CAS it was read with.
+func (s *Store) rebuildLatest(ctx context.Context, cas gocb.Cas) error {
+	h, err := s.History(ctx, audit.HistoryQuery{})
 	if err != nil {
-		return nil, fmt.Errorf("couchbase audit store: read %s: %w", s.where(s.stateKey), err)
+		return err
 	}
-	var doc struct {
-		Latest audit.Snapshot `json:"latest"`
+	latest := map[string]audit.Entry{}
+	for _, e := range h {
+		latest[e.ChangeID] = e
 	}
-	if err := res.Content(&doc); err != nil {
-		return nil, fmt.Errorf("couchbase audit store: decode the latest entries in %s: %w", s.where(s.stateKey), err)
+	_, err = s.coll.MutateIn(s.stateKey, []gocb.MutateInSpec{gocb.UpsertSpec("latest", latest, nil)},
+		&gocb.MutateInOptions{Cas: cas, Context: ctx})
+	if err != nil {
+		return fmt.Errorf("couchbase audit store: rebuild the latest entries in %s: %w", s.where(s.stateKey), err)
 	}
-	snap := doc.Latest
-	if snap == nil {
-		snap = audit.Snapshot{}
-	}
-	for id, e := range snap {
-		snap[id] = copyEntry(e)
-	}
-	return snap, nil
+	s.cfg.log().Warn("flamingock audit store: the latest entries were missing from the state document; rebuilt them from the history",
+		"state", s.where(s.stateKey), "entries", len(h), "changes", len(latest))
+	return nil
 }
 
 // historyBatch is how many history documents one bulk read asks for.
@@ -90,11 +127,11 @@ func (s *Store) History(ctx context.Context, q audit.HistoryQuery) ([]audit.Entr
 			if g.Err != nil {
 				return nil, fmt.Errorf("couchbase audit store: read history document %s: %w", s.where(g.ID), g.Err)
 			}
-			var e audit.Entry
-			if err := g.Result.Content(&e); err != nil {
-				return nil, fmt.Errorf("couchbase audit store: decode history document %s: %w", s.where(g.ID), err)
+			var raw json.RawMessage
+			if err := g.Result.Content(&raw); err != nil {
+				return nil, fmt.Errorf("couchbase audit store: read history document %s: %w", s.where(g.ID), err)
 			}
-			if !keep(e) {
+			if !keep(decodeEntry(raw, "")) {
 				return out, nil
 			}
 		}

@@ -57,20 +57,100 @@ func New(ctx context.Context, cluster *gocb.Cluster, bucket string, opts ...Opti
 		cfg:      cfg,
 		stateKey: cfg.prefix + "::state",
 	}
-	if cfg.noCreate {
-		if _, err := s.coll.Get(s.stateKey, &gocb.GetOptions{Context: ctx}); err != nil {
-			if errors.Is(err, gocb.ErrDocumentNotFound) {
-				return nil, fmt.Errorf("%w: no state document %s", ErrNoAuditTrail, s.where(s.stateKey))
-			}
-			return nil, fmt.Errorf("couchbase audit store: read %s: %w", s.where(s.stateKey), err)
-		}
-		return s, nil
-	}
-	initial := map[string]any{"seq": 0, "token": 0, "latest": map[string]any{}}
-	if _, err := s.coll.Insert(s.stateKey, initial, &gocb.InsertOptions{Context: ctx}); err != nil && !errors.Is(err, gocb.ErrDocumentExists) {
-		return nil, fmt.Errorf("couchbase audit store: create %s: %w", s.where(s.stateKey), err)
+	if err := s.ensureState(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// ensureState checks that the state document and the history documents
+// agree, creating the state document when there is none. The history
+// documents are the record: a state document whose first history document
+// is gone is refused ([audit.ErrHistoryMissing]), and a state document
+// missing beside history documents is rebuilt from them, not started empty.
+func (s *Store) ensureState(ctx context.Context) error {
+	st, err := s.readState(ctx)
+	if err == nil {
+		// Entries below seq have documents; the first must be there.
+		if st.seq > 1 {
+			if res, err := s.coll.Exists(s.EntryKey(1), &gocb.ExistsOptions{Context: ctx}); err != nil {
+				return fmt.Errorf("couchbase audit store: check %s: %w", s.where(s.EntryKey(1)), err)
+			} else if !res.Exists() {
+				return fmt.Errorf("couchbase audit store: %w: %s says %d entries were appended, but the history document %s is missing; "+
+					"the store will not carry on over a lost history. Restore the history documents from a backup; or, to start a new audit trail on purpose (every change will run again), delete %s too",
+					audit.ErrHistoryMissing, s.where(s.stateKey), st.seq, s.where(s.EntryKey(1)), s.where(s.stateKey))
+			}
+		}
+		return nil
+	}
+	if !errors.Is(err, gocb.ErrDocumentNotFound) {
+		return err
+	}
+	if s.cfg.noCreate {
+		return fmt.Errorf("%w: no state document %s", ErrNoAuditTrail, s.where(s.stateKey))
+	}
+	initial, n, err := s.stateFromHistory(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := s.coll.Insert(s.stateKey, initial, &gocb.InsertOptions{Context: ctx}); err != nil && !errors.Is(err, gocb.ErrDocumentExists) {
+		return fmt.Errorf("couchbase audit store: create %s: %w", s.where(s.stateKey), err)
+	} else if err == nil && n > 0 {
+		s.cfg.log().Warn("flamingock audit store: the state document was missing; rebuilt it from the history documents. "+
+			"The entry appended last before it was lost, if any, was kept only in the state document and is gone",
+			"state", s.where(s.stateKey), "entries", n, "seq", initial["seq"], "token", initial["token"])
+	}
+	return nil
+}
+
+// stateFromHistory builds the state document the history documents imply:
+// empty when there are none; otherwise seq and token at the largest the
+// entries carry, the latest entry of every change, and the newest entry as
+// the tail.
+func (s *Store) stateFromHistory(ctx context.Context) (map[string]any, int, error) {
+	doc := map[string]any{"seq": int64(0), "token": int64(0), "latest": map[string]json.RawMessage{}}
+	var (
+		n      int
+		latest = map[string]json.RawMessage{}
+		seqOf  = map[string]int64{}
+	)
+	for first := int64(1); ; first += historyBatch {
+		ops := make([]gocb.BulkOp, 0, historyBatch)
+		gets := make([]*gocb.GetOp, 0, historyBatch)
+		for seq := first; seq < first+historyBatch; seq++ {
+			g := &gocb.GetOp{ID: s.EntryKey(seq)}
+			ops, gets = append(ops, g), append(gets, g)
+		}
+		if err := s.coll.Do(ops, &gocb.BulkOpOptions{Context: ctx}); err != nil {
+			return nil, 0, fmt.Errorf("couchbase audit store: read history documents from %d: %w", first, err)
+		}
+		for _, g := range gets {
+			if errors.Is(g.Err, gocb.ErrDocumentNotFound) {
+				if n > 0 {
+					doc["latest"] = latest
+				}
+				return doc, n, nil
+			}
+			if g.Err != nil {
+				return nil, 0, fmt.Errorf("couchbase audit store: read history document %s: %w", s.where(g.ID), g.Err)
+			}
+			var raw json.RawMessage
+			if err := g.Result.Content(&raw); err != nil {
+				return nil, 0, fmt.Errorf("couchbase audit store: read history document %s: %w", s.where(g.ID), err)
+			}
+			e := decodeEntry(raw, "")
+			n++
+			if e.Seq > doc["seq"].(int64) {
+				doc["seq"], doc["tail"] = e.Seq, raw
+			}
+			if e.Token > doc["token"].(int64) {
+				doc["token"] = e.Token
+			}
+			if e.ChangeID != "" && e.Seq >= seqOf[e.ChangeID] {
+				latest[e.ChangeID], seqOf[e.ChangeID] = raw, e.Seq
+			}
+		}
+	}
 }
 
 // Cluster and Bucket identify where the store keeps its documents, so a
@@ -133,6 +213,9 @@ type state struct {
 	token  int64
 	lock   *lockDoc
 	tail   *audit.Entry
+	// tailRaw is the tail as stored, which becomes its history document
+	// byte for byte (a damaged tail is kept as it is).
+	tailRaw json.RawMessage
 }
 
 // The state lookup's specs, extended attributes first as the server wants.
@@ -176,11 +259,12 @@ func (s *Store) readState(ctx context.Context) (state, error) {
 		st.lock = &l
 	}
 	if res.Exists(5) {
-		var e audit.Entry
-		if err := res.ContentAt(5, &e); err != nil {
-			return state{}, fmt.Errorf("couchbase audit store: decode the tail entry in %s: %w", s.where(s.stateKey), err)
+		var raw json.RawMessage
+		if err := res.ContentAt(5, &raw); err != nil {
+			return state{}, fmt.Errorf("couchbase audit store: read the tail entry in %s: %w", s.where(s.stateKey), err)
 		}
-		st.tail = &e
+		e := decodeEntry(raw, "")
+		st.tail, st.tailRaw = &e, raw
 	}
 	return st, nil
 }

@@ -132,3 +132,38 @@ func BenchmarkNew(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendGuards measures what the guard triggers cost an append:
+// the two appends of a change run outside a shared transaction (STARTED
+// inserts its latest row, APPLIED updates it, which evaluates the row
+// trigger's WHEN), with the triggers and with them dropped. Run it with
+// -count so the two alternate, and compare them as a ratio.
+func BenchmarkAppendGuards(b *testing.B) {
+	for _, guarded := range []bool{true, false} {
+		b.Run(fmt.Sprintf("guarded=%v", guarded), func(b *testing.B) {
+			s, pool := newStore(b)
+			ctx := context.Background()
+			if !guarded {
+				if _, err := pool.Exec(ctx, `DROP TRIGGER flamingock_edited ON flamingock_audit;
+					DROP TRIGGER flamingock_edited ON flamingock_audit_latest;
+					DROP TRIGGER flamingock_edited_row ON flamingock_audit_latest`); err != nil {
+					b.Fatal(err)
+				}
+			}
+			l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Hour)
+			if err != nil {
+				b.Fatal(err)
+			}
+			i := 0
+			for b.Loop() {
+				i++
+				id := fmt.Sprintf("c%07d", i)
+				for _, st := range []audit.State{audit.Started, audit.Applied} {
+					if _, err := s.Append(ctx, audittest.SampleEntry(id, st, l.Token)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

@@ -18,6 +18,14 @@
 //   - The lock is a lease row whose expiry is computed by the database's
 //     clock; acquire, refresh and release are single conditional
 //     statements, and the fencing token grows on every acquisition.
+//   - The history is the record; the latest-state and digest tables are
+//     derived from it. Guard triggers mark the digest unknown when either
+//     table is edited by hand, and [New] notices a history that ends
+//     elsewhere than the latest states; an unknown digest makes the next
+//     AppliedDigest or Snapshot rebuild both from the history. A missing
+//     history beside derived tables is refused
+//     ([audit.ErrHistoryMissing]); sequence numbers and fencing tokens
+//     never go backwards.
 //   - [New] checks that its tables exist in one read-only round trip and,
 //     only when one is missing, creates them in one more, serialised by a
 //     transaction-scoped advisory lock, so many instances can start at once.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"regexp"
 
 	"github.com/jackc/pgx/v5"
@@ -47,6 +48,15 @@ type config struct {
 	digest     string // empty: derived from history, see digestTable
 	lockKey    string
 	autoCreate bool
+	logger     *slog.Logger // nil: slog.Default() at the time of logging
+}
+
+// log is where the store reports what it repaired.
+func (c config) log() *slog.Logger {
+	if c.logger != nil {
+		return c.logger
+	}
+	return slog.Default()
 }
 
 func defaultConfig() config {
@@ -171,6 +181,20 @@ func WithoutAutoCreate() Option {
 	})
 }
 
+// WithLogger sets where the store reports, at level Warn, the repairs it
+// makes to its tables: a latest-state table or digest rebuilt from the
+// history, a lock row re-created above the trail's fencing tokens. The
+// default is [slog.Default] at the time of logging.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("postgres audit store: WithLogger(nil): pass a logger, or leave the option out for slog.Default")
+		}
+		c.logger = l
+		return nil
+	})
+}
+
 // changeIndex names the history index by change that earlier versions
 // created, derived from the history table's name.
 func (c config) changeIndex() string { return derivedName(c.history, "_by_change") }
@@ -183,6 +207,10 @@ func (c config) digestTable() string {
 	}
 	return derivedName(c.history, "_digest")
 }
+
+// guardFunction names the trigger function that marks the derived tables
+// stale when the history or the latest-state table is edited by hand.
+func (c config) guardFunction() string { return derivedName(c.history, "_edited") }
 
 // derivedName appends suffix to a table name. A name that would pass
 // PostgreSQL's 63-byte limit (which the server would cut silently) is

@@ -61,8 +61,14 @@ type queries struct {
 	probe        string
 	check        string
 	digest       string
-	digestInit   string
-	digestFix    string
+	digestValid  string
+	invalidate   string
+	derive       string
+	latestStats  string
+	orphaned     string
+	clearLatest  string
+	refill       string
+	raiseSeq     string
 	digestSave   string
 	append       string
 	appendStrict string
@@ -76,19 +82,64 @@ type queries struct {
 	forceFree    string
 }
 
+// The names of the triggers that mark the derived tables stale when the
+// history or the latest-state table is edited by hand (see ddl).
+const (
+	guardTrigger    = "flamingock_edited"
+	guardRowTrigger = "flamingock_edited_row"
+)
+
+// guardTriggers is how many guard triggers the probe must find.
+const guardTriggers = 3
+
 func buildQueries(c config) queries {
 	history, latest, lock, digest := c.qualify(c.history), c.qualify(c.latest), c.qualify(c.lock), c.qualify(c.digestTable())
 	appendSQL := appendSQL(history, latest, lock, digest)
+	var values []string
+	for _, col := range append([]string{"seq", "created_at"}, entryColumns...) {
+		values = append(values, "h."+col)
+	}
 	return queries{
-		probe: "SELECT (SELECT 1 FROM " + history + " WHERE false), (SELECT 1 FROM " + lock + " WHERE false), (SELECT 1 FROM " + digest + " WHERE false)," +
+		// Planned, it fails when a table or column is missing. Run, it
+		// says whether the newest history entry is its change's latest
+		// state (every append makes it so; it is not after the latest
+		// states were re-created or rows were inserted by hand, and an
+		// emptied history beside latest states fails it too), with two
+		// index lookups whatever the number of changes, and counts the
+		// guard triggers.
+		probe: "SELECT coalesce((SELECT (SELECT l.seq FROM " + latest + " AS l WHERE l.change_id = h.change_id) IS DISTINCT FROM h.seq" +
+			" FROM (SELECT seq, change_id FROM " + history + " ORDER BY seq DESC LIMIT 1) AS h), EXISTS (SELECT 1 FROM " + latest + "))," +
+			" (SELECT count(*) FROM pg_catalog.pg_trigger WHERE (tgrelid = to_regclass($1::text) AND tgname = '" + guardTrigger + "')" +
+			" OR (tgrelid = to_regclass($2::text) AND tgname IN ('" + guardTrigger + "', '" + guardRowTrigger + "')))," +
+			" (SELECT 1 FROM " + lock + " WHERE false), (SELECT 1 FROM " + digest + " WHERE false)," +
 			" (SELECT 1 FROM " + latest + " WHERE false AND (" + strings.Join(digestColumns, ", ") + ") IS NULL)",
 		check: "SELECT to_regclass($1::text) IS NOT NULL, to_regclass($2::text) IS NOT NULL, to_regclass($3::text) IS NOT NULL, to_regclass($4::text) IS NOT NULL," +
 			" (SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass($2::text) AND attname = ANY($5::text[]) AND NOT attisdropped)",
-		digest:     "SELECT applied_count, sum_hi, sum_lo FROM " + digest + " WHERE lock_key = $1::text",
-		digestInit: "SELECT change_id, state, checksum, digest_hi, digest_lo FROM " + latest,
-		digestFix: "UPDATE " + latest + " AS l SET digest_hi = v.hi, digest_lo = v.lo" +
-			" FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(change_id, hi, lo) WHERE l.change_id = v.change_id",
-		digestSave: "INSERT INTO " + digest + " AS d (lock_key, applied_count, sum_hi, sum_lo) VALUES ($1::text, $2::bigint, $3::bigint, $4::bigint)" +
+		digest:      "SELECT applied_count, sum_hi, sum_lo FROM " + digest + " WHERE lock_key = $1::text",
+		digestValid: "SELECT applied_count IS NOT NULL AND sum_hi IS NOT NULL AND sum_lo IS NOT NULL FROM " + digest + " WHERE lock_key = $1::text",
+		invalidate:  "UPDATE " + digest + " SET applied_count = NULL, sum_hi = NULL, sum_lo = NULL",
+		derive:      "SELECT DISTINCT ON (change_id) seq, change_id, state, checksum FROM " + history + " ORDER BY change_id, seq DESC",
+		// Whether the latest state that kept an append's upsert from
+		// writing is an entry of the history (the same seq, change and
+		// store-clock time): after a concurrent append for the same change
+		// it is; after the history was replaced under the latest states
+		// (its sequence started again) it is not.
+		orphaned: "SELECT NOT EXISTS (SELECT 1 FROM " + latest + " AS l JOIN " + history + " AS h" +
+			" ON h.seq = l.seq AND h.change_id = l.change_id AND h.created_at = l.created_at WHERE l.change_id = $1::text)",
+		latestStats: "SELECT count(*), coalesce(max(seq), 0), coalesce((SELECT max(seq) FROM " + history + "), 0) FROM " + latest,
+		clearLatest: "DELETE FROM " + latest,
+		refill: "INSERT INTO " + latest + " (seq, created_at, " + strings.Join(entryColumns, ", ") + ", " + strings.Join(digestColumns, ", ") + ")" +
+			" SELECT " + strings.Join(values, ", ") + ", v.hi, v.lo, 0, 0, 0 FROM " + history + " AS h" +
+			" JOIN unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(seq, hi, lo) ON h.seq = v.seq",
+		// Never lowers the sequence: at least its last value, and above
+		// every seq the latest states held.
+		raiseSeq: "SELECT setval(q.s, greatest($1::bigint, coalesce(pg_sequence_last_value(q.s), 0)))" +
+			" FROM (SELECT pg_get_serial_sequence(" + quoteLiteral(history) + ", 'seq')::regclass AS s) AS q",
+		// The rebuild's own DELETE marked every key's row unknown; they
+		// all summarise the same latest states, so all get the result
+		// (else two keys on one set of tables would take turns rebuilding).
+		digestSave: "WITH others AS (UPDATE " + digest + " SET applied_count = $2::bigint, sum_hi = $3::bigint, sum_lo = $4::bigint WHERE lock_key <> $1::text)" +
+			" INSERT INTO " + digest + " AS d (lock_key, applied_count, sum_hi, sum_lo) VALUES ($1::text, $2::bigint, $3::bigint, $4::bigint)" +
 			" ON CONFLICT (lock_key) DO UPDATE SET applied_count = excluded.applied_count, sum_hi = excluded.sum_hi, sum_lo = excluded.sum_lo",
 		append:       appendSQL,
 		appendStrict: strings.TrimSuffix(appendSQL, finalSelect) + strictSelect,
@@ -119,6 +170,14 @@ func ddl(c config) string {
 	if c.schema != "" {
 		fmt.Fprintf(&b, "CREATE SCHEMA IF NOT EXISTS %s;\n", pgx.Identifier{c.schema}.Sanitize())
 	}
+	history, latest, digest := c.qualify(c.history), c.qualify(c.latest), c.qualify(c.digestTable())
+	// Never start an empty history beside tables derived from an old one.
+	fmt.Fprintf(&b, `DO $flamingock$ BEGIN
+    IF to_regclass(%[1]s) IS NULL AND (to_regclass(%[2]s) IS NOT NULL OR to_regclass(%[3]s) IS NOT NULL) THEN
+        RAISE EXCEPTION '%[4]s: history table %% is missing while %% or %% exists', %[1]s, %[2]s, %[3]s;
+    END IF;
+END $flamingock$;
+`, quoteLiteral(history), quoteLiteral(latest), quoteLiteral(digest), historyMissingMessage)
 	entryTable := func(name, seq, constraint string) {
 		fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", c.qualify(name))
 		b.WriteString(seq)
@@ -173,7 +232,6 @@ func ddl(c config) string {
     expires_at  timestamptz NOT NULL
 );
 `, c.qualify(c.lock))
-	digest := c.qualify(c.digestTable())
 	fmt.Fprintf(&b, `CREATE TABLE IF NOT EXISTS %s (
     lock_key      text   PRIMARY KEY,
     applied_count bigint,
@@ -181,10 +239,41 @@ func ddl(c config) string {
     sum_lo        bigint
 );
 `, digest)
-	// While the latest-state table is empty the digest is known to be
-	// zero; otherwise AppliedDigest computes it on first use.
-	fmt.Fprintf(&b, "INSERT INTO %s (lock_key, applied_count, sum_hi, sum_lo) SELECT %s, 0, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM %s) ON CONFLICT (lock_key) DO NOTHING;\n",
-		digest, quoteLiteral(c.lockKey), c.qualify(c.latest))
+	// While the trail is empty the digest is known to be zero; otherwise
+	// the first read rebuilds it from the history.
+	fmt.Fprintf(&b, "INSERT INTO %s (lock_key, applied_count, sum_hi, sum_lo) SELECT %s, 0, 0, 0 WHERE NOT EXISTS (SELECT 1 FROM %s) AND NOT EXISTS (SELECT 1 FROM %s) ON CONFLICT (lock_key) DO NOTHING;\n",
+		digest, quoteLiteral(c.lockKey), history, latest)
+	// A latest-state table (re)created empty beside a history with
+	// entries is stale: mark the digest so, and the first read rebuilds
+	// both from the history.
+	fmt.Fprintf(&b, "UPDATE %s SET applied_count = NULL, sum_hi = NULL, sum_lo = NULL WHERE EXISTS (SELECT 1 FROM %s) AND NOT EXISTS (SELECT 1 FROM %s);\n",
+		digest, history, latest)
+	// A lock row (re)created beside a trail starts above every fencing
+	// token the trail's entries carry, so tokens never go backwards.
+	fmt.Fprintf(&b, `INSERT INTO %[1]s AS l (lock_key, host, pid, run_id, token, held, acquired_at, expires_at)
+SELECT %[2]s, '', 0, '', m.token, false, clock_timestamp(), clock_timestamp()
+FROM (SELECT greatest((SELECT max(token) FROM %[3]s), (SELECT max(token) FROM %[4]s)) AS token) AS m WHERE m.token IS NOT NULL
+ON CONFLICT (lock_key) DO UPDATE SET token = excluded.token WHERE l.token < excluded.token;
+`, c.qualify(c.lock), quoteLiteral(c.lockKey), history, latest)
+	// Guards: the store itself only inserts into the history and moves a
+	// latest-state row to a larger seq. Any other write to either table
+	// (an operator's UPDATE, DELETE or TRUNCATE) marks the digest unknown,
+	// and the next read rebuilds the latest states and the digest from the
+	// history. INSERTs fire nothing, and the row trigger's WHEN is false
+	// for the store's own upserts, so appends pay (almost) nothing.
+	guard := c.qualify(c.guardFunction())
+	fmt.Fprintf(&b, `CREATE OR REPLACE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $flamingock$
+BEGIN
+    UPDATE %[2]s SET applied_count = NULL, sum_hi = NULL, sum_lo = NULL WHERE applied_count IS NOT NULL;
+    RETURN NULL;
+END $flamingock$;
+DROP TRIGGER IF EXISTS %[3]s ON %[4]s;
+CREATE TRIGGER %[3]s AFTER UPDATE OR DELETE OR TRUNCATE ON %[4]s FOR EACH STATEMENT EXECUTE PROCEDURE %[1]s();
+DROP TRIGGER IF EXISTS %[3]s ON %[5]s;
+CREATE TRIGGER %[3]s AFTER DELETE OR TRUNCATE ON %[5]s FOR EACH STATEMENT EXECUTE PROCEDURE %[1]s();
+DROP TRIGGER IF EXISTS %[6]s ON %[5]s;
+CREATE TRIGGER %[6]s AFTER UPDATE ON %[5]s FOR EACH ROW WHEN (NEW.seq <= OLD.seq) EXECUTE PROCEDURE %[1]s();
+`, guard, digest, guardTrigger, history, latest, guardRowTrigger)
 	return b.String()
 }
 
@@ -285,16 +374,21 @@ func appendSQL(history, latest, lock, digest string) string {
 		digest, hi, lo, applied, wasApplied)
 }
 
-// finalSelect ends the append: no row back means fenced.
-const finalSelect = "SELECT seq, created_at FROM ins"
+// finalSelect ends the append: no row back means fenced. The last column
+// says whether the latest-state upsert wrote (see Store.checkSkippedUpsert).
+const finalSelect = "SELECT seq, created_at, EXISTS (SELECT 1 FROM upsert) FROM ins"
 
 // strictSelect ends the append used in a pipeline with COMMIT, where a
 // rejected append must be an error so that the server skips the COMMIT:
 // with no inserted row, the outer join yields NULLs and the cast of
 // fencedMessage to integer fails at run time (the CASE depends on the row,
 // so the planner cannot fold the cast away).
-const strictSelect = "SELECT i.seq, i.created_at, CAST(CASE WHEN i.seq IS NULL THEN '" + fencedMessage + "' END AS integer)" +
+const strictSelect = "SELECT i.seq, i.created_at, CAST(CASE WHEN i.seq IS NULL THEN '" + fencedMessage + "' END AS integer), EXISTS (SELECT 1 FROM upsert)" +
 	" FROM (SELECT 1) AS one LEFT JOIN ins AS i ON true"
+
+// historyMissingMessage starts the error the creation script raises when
+// the history is missing beside tables derived from it.
+const historyMissingMessage = "flamingock: audit history missing"
 
 // fencedMessage is the text strictSelect's failing cast carries, which
 // identifies the error as a rejected append.

@@ -33,6 +33,14 @@ type Store struct {
 // instances start at once, or under WithoutAutoCreate the catalog query
 // that names what is missing.
 //
+// The history is the record and the other tables are derived from it:
+// New refuses to create a history beside a latest-state or digest table
+// that outlived theirs ([audit.ErrHistoryMissing]), and a latest-state table
+// it (re)creates beside a history with entries is rebuilt from it on the
+// first read, as is one whose newest history entry is not its change's
+// latest state. A lock table it (re)creates starts above every fencing
+// token the trail's entries carry.
+//
 // The pool stays the caller's: [Store.Close] does not close it.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	if pool == nil {
@@ -43,14 +51,28 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		return nil, err
 	}
 	s := &Store{pool: pool, cfg: cfg, q: buildQueries(cfg)}
-	present, err := s.tablesPresent(ctx)
-	if err != nil || present {
-		return s, err
+	pr, err := s.probe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if pr.present && pr.behind {
+		// The first read rebuilds the latest states from the history.
+		if _, err := s.pool.Exec(ctx, s.q.invalidate); err != nil {
+			return nil, fmt.Errorf("postgres audit store: mark %s stale: %w", s.cfg.qualify(s.cfg.digestTable()), err)
+		}
+	}
+	if pr.present && pr.guards == guardTriggers {
+		return s, nil
 	}
 	if !cfg.autoCreate {
 		missing, err := s.missingRelations(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if len(missing) == 0 { // only guard triggers are missing
+			s.cfg.log().Warn("flamingock audit store: the triggers that notice hand edits of the audit tables are missing and auto-create is off; run the script from postgres.Schema to add them",
+				"history", s.cfg.qualify(s.cfg.history), "latest", s.cfg.qualify(s.cfg.latest))
+			return s, nil
 		}
 		errs := make([]error, len(missing))
 		for i, m := range missing {
@@ -64,25 +86,36 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	return s, nil
 }
 
-// tablesPresent reports whether every table and column the store uses
-// exists, with a statement that names them all and reads nothing: it is
-// planned, so a missing relation, column or schema fails it, and not run.
-// That is cheaper than asking the catalog, which New only does to name
-// what is missing.
-func (s *Store) tablesPresent(ctx context.Context) (bool, error) {
-	rows, _ := s.pool.Query(ctx, s.q.probe)
-	rows.Close()
-	err := rows.Err()
+// probeResult is what one read-only look at the tables found.
+type probeResult struct {
+	present bool  // every table and column the store uses exists
+	behind  bool  // the newest history entry is not its change's latest state
+	guards  int64 // how many of the guard triggers exist
+}
+
+// probe checks that every table and column the store uses exists, with a
+// statement that names them all: it is planned, so a missing relation,
+// column or schema fails it. Run, it checks that the newest history entry
+// is its change's latest state (two index lookups) and counts the guard
+// triggers in the catalog.
+func (s *Store) probe(ctx context.Context) (probeResult, error) {
+	var (
+		pr     probeResult
+		unused [3]*int32
+	)
+	err := s.pool.QueryRow(ctx, s.q.probe, s.cfg.qualify(s.cfg.history), s.cfg.qualify(s.cfg.latest)).
+		Scan(&pr.behind, &pr.guards, &unused[0], &unused[1], &unused[2])
 	if err == nil {
-		return true, nil
+		pr.present = true
+		return pr, nil
 	}
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
 		switch pgErr.Code {
 		case "42P01", "42703", "3F000": // undefined_table, undefined_column, invalid_schema_name
-			return false, nil
+			return pr, nil
 		}
 	}
-	return false, fmt.Errorf("postgres audit store: check tables: %w", err)
+	return pr, fmt.Errorf("postgres audit store: check tables: %w", err)
 }
 
 // createSchema runs the DDL as one multi-statement simple query. The server
@@ -97,11 +130,25 @@ func (s *Store) createSchema(ctx context.Context) error {
 		return nil
 	}
 	hint := ""
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42501" { // insufficient_privilege
-		hint = " (if this role may not run DDL, create the tables with the script from postgres.Schema and pass WithoutAutoCreate)"
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch {
+		case pgErr.Code == "42501": // insufficient_privilege
+			hint = " (if this role may not run DDL, create the tables with the script from postgres.Schema and pass WithoutAutoCreate)"
+		case strings.HasPrefix(pgErr.Message, historyMissingMessage):
+			return s.historyMissing()
+		}
 	}
 	return fmt.Errorf("postgres audit store: create tables %s, %s, %s, %s: %w%s",
 		s.cfg.qualify(s.cfg.history), s.cfg.qualify(s.cfg.latest), s.cfg.qualify(s.cfg.lock), s.cfg.qualify(s.cfg.digestTable()), err, hint)
+}
+
+// historyMissing is the error of a store that finds its history table gone
+// beside tables derived from it.
+func (s *Store) historyMissing() error {
+	return fmt.Errorf("postgres audit store: %w: %s does not exist, but %s or %s does; the store will not start an empty trail over them. "+
+		"Restore the history table (with its entries) from a backup; or, to start a new audit trail on purpose (every change will run again), drop %s and %s too",
+		audit.ErrHistoryMissing, s.cfg.qualify(s.cfg.history), s.cfg.qualify(s.cfg.latest), s.cfg.qualify(s.cfg.digestTable()),
+		s.cfg.qualify(s.cfg.latest), s.cfg.qualify(s.cfg.digestTable()))
 }
 
 // missingRelations names the tables (and the latest-state table's digest
@@ -122,6 +169,9 @@ func (s *Store) missingRelations(ctx context.Context) ([]string, error) {
 		Scan(&exist[0], &exist[1], &exist[2], &exist[3], &columns)
 	if err != nil {
 		return nil, fmt.Errorf("postgres audit store: check tables: %w", err)
+	}
+	if !exist[0] && (exist[1] || exist[3]) {
+		return nil, s.historyMissing()
 	}
 	var missing []string
 	for i, t := range tables {
@@ -191,9 +241,10 @@ func (s *Store) AppendCommit(ctx context.Context, conn *pgx.Conn, e audit.Entry)
 		return audit.Entry{}, err
 	}
 	b := &pgx.Batch{}
+	var upserted bool
 	b.Queue(s.q.appendStrict, args...).QueryRow(func(row pgx.Row) error {
 		var fenced *int32
-		return row.Scan(&e.Seq, &e.CreatedAt, &fenced)
+		return row.Scan(&e.Seq, &e.CreatedAt, &fenced, &upserted)
 	})
 	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
 		// A transaction that had already failed answers COMMIT with
@@ -208,6 +259,11 @@ func (s *Store) AppendCommit(ctx context.Context, conn *pgx.Conn, e audit.Entry)
 			return audit.Entry{}, fmt.Errorf("%w (change %q, token %d)", audit.ErrFenced, e.ChangeID, e.Token)
 		}
 		return audit.Entry{}, fmt.Errorf("postgres audit store: append %s entry for change %q and commit: %w", e.State, e.ChangeID, err)
+	}
+	if !upserted {
+		if err := s.checkSkippedUpsert(ctx, s.pool, e); err != nil {
+			return audit.Entry{}, err
+		}
 	}
 	return e, nil
 }
@@ -225,14 +281,48 @@ func (s *Store) append(ctx context.Context, q querier, e audit.Entry) (audit.Ent
 	if err != nil {
 		return audit.Entry{}, err
 	}
-	err = q.QueryRow(ctx, s.q.append, args...).Scan(&e.Seq, &e.CreatedAt)
+	var upserted bool
+	err = q.QueryRow(ctx, s.q.append, args...).Scan(&e.Seq, &e.CreatedAt, &upserted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return audit.Entry{}, fmt.Errorf("%w (change %q, token %d)", audit.ErrFenced, e.ChangeID, e.Token)
 	}
 	if err != nil {
 		return audit.Entry{}, fmt.Errorf("postgres audit store: append %s entry for change %q: %w", e.State, e.ChangeID, err)
 	}
+	if !upserted {
+		if err := s.checkSkippedUpsert(ctx, q, e); err != nil {
+			return audit.Entry{}, err
+		}
+	}
 	return e, nil
+}
+
+// checkSkippedUpsert runs when an append's entry went into the history but
+// not into the latest states, because the change's latest state has a
+// larger seq. That is right after a concurrent append for the same change
+// committed a newer entry. It is wrong when the history was replaced under
+// the latest states (dropped and re-created, or restored, while this store
+// was open), so that its sequence started again below them: every later
+// entry would be ignored while its append reported success. Then the
+// latest state is no entry of the history: mark the digest unknown, so that
+// the next read rebuilds the latest states from the history (with the
+// entry just appended) and raises the sequence above them. The entry is in
+// the history either way, so the append succeeded.
+func (s *Store) checkSkippedUpsert(ctx context.Context, q querier, e audit.Entry) error {
+	var orphaned bool
+	if err := q.QueryRow(ctx, s.q.orphaned, e.ChangeID).Scan(&orphaned); err != nil {
+		return fmt.Errorf("postgres audit store: append %s entry for change %q: check the latest state: %w", e.State, e.ChangeID, err)
+	}
+	if !orphaned {
+		return nil
+	}
+	var n int64
+	if err := q.QueryRow(ctx, s.q.invalidate+" RETURNING 1").Scan(&n); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres audit store: append %s entry for change %q: mark %s stale: %w", e.State, e.ChangeID, s.cfg.qualify(s.cfg.digestTable()), err)
+	}
+	s.cfg.log().Warn("flamingock audit store: an entry's seq is below its change's latest state, which is no entry of the history: the history was replaced while the store was open; the next read rebuilds the latest states from it",
+		"history", s.cfg.qualify(s.cfg.history), "change", e.ChangeID, "seq", e.Seq)
+	return nil
 }
 
 // appendArgs returns the append statement's parameters: e's values in the
@@ -282,24 +372,55 @@ func scanEntry(row pgx.CollectableRow) (audit.Entry, error) {
 	}
 	e.State, e.TxStrategy, e.Duration, e.PID = audit.State(state), audit.TxStrategy(txs), time.Duration(duration), int(pid)
 	if metadata != nil {
-		if err := json.Unmarshal([]byte(*metadata), &e.Metadata); err != nil {
-			return audit.Entry{}, fmt.Errorf("entry %d (change %q): metadata: %w", e.Seq, e.ChangeID, err)
-		}
+		// A hand-edited row may hold metadata of another shape: read what
+		// it holds and say so, rather than fail every read.
+		e.Metadata, e.ReadError = audit.DecodeMetadata([]byte(*metadata))
 	}
 	return e, nil
 }
 
-// Snapshot implements [audit.Store.Snapshot] with one SELECT of the
-// latest-state table: one round trip whose cost depends on the number of
-// changes, not on the length of the history.
+// Snapshot implements [audit.Store.Snapshot] with one round trip: a batch
+// of the digest row's validity and the SELECT of the latest-state table,
+// whose cost depends on the number of changes, not on the length of the
+// history. When the digest row is missing or marked unknown (the guard
+// triggers mark it when the history or the latest states are edited by
+// hand), the latest states may not be what the history says: it rebuilds
+// them from the history first, as [Store.AppliedDigest] does, so the two
+// always agree.
 func (s *Store) Snapshot(ctx context.Context) (audit.Snapshot, error) {
 	if s.closed.Load() {
 		return nil, audit.ErrClosed
 	}
-	rows, _ := s.pool.Query(ctx, s.q.snapshot)
-	entries, err := pgx.CollectRows(rows, scanEntry)
-	if err != nil {
-		return nil, fmt.Errorf("postgres audit store: read latest states from %s: %w", s.cfg.qualify(s.cfg.latest), err)
+	var (
+		valid   bool
+		entries []audit.Entry
+	)
+	b := &pgx.Batch{}
+	b.Queue(s.q.digestValid, s.cfg.lockKey).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&valid); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("read %s: %w", s.cfg.qualify(s.cfg.digestTable()), err)
+		}
+		return nil
+	})
+	b.Queue(s.q.snapshot).Query(func(rows pgx.Rows) error {
+		var err error
+		if entries, err = pgx.CollectRows(rows, scanEntry); err != nil {
+			return fmt.Errorf("read latest states from %s: %w", s.cfg.qualify(s.cfg.latest), err)
+		}
+		return nil
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("postgres audit store: %w", err)
+	}
+	if !valid {
+		if _, err := s.rebuild(ctx); err != nil {
+			return nil, err
+		}
+		rows, _ := s.pool.Query(ctx, s.q.snapshot)
+		var err error
+		if entries, err = pgx.CollectRows(rows, scanEntry); err != nil {
+			return nil, fmt.Errorf("postgres audit store: read latest states from %s: %w", s.cfg.qualify(s.cfg.latest), err)
+		}
 	}
 	snap := make(audit.Snapshot, len(entries))
 	for _, e := range entries {

@@ -25,4 +25,12 @@
 // [Open] owns its database; [New] uses one the caller opened (ideally with
 // [OpenDB]) and shares. Both only read the schema when it is complete, so a
 // store can open while another connection holds the write lock.
+//
+// The history is the record; the latest-state table and the digest row are
+// derived from it. Guard triggers delete the digest row when either table
+// is edited by hand, and opening notices a history whose newest entry
+// differs from the latest states'; a missing digest row makes the next read
+// rebuild both from the history. A missing history beside derived tables is
+// refused ([audit.ErrHistoryMissing]); sequence numbers and fencing tokens
+// never go backwards.
 package sqlite

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 )
@@ -26,7 +27,31 @@ type config struct {
 	lockTable    string
 	lockKey      string
 	autoCreate   bool
+	logger       *slog.Logger // nil: slog.Default() at the time of logging
 }
+
+// log is where the store reports what it repaired.
+func (c config) log() *slog.Logger {
+	if c.logger != nil {
+		return c.logger
+	}
+	return slog.Default()
+}
+
+// guardTriggers names the triggers that mark the derived tables stale when
+// the history or the latest-state table is edited by hand, each with its
+// table, event and condition. They are derived from the table names so two
+// stores on one database do not share them.
+func (c config) guardTriggers() []guardTrigger {
+	return []guardTrigger{
+		{c.historyTable + "_edited_update", c.historyTable, "UPDATE", ""},
+		{c.historyTable + "_edited_delete", c.historyTable, "DELETE", ""},
+		{c.latestTable + "_edited_update", c.latestTable, "UPDATE", "NEW.seq <= OLD.seq"},
+		{c.latestTable + "_edited_delete", c.latestTable, "DELETE", ""},
+	}
+}
+
+type guardTrigger struct{ name, table, event, when string }
 
 // changeIndex names the history index by change; it is derived from the
 // history table's name so that two stores on one database do not share it.
@@ -100,6 +125,20 @@ func WithLockKey(key string) Option {
 func WithoutAutoCreate() Option {
 	return optionFunc(func(c *config) error {
 		c.autoCreate = false
+		return nil
+	})
+}
+
+// WithLogger sets where the store reports, at level Warn, the repairs it
+// makes to its tables: latest states and digest rebuilt from the history, a
+// lock row re-created above the trail's fencing tokens. The default is
+// [slog.Default] at the time of logging.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return fmt.Errorf("sqlite audit store: WithLogger(nil): pass a logger, or leave the option out for slog.Default")
+		}
+		c.logger = l
 		return nil
 	})
 }

@@ -13,6 +13,7 @@ type statements struct {
 	snapshot     string
 	history      string // without WHERE/ORDER/LIMIT
 	readDigest   string
+	hasDigest    string
 
 	acquire      string
 	refresh      string
@@ -72,6 +73,7 @@ func buildStatements(c config) statements {
 		snapshot:   "SELECT " + all + " FROM " + latest,
 		history:    "SELECT " + all + " FROM " + hist,
 		readDigest: "SELECT applied_count, sum_hi, sum_lo FROM " + digest + " WHERE id = 1",
+		hasDigest:  "SELECT EXISTS (SELECT 1 FROM " + digest + " WHERE id = 1)",
 
 		// A free row (released: expires_at = 0) or an expired one is
 		// taken with the next token; a live one is left alone and the

@@ -99,7 +99,7 @@ type Store struct {
 
 	// Prepared once: SQLite spends more time parsing these statements
 	// than running them.
-	insert, prevLatest, upsertLatest, updateDigest, renewLease, snapshot *sql.Stmt
+	insert, prevLatest, upsertLatest, updateDigest, renewLease, snapshot, hasDigest *sql.Stmt
 }
 
 var _ audit.DigestStore = (*Store)(nil)
@@ -154,6 +154,7 @@ func newStore(ctx context.Context, db *sql.DB, cfg config) (*Store, error) {
 		{&s.updateDigest, s.sql.updateDigest},
 		{&s.renewLease, s.sql.renewLease},
 		{&s.snapshot, s.sql.snapshot},
+		{&s.hasDigest, s.sql.hasDigest},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -167,7 +168,7 @@ func newStore(ctx context.Context, db *sql.DB, cfg config) (*Store, error) {
 
 func (s *Store) closeStatements() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{s.insert, s.prevLatest, s.upsertLatest, s.updateDigest, s.renewLease, s.snapshot} {
+	for _, stmt := range []*sql.Stmt{s.insert, s.prevLatest, s.upsertLatest, s.updateDigest, s.renewLease, s.snapshot, s.hasDigest} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}
@@ -329,25 +330,72 @@ func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, e audit.Entry, tokenOn
 
 // AppliedDigest implements [audit.DigestStore]: one single-row read,
 // whatever the number of changes. Every append updates the row in its own
-// transaction.
+// transaction. When the row is missing (the guard triggers delete it when
+// the history or the latest states are edited by hand), it rebuilds the
+// latest states and the digest from the history first.
 func (s *Store) AppliedDigest(ctx context.Context) (audit.AppliedDigest, error) {
 	if err := s.check(ctx); err != nil {
 		return audit.AppliedDigest{}, err
 	}
-	var d audit.AppliedDigest
-	var hi, lo int64
-	if err := s.db.QueryRowContext(ctx, s.sql.readDigest).Scan(&d.Count, &hi, &lo); err != nil {
-		return audit.AppliedDigest{}, fmt.Errorf("sqlite audit store: read the applied digest from %q: %w", s.cfg.digestTable(), err)
+	for rebuilt := false; ; rebuilt = true {
+		var d audit.AppliedDigest
+		var hi, lo int64
+		err := s.db.QueryRowContext(ctx, s.sql.readDigest).Scan(&d.Count, &hi, &lo)
+		if errors.Is(err, sql.ErrNoRows) && !rebuilt {
+			if err := s.rebuild(ctx); err != nil {
+				return audit.AppliedDigest{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return audit.AppliedDigest{}, fmt.Errorf("sqlite audit store: read the applied digest from %q: %w", s.cfg.digestTable(), err)
+		}
+		d.Sum = joinDigest(hi, lo)
+		return d, nil
 	}
-	d.Sum = joinDigest(hi, lo)
-	return d, nil
+}
+
+// rebuild rebuilds the latest states and the digest from the history in a
+// write transaction, unless another store did it meanwhile.
+func (s *Store) rebuild(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite audit store: rebuild from the history: begin: %w", err)
+	}
+	defer tx.Rollback()
+	var present bool
+	if err := tx.QueryRowContext(ctx, s.sql.hasDigest).Scan(&present); err != nil {
+		return fmt.Errorf("sqlite audit store: read %q: %w", s.cfg.digestTable(), err)
+	}
+	if present {
+		return nil
+	}
+	if err := rebuildIn(ctx, tx, s.cfg); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite audit store: rebuild from the history: commit: %w", err)
+	}
+	return nil
 }
 
 // Snapshot implements [audit.Store.Snapshot]. It reads the latest-state
-// table only, whose size is the number of changes, not of entries.
+// table only, whose size is the number of changes, not of entries. When
+// the digest row is missing (see [Store.AppliedDigest]) the latest states
+// may not be what the history says, and it rebuilds them first, so the
+// digest and the snapshot always agree.
 func (s *Store) Snapshot(ctx context.Context) (audit.Snapshot, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
+	}
+	var present bool
+	if err := s.hasDigest.QueryRowContext(ctx).Scan(&present); err != nil {
+		return nil, fmt.Errorf("sqlite audit store: snapshot: read %q: %w", s.cfg.digestTable(), err)
+	}
+	if !present {
+		if err := s.rebuild(ctx); err != nil {
+			return nil, err
+		}
 	}
 	rows, err := s.snapshot.QueryContext(ctx)
 	if err != nil {
@@ -405,7 +453,7 @@ func scanEntries(rows *sql.Rows) ([]audit.Entry, error) {
 	var out []audit.Entry
 	// The entries of one run share their metadata text; decode each text
 	// once and give every entry its own copy.
-	decoded := map[string]map[string]string{}
+	decoded := map[string]decodedMetadata{}
 	for rows.Next() {
 		e, err := scanEntry(rows, decoded)
 		if err != nil {
@@ -416,9 +464,15 @@ func scanEntries(rows *sql.Rows) ([]audit.Entry, error) {
 	return out, rows.Err()
 }
 
+// decodedMetadata is a stored metadata text, decoded.
+type decodedMetadata struct {
+	m       map[string]string
+	problem string
+}
+
 // scanEntry reads the columns of entryColumns, in that order. decoded
 // caches metadata already decoded.
-func scanEntry(rows *sql.Rows, decoded map[string]map[string]string) (audit.Entry, error) {
+func scanEntry(rows *sql.Rows, decoded map[string]decodedMetadata) (audit.Entry, error) {
 	var (
 		e                        audit.Entry
 		state, strategy, meta    string
@@ -433,14 +487,14 @@ func scanEntry(rows *sql.Rows, decoded map[string]map[string]string) (audit.Entr
 	e.State, e.TxStrategy = audit.State(state), audit.TxStrategy(strategy)
 	e.CreatedAt, e.Duration = fromMillis(createdMillis), time.Duration(durationN)
 	if meta != "" {
-		m, ok := decoded[meta]
+		d, ok := decoded[meta]
 		if !ok {
-			if err := json.Unmarshal([]byte(meta), &m); err != nil {
-				return audit.Entry{}, fmt.Errorf("entry %d (%s): metadata is not a JSON object of strings: %w", e.Seq, e.ChangeID, err)
-			}
-			decoded[meta] = m
+			// A hand-edited row may hold metadata of another shape: read
+			// what it holds and say so, rather than fail every read.
+			d.m, d.problem = audit.DecodeMetadata([]byte(meta))
+			decoded[meta] = d
 		}
-		e.Metadata = maps.Clone(m)
+		e.Metadata, e.ReadError = maps.Clone(d.m), d.problem
 	}
 	return e, nil
 }
