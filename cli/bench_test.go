@@ -10,6 +10,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/cli"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // benchStore returns the URL of a SQLite audit store holding n applied
@@ -20,7 +21,7 @@ func benchStore(b *testing.B, n int) string {
 	changes := make([]flamingock.Change, n)
 	for i := range changes {
 		changes[i] = flamingock.Change{ID: fmt.Sprintf("change-%04d", i), Order: fmt.Sprintf("%04d", i), Recovery: flamingock.RecoveryManual,
-			Apply: flamingock.ChangeFunc(func(context.Context, *flamingock.Deps) error { return nil })}
+			Apply: flamingock.ChangeFunc(func(context.Context, *targets.Deps) error { return nil })}
 	}
 	r, err := flamingock.New(flamingock.NewPipeline(flamingock.Stage{Name: "bench", Changes: changes}), flamingock.WithAuditStore(store),
 		flamingock.WithLogger(slog.New(slog.DiscardHandler)))

@@ -31,7 +31,7 @@ func TestGuidanceByState(t *testing.T) {
 		}
 		return errors.New("renaming keys.new to keys: permission denied")
 	}, nil)
-	target := flamingock.NewDependencyTarget("files", func(d *flamingock.Deps) { flamingock.Provide(d, w.root) })
+	target := flamingock.NewDependencyTarget("files", w.root)
 	runner, err := flamingock.New(flamingock.NewPipeline(flamingock.Stage{Name: "example.com/app/changes/keys", Changes: []flamingock.Change{failing}}),
 		flamingock.WithAuditStore(store), flamingock.WithTargets(target))
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	"github.com/flamingock/flamingock-go/cli"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ with the current output")
@@ -130,8 +131,8 @@ func fileChange(id, order string, apply, rollback func(context.Context, *os.Root
 		if fn == nil {
 			return nil
 		}
-		return func(ctx context.Context, d *flamingock.Deps) error {
-			root, err := flamingock.Resolve[*os.Root](d)
+		return func(ctx context.Context, d *targets.Deps) error {
+			root, err := targets.Resolve[*os.Root](d)
 			if err != nil {
 				return err
 			}
@@ -190,7 +191,7 @@ func (w *workshop) pipeline() flamingock.Pipeline {
 
 func (w *workshop) runner(t *testing.T, store audit.Store, opts ...flamingock.Option) *flamingock.Runner {
 	t.Helper()
-	target := flamingock.NewDependencyTarget("files", func(d *flamingock.Deps) { flamingock.Provide(d, w.root) })
+	target := flamingock.NewDependencyTarget("files", w.root)
 	opts = append([]flamingock.Option{flamingock.WithAuditStore(store), flamingock.WithTargets(target),
 		flamingock.WithLogger(slog.New(slog.DiscardHandler)),
 		flamingock.WithService("shop", "1.4.0"), flamingock.WithLockWait(10 * time.Second)}, opts...)

@@ -84,7 +84,7 @@ func TestRunningChangeIsNotAnIssueUntilItsRunLosesTheLock(t *testing.T) {
 				<-release
 				return r.WriteFile("import.done", nil, 0o644)
 			}, nil)
-			target := flamingock.NewDependencyTarget("files", func(d *flamingock.Deps) { flamingock.Provide(d, w.root) })
+			target := flamingock.NewDependencyTarget("files", w.root)
 			runner, err := flamingock.New(flamingock.NewPipeline(flamingock.Stage{Name: "imports", Changes: []flamingock.Change{slow}}),
 				flamingock.WithAuditStore(store), flamingock.WithTargets(target), flamingock.WithLockWait(10*time.Second))
 			if err != nil {

@@ -44,7 +44,7 @@ func TestTablesFit100Columns(t *testing.T) {
 	t.Setenv("COLUMNS", "")
 	store, url := openSQLite(t)
 	w := newWorkshop(t)
-	target := flamingock.NewDependencyTarget("files", func(d *flamingock.Deps) { flamingock.Provide(d, w.root) })
+	target := flamingock.NewDependencyTarget("files", w.root)
 	runner, err := flamingock.New(longPipeline(w), flamingock.WithAuditStore(store), flamingock.WithTargets(target),
 		flamingock.WithLogger(slog.New(slog.DiscardHandler)), flamingock.WithLockWait(10*time.Second))
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 func TestPlanStatusValidateReportUnwiredChanges(t *testing.T) {
 	store, _ := openSQLite(t)
 	w := newWorkshop(t)
-	misnamed := flamingock.NewDependencyTarget("file", func(d *flamingock.Deps) { flamingock.Provide(d, w.root) })
+	misnamed := flamingock.NewDependencyTarget("file", w.root)
 	runner, err := flamingock.New(w.pipeline(), flamingock.WithAuditStore(store), flamingock.WithTargets(misnamed))
 	if err != nil {
 		t.Fatal(err)

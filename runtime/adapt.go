@@ -3,6 +3,8 @@ package runtime
 import (
 	"context"
 	"reflect"
+
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // Func is a change's apply or rollback function as the runtime calls it:
@@ -21,17 +23,17 @@ import (
 // with more parameters than the largest FuncN get an adapter type written
 // out by the generator.
 type Func interface {
-	Call(ctx context.Context, deps *Deps) error
+	Call(ctx context.Context, deps *targets.Deps) error
 	Needs() []reflect.Type
 }
 
 // ChangeFunc is a hand-written [Func] that resolves its own dependencies.
 // It declares no needs; a [Change] built by hand lists them in its Needs
 // field.
-type ChangeFunc func(ctx context.Context, deps *Deps) error
+type ChangeFunc func(ctx context.Context, deps *targets.Deps) error
 
 // Call calls f.
-func (f ChangeFunc) Call(ctx context.Context, deps *Deps) error { return f(ctx, deps) }
+func (f ChangeFunc) Call(ctx context.Context, deps *targets.Deps) error { return f(ctx, deps) }
 
 // Needs returns nil: a ChangeFunc's parameters are not known.
 func (ChangeFunc) Needs() []reflect.Type { return nil }
@@ -40,7 +42,7 @@ func (ChangeFunc) Needs() []reflect.Type { return nil }
 type Func0 func(context.Context) error
 
 // Call calls f.
-func (f Func0) Call(ctx context.Context, _ *Deps) error { return f(ctx) }
+func (f Func0) Call(ctx context.Context, _ *targets.Deps) error { return f(ctx) }
 
 // Needs returns nil.
 func (Func0) Needs() []reflect.Type { return nil }
@@ -49,8 +51,8 @@ func (Func0) Needs() []reflect.Type { return nil }
 type Func1[A any] func(context.Context, A) error
 
 // Call resolves the parameters from deps and calls f.
-func (f Func1[A]) Call(ctx context.Context, deps *Deps) error {
-	p1, err := Resolve[A](deps)
+func (f Func1[A]) Call(ctx context.Context, deps *targets.Deps) error {
+	p1, err := targets.Resolve[A](deps)
 	if err != nil {
 		return err
 	}
@@ -66,12 +68,12 @@ func (Func1[A]) Needs() []reflect.Type {
 type Func2[A any, B any] func(context.Context, A, B) error
 
 // Call resolves the parameters from deps and calls f.
-func (f Func2[A, B]) Call(ctx context.Context, deps *Deps) error {
-	p1, err := Resolve[A](deps)
+func (f Func2[A, B]) Call(ctx context.Context, deps *targets.Deps) error {
+	p1, err := targets.Resolve[A](deps)
 	if err != nil {
 		return err
 	}
-	p2, err := Resolve[B](deps)
+	p2, err := targets.Resolve[B](deps)
 	if err != nil {
 		return err
 	}
@@ -87,16 +89,16 @@ func (Func2[A, B]) Needs() []reflect.Type {
 type Func3[A any, B any, C any] func(context.Context, A, B, C) error
 
 // Call resolves the parameters from deps and calls f.
-func (f Func3[A, B, C]) Call(ctx context.Context, deps *Deps) error {
-	p1, err := Resolve[A](deps)
+func (f Func3[A, B, C]) Call(ctx context.Context, deps *targets.Deps) error {
+	p1, err := targets.Resolve[A](deps)
 	if err != nil {
 		return err
 	}
-	p2, err := Resolve[B](deps)
+	p2, err := targets.Resolve[B](deps)
 	if err != nil {
 		return err
 	}
-	p3, err := Resolve[C](deps)
+	p3, err := targets.Resolve[C](deps)
 	if err != nil {
 		return err
 	}
@@ -112,20 +114,20 @@ func (Func3[A, B, C]) Needs() []reflect.Type {
 type Func4[A any, B any, C any, D any] func(context.Context, A, B, C, D) error
 
 // Call resolves the parameters from deps and calls f.
-func (f Func4[A, B, C, D]) Call(ctx context.Context, deps *Deps) error {
-	p1, err := Resolve[A](deps)
+func (f Func4[A, B, C, D]) Call(ctx context.Context, deps *targets.Deps) error {
+	p1, err := targets.Resolve[A](deps)
 	if err != nil {
 		return err
 	}
-	p2, err := Resolve[B](deps)
+	p2, err := targets.Resolve[B](deps)
 	if err != nil {
 		return err
 	}
-	p3, err := Resolve[C](deps)
+	p3, err := targets.Resolve[C](deps)
 	if err != nil {
 		return err
 	}
-	p4, err := Resolve[D](deps)
+	p4, err := targets.Resolve[D](deps)
 	if err != nil {
 		return err
 	}
@@ -141,24 +143,24 @@ func (Func4[A, B, C, D]) Needs() []reflect.Type {
 type Func5[A any, B any, C any, D any, E any] func(context.Context, A, B, C, D, E) error
 
 // Call resolves the parameters from deps and calls f.
-func (f Func5[A, B, C, D, E]) Call(ctx context.Context, deps *Deps) error {
-	p1, err := Resolve[A](deps)
+func (f Func5[A, B, C, D, E]) Call(ctx context.Context, deps *targets.Deps) error {
+	p1, err := targets.Resolve[A](deps)
 	if err != nil {
 		return err
 	}
-	p2, err := Resolve[B](deps)
+	p2, err := targets.Resolve[B](deps)
 	if err != nil {
 		return err
 	}
-	p3, err := Resolve[C](deps)
+	p3, err := targets.Resolve[C](deps)
 	if err != nil {
 		return err
 	}
-	p4, err := Resolve[D](deps)
+	p4, err := targets.Resolve[D](deps)
 	if err != nil {
 		return err
 	}
-	p5, err := Resolve[E](deps)
+	p5, err := targets.Resolve[E](deps)
 	if err != nil {
 		return err
 	}
@@ -174,28 +176,28 @@ func (Func5[A, B, C, D, E]) Needs() []reflect.Type {
 type Func6[A any, B any, C any, D any, E any, F any] func(context.Context, A, B, C, D, E, F) error
 
 // Call resolves the parameters from deps and calls f.
-func (f Func6[A, B, C, D, E, F]) Call(ctx context.Context, deps *Deps) error {
-	p1, err := Resolve[A](deps)
+func (f Func6[A, B, C, D, E, F]) Call(ctx context.Context, deps *targets.Deps) error {
+	p1, err := targets.Resolve[A](deps)
 	if err != nil {
 		return err
 	}
-	p2, err := Resolve[B](deps)
+	p2, err := targets.Resolve[B](deps)
 	if err != nil {
 		return err
 	}
-	p3, err := Resolve[C](deps)
+	p3, err := targets.Resolve[C](deps)
 	if err != nil {
 		return err
 	}
-	p4, err := Resolve[D](deps)
+	p4, err := targets.Resolve[D](deps)
 	if err != nil {
 		return err
 	}
-	p5, err := Resolve[E](deps)
+	p5, err := targets.Resolve[E](deps)
 	if err != nil {
 		return err
 	}
-	p6, err := Resolve[F](deps)
+	p6, err := targets.Resolve[F](deps)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 type (
@@ -16,9 +17,9 @@ type (
 )
 
 func TestFuncNResolvesByTypeAndCallsDirectly(t *testing.T) {
-	d := flamingock.NewDeps(nil)
-	flamingock.Provide(d, &depA{n: 7})
-	flamingock.Provide(d, depB("b"))
+	d := targets.NewDeps(nil)
+	targets.Provide(d, &depA{n: 7})
+	targets.Provide(d, depB("b"))
 	var got []any
 	f := flamingock.Func2[*depA, depB](func(_ context.Context, a *depA, b depB) error { got = append(got, a.n, b); return nil })
 	if err := f.Call(context.Background(), d); err != nil {
@@ -35,24 +36,24 @@ func TestFuncNResolvesByTypeAndCallsDirectly(t *testing.T) {
 }
 
 func TestFuncNReportsTheMissingType(t *testing.T) {
-	d := flamingock.NewDeps(nil)
-	flamingock.Provide(d, &depA{})
+	d := targets.NewDeps(nil)
+	targets.Provide(d, &depA{})
 	f := flamingock.Func3[*depA, depB, int](func(context.Context, *depA, depB, int) error { t.Fatal("called"); return nil })
 	err := f.Call(context.Background(), d)
-	var missing *flamingock.MissingDependencyError
+	var missing *targets.MissingDependencyError
 	if !errors.As(err, &missing) || missing.Type != flamingock.TypeOf[depB]() {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func TestChildDepsShadowParent(t *testing.T) {
-	parent := flamingock.NewDeps(nil)
-	flamingock.Provide(parent, depB("app"))
-	flamingock.Provide(parent, 42)
-	child := flamingock.NewDeps(parent)
-	flamingock.Provide(child, depB("target"))
-	b, _ := flamingock.Resolve[depB](child)
-	n, _ := flamingock.Resolve[int](child)
+	parent := targets.NewDeps(nil)
+	targets.Provide(parent, depB("app"))
+	targets.Provide(parent, 42)
+	child := targets.NewDeps(parent)
+	targets.Provide(child, depB("target"))
+	b, _ := targets.Resolve[depB](child)
+	n, _ := targets.Resolve[int](child)
 	if b != "target" || n != 42 {
 		t.Fatalf("resolved %q %d", b, n)
 	}

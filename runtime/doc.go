@@ -1,6 +1,6 @@
 // Package runtime is the part of flamingock-go compiled into the
 // application: the registry types that generated code fills in ([Change],
-// [Stage], [Pipeline], [Deps]) and the [Runner] that applies pending changes
+// [Stage], [Pipeline], [targets.Deps]) and the [Runner] that applies pending changes
 // exactly once, in order, under a fenced lease lock held in the audit store,
 // recording every attempt in the audit trail.
 //

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // auditTimeout bounds each audit write. Writes use the lock's detached
@@ -219,7 +220,7 @@ func (a *attempt) recordApplied() error {
 // runShared: BEGIN; apply; append APPLIED inside the transaction; COMMIT.
 // The change and its audit entry commit together or not at all.
 func (a *attempt) runShared() error {
-	tt := a.r.targetOf(a.change()).(TransactionalTarget)
+	tt := a.r.targetOf(a.change()).(targets.Transactional)
 	appendTx, _ := tt.SharedAudit(a.r.cfg.store)
 	ctx := a.l.ctx
 	a.start = time.Now()
@@ -232,7 +233,7 @@ func (a *attempt) runShared() error {
 	// transaction, so after a commit the heartbeat resumes from the time of
 	// that append, and otherwise with a refresh.
 	paused := false
-	if b, ok := tx.(LockTakeoverBlocker); ok && b.BlocksLockTakeover() {
+	if b, ok := tx.(lockTakeoverBlocker); ok && b.BlocksLockTakeover() {
 		a.l.pause()
 		paused = true
 	}
@@ -245,7 +246,7 @@ func (a *attempt) runShared() error {
 	}
 	defer resume()
 	defer rollbackOnPanic(ctx, tx)
-	deps := NewDeps(a.r.cfg.deps)
+	deps := targets.NewDeps(a.r.cfg.deps)
 	tx.Provide(deps)
 	err = a.change().Apply.Call(ctx, deps)
 	if err == nil {
@@ -305,7 +306,7 @@ func (a *attempt) failed(cause error) error {
 // marker; COMMIT; APPLIED. The marker lets the next run tell a commit whose
 // APPLIED entry was lost from a transaction that never committed.
 func (a *attempt) runSeparate() error {
-	tt := a.r.targetOf(a.change()).(TransactionalTarget)
+	tt := a.r.targetOf(a.change()).(targets.Transactional)
 	ctx := a.l.ctx
 	since := a.pc.markerBaseline + 1
 	a.start = time.Now()
@@ -317,15 +318,15 @@ func (a *attempt) runSeparate() error {
 		return a.failed(fmt.Errorf("beginning a transaction on %q: %w", tt.ID(), err))
 	}
 	defer rollbackOnPanic(ctx, tx)
-	deps := NewDeps(a.r.cfg.deps)
+	deps := targets.NewDeps(a.r.cfg.deps)
 	tx.Provide(deps)
 	err = a.change().Apply.Call(ctx, deps)
 	if err == nil {
-		err = tx.WriteMarker(ctx, Marker{ChangeID: a.change().ID, RunID: a.runID, Token: a.l.token}, since)
+		err = tx.WriteMarker(ctx, targets.Marker{ChangeID: a.change().ID, RunID: a.runID, Token: a.l.token}, since)
 	}
 	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
-		if conflict, ok := errors.AsType[*MarkerConflictError](err); ok {
+		if conflict, ok := errors.AsType[*targets.MarkerConflictError](err); ok {
 			// Someone else committed this change after we planned: ours is
 			// rolled back and theirs stands.
 			e := a.entry(audit.Applied)
@@ -366,7 +367,7 @@ func (a *attempt) runNonTx() error {
 	if err := a.record(a.entry(audit.Started)); err != nil {
 		return a.fail(nil, nil, err)
 	}
-	deps := NewDeps(a.r.cfg.deps)
+	deps := targets.NewDeps(a.r.cfg.deps)
 	t.Provide(deps)
 	applyErr := a.change().Apply.Call(ctx, deps)
 	if applyErr == nil {
@@ -396,7 +397,7 @@ func (a *attempt) runNonTx() error {
 // not run: another instance may hold the lock and be working on the target,
 // and the change's STARTED entry already leaves it to an operator or to a
 // retry. After a shutdown it runs with a fresh, bounded context.
-func (a *attempt) rollback(deps *Deps) error {
+func (a *attempt) rollback(deps *targets.Deps) error {
 	ctx := a.l.ctx
 	if cause := context.Cause(ctx); cause != nil {
 		if errors.Is(cause, ErrLeaseLost) {
@@ -413,7 +414,7 @@ func (a *attempt) rollback(deps *Deps) error {
 // go on: an application that recovers panics (a server, a job runner) must
 // not be left with an open transaction on the target (writes staged, a
 // producer stuck in a transaction, a connection held).
-func rollbackOnPanic(ctx context.Context, tx TargetTx) {
+func rollbackOnPanic(ctx context.Context, tx targets.Tx) {
 	if p := recover(); p != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		panic(p)

@@ -193,7 +193,7 @@ func (h *heldLock) refresh(deadline time.Time) error {
 }
 
 // pause stops counting the lease down while a transaction that keeps every
-// other process from taking the lock is open (see [LockTakeoverBlocker]).
+// other process from taking the lock is open (see [lockTakeoverBlocker]).
 func (h *heldLock) pause() {
 	h.mu.Lock()
 	h.paused = true

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // Option configures a [Runner]. Options validate their arguments; [New]
@@ -33,8 +34,8 @@ const (
 
 type config struct {
 	store       audit.Store
-	targets     map[string]Target
-	deps        *Deps
+	targets     map[string]targets.Target
+	deps        *targets.Deps
 	logger      *slog.Logger
 	listeners   []func(Event)
 	service     string
@@ -47,8 +48,8 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		targets:  map[string]Target{},
-		deps:     NewDeps(nil),
+		targets:  map[string]targets.Target{},
+		deps:     targets.NewDeps(nil),
 		logger:   slog.Default(),
 		lockTTL:  30 * time.Second,
 		lockWait: 2 * time.Minute,
@@ -68,7 +69,7 @@ func WithAuditStore(s audit.Store) Option {
 
 // WithTargets registers target systems by their ids. Ids must be unique and
 // not empty.
-func WithTargets(targets ...Target) Option {
+func WithTargets(targets ...targets.Target) Option {
 	return optionFunc(func(c *config) error {
 		var errs []error
 		for i, t := range targets {
@@ -95,7 +96,7 @@ func WithDependency[T any](v T) Option {
 		if any(v) == nil {
 			return fmt.Errorf("WithDependency: nil value for %s", TypeOf[T]())
 		}
-		Provide(c.deps, v)
+		targets.Provide(c.deps, v)
 		return nil
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // Action is what a run decides to do with a change.
@@ -138,21 +139,21 @@ func (r *Runner) decide(ctx context.Context, pc *PlannedChange, view *audit.View
 // written after the change's last settled entry. Tokens increase with every
 // lock acquisition, so such a marker was committed by an attempt that
 // started after that entry, whatever entries later attempts left.
-func (r *Runner) markerProvesCommit(ctx context.Context, pc *PlannedChange) (bool, Marker, error) {
+func (r *Runner) markerProvesCommit(ctx context.Context, pc *PlannedChange) (bool, targets.Marker, error) {
 	c := pc.Change
-	tt, ok := r.targetOf(c).(TransactionalTarget)
+	tt, ok := r.targetOf(c).(targets.Transactional)
 	if !ok {
-		return false, Marker{}, nil
+		return false, targets.Marker{}, nil
 	}
 	m, found, err := tt.ReadMarker(ctx, c.ID)
 	if err != nil {
-		return false, Marker{}, fmt.Errorf("reading the commit marker of %q on target %q: %w", c.ID, tt.ID(), err)
+		return false, targets.Marker{}, fmt.Errorf("reading the commit marker of %q on target %q: %w", c.ID, tt.ID(), err)
 	}
 	if !found {
-		return false, Marker{}, nil
+		return false, targets.Marker{}, nil
 	}
 	if err := r.readBaseline(ctx, pc); err != nil {
-		return false, Marker{}, err
+		return false, targets.Marker{}, err
 	}
 	return m.Token > pc.markerBaseline, m, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // Runner applies a pipeline's pending changes. Create it with [New]; it is
@@ -71,7 +72,7 @@ func New(p Pipeline, opts ...Option) (*Runner, error) {
 	return r, nil
 }
 
-func (r *Runner) targetOf(c *Change) Target {
+func (r *Runner) targetOf(c *Change) targets.Target {
 	id := c.Target
 	if id == "" {
 		id = DefaultTargetID
@@ -84,7 +85,7 @@ func (r *Runner) protocolOf(c *Change) audit.TxStrategy {
 	if !c.Transactional {
 		return audit.NonTx
 	}
-	tt, ok := r.targetOf(c).(TransactionalTarget)
+	tt, ok := r.targetOf(c).(targets.Transactional)
 	if !ok {
 		return audit.NonTx
 	}

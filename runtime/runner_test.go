@@ -15,6 +15,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit/audittest"
 	"github.com/flamingock/flamingock-go/audit/memory"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // ledger is the business system of these tests: a record of effects,
@@ -48,8 +49,8 @@ func change(id, order string, fn func(context.Context, *ledger) error) flamingoc
 }
 
 func adapter(fn func(context.Context, *ledger) error) flamingock.ChangeFunc {
-	return func(ctx context.Context, d *flamingock.Deps) error {
-		l, err := flamingock.Resolve[*ledger](d)
+	return func(ctx context.Context, d *targets.Deps) error {
+		l, err := targets.Resolve[*ledger](d)
 		if err != nil {
 			return err
 		}

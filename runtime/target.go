@@ -1,110 +1,43 @@
 package runtime
 
 import (
-	"context"
-	"fmt"
 	"reflect"
 
-	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
-// Target is a target system: a business system changes are applied to.
-// Packages under targets/ implement it for PostgreSQL, SQL databases, Kafka,
-// S3 and more; [NewDependencyTarget] covers anything else.
-type Target interface {
-	// ID is the id changes name in their directive's target= key.
-	ID() string
-	// Provide adds to deps what a change receives when it runs outside a
-	// transaction (for a SQL database, the *sql.DB).
-	Provide(deps *Deps)
+// NewDependencyTarget returns a non-transactional target that hands its
+// changes the given values, each under its dynamic type, plus what the
+// application registers with [WithDependency] (use that for a value a
+// change asks for by an interface type). Use it for systems without a
+// dedicated target package (REST APIs, file systems, ...).
+func NewDependencyTarget(id string, values ...any) targets.Target {
+	return &dependencyTarget{id: id, values: values}
 }
 
-// TransactionalTarget is a target whose changes can run inside a
-// transaction. Changes declared transactional (the default) run under the
-// shared-transaction or the commit-marker protocol; see docs/protocols.md.
-type TransactionalTarget interface {
-	Target
-	// TxTypes lists the types a change receives inside a transaction, so
-	// that dependencies are validated before anything runs.
-	TxTypes() []reflect.Type
-	// Begin starts a transaction.
-	Begin(ctx context.Context) (TargetTx, error)
-	// ReadMarker returns the commit marker of a change, if there is one.
-	ReadMarker(ctx context.Context, changeID string) (Marker, bool, error)
-	// SharedAudit returns an appender that writes audit entries inside this
-	// target's transactions, when store keeps its trail in the same database
-	// as the target. ok is false otherwise.
-	SharedAudit(store audit.Store) (append TxAppender, ok bool)
+type dependencyTarget struct {
+	id     string
+	values []any
 }
 
-// TxAppender appends an audit entry inside a target transaction. The append
-// must be fenced like [audit.Store.Append].
-type TxAppender func(ctx context.Context, tx TargetTx, e audit.Entry) (audit.Entry, error)
+func (t *dependencyTarget) ID() string { return t.id }
 
-// TargetTx is an open transaction on a target.
-type TargetTx interface {
-	// Provide adds to deps what a change receives inside the transaction
-	// (for a SQL database, the *sql.Tx).
-	Provide(deps *Deps)
-	// WriteMarker records, inside the transaction, that m.ChangeID is being
-	// committed by run m.RunID holding token m.Token. If a marker for the
-	// change already exists with a token at or above since, some other
-	// attempt committed the change since it last settled (the runner passes
-	// the token of the change's last settled entry plus one; see
-	// docs/protocols.md): WriteMarker then returns a *[MarkerConflictError]
-	// and the caller must roll back. Otherwise the marker is inserted or
-	// replaced.
-	WriteMarker(ctx context.Context, m Marker, since int64) error
-	Commit(ctx context.Context) error
-	Rollback(ctx context.Context) error
+func (t *dependencyTarget) Provide(d *targets.Deps) {
+	for _, v := range t.values {
+		if v != nil {
+			_ = d.ProvideAs(reflect.TypeOf(v), v) // cannot fail: v has the type it is provided as
+		}
+	}
 }
 
-// LockTakeoverBlocker is implemented by a [TargetTx] that, while open,
+// lockTakeoverBlocker is implemented by a [targets.Tx] that, while open,
 // keeps every other process from taking the audit store's lock: a SQLite
 // write transaction on the database that also holds the lock row. The
 // runner then pauses its lease heartbeat for the transaction's lifetime
 // (the refresh could only wait for the transaction and time out), and the
 // shared-transaction appender is expected to renew the lease inside the
-// transaction when it records APPLIED.
-type LockTakeoverBlocker interface {
+// transaction when it records APPLIED. It is a detail between the runner
+// and targets/sqltarget, not part of the target contract.
+type lockTakeoverBlocker interface {
 	BlocksLockTakeover() bool
-}
-
-// Marker is a commit marker: written in the target inside the change's
-// transaction, it proves after a crash that the change committed.
-type Marker struct {
-	ChangeID string
-	RunID    string
-	Token    int64
-}
-
-// MarkerConflictError is returned by [TargetTx.WriteMarker] when another
-// attempt already committed the change.
-type MarkerConflictError struct {
-	Existing Marker
-}
-
-func (e *MarkerConflictError) Error() string {
-	return fmt.Sprintf("change %q was already committed by run %s (marker token %d)", e.Existing.ChangeID, e.Existing.RunID, e.Existing.Token)
-}
-
-// NewDependencyTarget returns a non-transactional target that hands its
-// changes only the dependencies the application registers with
-// [WithDependency], plus any given here. Use it for systems without a
-// dedicated target package (REST APIs, file systems, ...).
-func NewDependencyTarget(id string, provide ...func(*Deps)) Target {
-	return &dependencyTarget{id: id, provide: provide}
-}
-
-type dependencyTarget struct {
-	id      string
-	provide []func(*Deps)
-}
-
-func (t *dependencyTarget) ID() string { return t.id }
-
-func (t *dependencyTarget) Provide(d *Deps) {
-	for _, p := range t.provide {
-		p(d)
-	}
 }

@@ -2,11 +2,13 @@ package runtime
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/internal/suggest"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // wiringProblems checks that every change of p whose action is one of
@@ -31,16 +33,15 @@ func (r *Runner) wiringProblems(p *Plan, actions ...Action) []string {
 			problems = append(problems, msg)
 			continue
 		}
-		provided := NewDeps(r.cfg.deps)
+		provided := targets.NewDeps(r.cfg.deps)
+		var inTx []reflect.Type
 		if pc.Protocol == audit.NonTx {
 			t.Provide(provided)
 		} else {
-			for _, typ := range t.(TransactionalTarget).TxTypes() {
-				provided.values[typ] = nil
-			}
+			inTx = t.(targets.Transactional).TxTypes()
 		}
 		for _, need := range c.NeedTypes() {
-			if provided.Has(need) {
+			if provided.Has(need) || slices.Contains(inTx, need) {
 				continue
 			}
 			where := "outside a transaction"
@@ -67,12 +68,10 @@ func (r *Runner) targetIDs() []string {
 }
 
 // typeNames lists the types d and its parents provide.
-func typeNames(d *Deps) []string {
+func typeNames(d *targets.Deps) []string {
 	var out []string
-	for s := d; s != nil; s = s.parent {
-		for t := range s.values {
-			out = append(out, t.String())
-		}
+	for _, t := range d.Types() {
+		out = append(out, t.String())
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

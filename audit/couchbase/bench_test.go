@@ -13,6 +13,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/internal/cbtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // opCounter is a gocb request tracer that counts the requests the SDK
@@ -57,7 +58,7 @@ func noopPipeline(n int) flamingock.Pipeline {
 		id := fmt.Sprintf("change-%04d", i)
 		changes[i] = flamingock.Change{
 			ID: id, Order: fmt.Sprintf("%04d", i), Target: "cb", Recovery: flamingock.RecoveryManual, Checksum: "sha256:" + id,
-			Apply: flamingock.ChangeFunc(func(context.Context, *flamingock.Deps) error { return nil }),
+			Apply: flamingock.ChangeFunc(func(context.Context, *targets.Deps) error { return nil }),
 		}
 	}
 	return flamingock.NewPipeline(flamingock.Stage{Name: "s", Changes: changes})

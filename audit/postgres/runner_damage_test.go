@@ -12,6 +12,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit/postgres"
 	"github.com/flamingock/flamingock-go/internal/pgtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/pgtarget"
 )
 
@@ -32,8 +33,8 @@ func TestRunnerOverADamagedTrail(t *testing.T) {
 			ID: id, Order: order, Author: "test", Target: "db", Transactional: true,
 			Recovery: flamingock.RecoveryManual, Checksum: "sha256:" + id,
 			Needs: []reflect.Type{flamingock.TypeOf[pgx.Tx]()},
-			Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-				tx, err := flamingock.Resolve[pgx.Tx](d)
+			Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+				tx, err := targets.Resolve[pgx.Tx](d)
 				if err != nil {
 					return err
 				}

@@ -10,6 +10,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/sqltarget"
 )
 
@@ -33,8 +34,8 @@ func TestRunnerOverADamagedTrail(t *testing.T) {
 			ID: id, Order: order, Author: "test", Target: "db", Transactional: true,
 			Recovery: flamingock.RecoveryManual, Checksum: "sha256:" + id,
 			Needs: []reflect.Type{flamingock.TypeOf[*sql.Tx]()},
-			Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-				tx, err := flamingock.Resolve[*sql.Tx](d)
+			Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+				tx, err := targets.Resolve[*sql.Tx](d)
 				if err != nil {
 					return err
 				}

@@ -64,7 +64,7 @@ func run(ctx context.Context, dbPath, outboxDir string, args []string) error {
 		return err
 	}
 	box := &outbox.Outbox{Dir: outboxDir}
-	outboxTarget := flamingock.NewDependencyTarget("outbox", func(d *flamingock.Deps) { flamingock.Provide(d, box) })
+	outboxTarget := flamingock.NewDependencyTarget("outbox", box)
 
 	progress := cli.NewProgress()
 	runner, err := flamingock.New(

@@ -84,6 +84,7 @@ import (
 	"example.com/m/changes"
 	"example.com/m/store"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 func main() {
@@ -92,14 +93,14 @@ func main() {
 	fmt.Println("stage", st.Name, len(st.Changes))
 	// The stage digest computed at generate time matches the runtime's.
 	fmt.Println("valid:", flamingock.NewPipeline(st).Validate())
-	deps := flamingock.NewDeps(nil)
-	flamingock.Provide(deps, &store.Conn{Name: "db1"})
-	flamingock.Provide(deps, 42)
-	flamingock.Provide(deps, "world")
-	flamingock.Provide(deps, true)
-	flamingock.Provide(deps, 2.5)
-	flamingock.Provide(deps, 'x')
-	flamingock.Provide(deps, uint(7))
+	deps := targets.NewDeps(nil)
+	targets.Provide(deps, &store.Conn{Name: "db1"})
+	targets.Provide(deps, 42)
+	targets.Provide(deps, "world")
+	targets.Provide(deps, true)
+	targets.Provide(deps, 2.5)
+	targets.Provide(deps, 'x')
+	targets.Provide(deps, uint(7))
 	for _, c := range st.Changes {
 		fmt.Println("change", c.ID, c.Order, c.Source, c.NeedTypes())
 		if err := c.Apply.Call(ctx, deps); err != nil {
@@ -109,8 +110,8 @@ func main() {
 	if err := st.Changes[0].Rollback.Call(ctx, deps); err != nil {
 		fmt.Println("rollback error:", err)
 	}
-	err := st.Changes[0].Apply.Call(ctx, flamingock.NewDeps(nil))
-	var missing *flamingock.MissingDependencyError
+	err := st.Changes[0].Apply.Call(ctx, targets.NewDeps(nil))
+	var missing *targets.MissingDependencyError
 	fmt.Println("empty deps:", errors.As(err, &missing))
 }
 `,

@@ -14,7 +14,7 @@ import (
 // digest, so a file written by a generator that laid files out differently
 // is never taken for current. Bump it whenever emit's output for the same
 // model changes; TestEmitVersionPinned fails until you do.
-const emitVersion = 3
+const emitVersion = 4
 
 // digestPrefix starts the second line of every generated file.
 const digestPrefix = "// flamingock-gen digest: sha256:"

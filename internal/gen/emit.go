@@ -26,6 +26,10 @@ const OutputName = "flamingock_gen.go"
 // builds. The generator refers to it by path only and never imports it.
 const RuntimePath = "github.com/flamingock/flamingock-go/runtime"
 
+// TargetsPath is the import path of the target contract, whose Deps and
+// Resolve the adapters written out for long signatures use.
+const TargetsPath = "github.com/flamingock/flamingock-go/targets"
+
 // runtimeAlias is how generated code imports [RuntimePath]: a package
 // named runtime would shadow the standard library's.
 const runtimeAlias = "flamingock"
@@ -178,7 +182,7 @@ func newEmitter(p *Package) *emitter {
 				collectPackages(t, p.Path, paths)
 			}
 			if !hasHelper(fn) {
-				paths["context"], paths["reflect"] = "context", "reflect"
+				paths["context"], paths["reflect"], paths[TargetsPath] = "context", "reflect", "targets"
 			}
 		}
 	}
@@ -315,7 +319,7 @@ func (e *emitter) adapterType(f *jen.File, a *adapter) {
 			v += "_"
 		}
 		body = append(body,
-			jen.List(jen.Id(v), jen.Id(local["err"])).Op(":=").Qual(RuntimePath, "Resolve").Types(e.typ(t)).Call(jen.Id(local["deps"])),
+			jen.List(jen.Id(v), jen.Id(local["err"])).Op(":=").Qual(TargetsPath, "Resolve").Types(e.typ(t)).Call(jen.Id(local["deps"])),
 			jen.If(jen.Id(local["err"]).Op("!=").Nil()).Block(jen.Return(jen.Id(local["err"]))),
 		)
 		args = append(args, jen.Id(v))
@@ -328,7 +332,7 @@ func (e *emitter) adapterType(f *jen.File, a *adapter) {
 	f.Line()
 	f.Comment("Call resolves the parameters from deps and calls f.")
 	f.Func().Params(jen.Id(local["f"]).Id(a.name)).Id("Call").Params(
-		jen.Id(local["ctx"]).Qual("context", "Context"), jen.Id(local["deps"]).Op("*").Qual(RuntimePath, "Deps"),
+		jen.Id(local["ctx"]).Qual("context", "Context"), jen.Id(local["deps"]).Op("*").Qual(TargetsPath, "Deps"),
 	).Error().Block(body...)
 	f.Line()
 	f.Comment("Needs returns the parameter types after the context, in order.")

@@ -18,6 +18,7 @@ import (
 	"github.com/flamingock/flamingock-go/internal/cbtest"
 	"github.com/flamingock/flamingock-go/internal/crashtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/cbtarget"
 )
 
@@ -101,8 +102,8 @@ func (e *env) txChange(id, order string, h hooks, fail error) flamingock.Change 
 		ID: id, Order: order, Target: "cb", Transactional: true, Recovery: flamingock.RecoveryManual,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[*gocb.TransactionAttemptContext]()},
-		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-			tx, err := flamingock.Resolve[*gocb.TransactionAttemptContext](d)
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+			tx, err := targets.Resolve[*gocb.TransactionAttemptContext](d)
 			if err != nil {
 				return err
 			}
@@ -119,8 +120,8 @@ func (e *env) kvChange(id, order string, recovery flamingock.Recovery, h hooks, 
 		ID: id, Order: order, Target: "cb", Transactional: false, Recovery: recovery,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[*gocb.Collection]()},
-		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-			coll, err := flamingock.Resolve[*gocb.Collection](d)
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+			coll, err := targets.Resolve[*gocb.Collection](d)
 			if err != nil {
 				return err
 			}
@@ -133,8 +134,8 @@ func (e *env) kvChange(id, order string, recovery flamingock.Recovery, h hooks, 
 		}),
 	}
 	if rollback {
-		c.Rollback = flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-			coll, err := flamingock.Resolve[*gocb.Collection](d)
+		c.Rollback = flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+			coll, err := targets.Resolve[*gocb.Collection](d)
 			if err != nil {
 				return err
 			}

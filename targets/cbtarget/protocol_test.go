@@ -10,6 +10,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/internal/cbtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 func TestSharedTransactionCommitsChangeWithItsEntry(t *testing.T) {
@@ -108,7 +109,7 @@ func TestWriteMarkerSinceRule(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = tx.WriteMarker(ctx, flamingock.Marker{ChangeID: "a", RunID: "r", Token: token}, since)
+		err = tx.WriteMarker(ctx, targets.Marker{ChangeID: "a", RunID: "r", Token: token}, since)
 		if err != nil {
 			if rerr := tx.Rollback(ctx); rerr != nil {
 				t.Fatalf("rollback: %v", rerr)
@@ -120,7 +121,7 @@ func TestWriteMarkerSinceRule(t *testing.T) {
 	if err := write(5, 0); err != nil {
 		t.Fatalf("first marker: %v", err)
 	}
-	var conflict *flamingock.MarkerConflictError
+	var conflict *targets.MarkerConflictError
 	if err := write(7, 5); !errors.As(err, &conflict) || conflict.Existing.Token != 5 {
 		t.Fatalf("marker at since: got %v, want a conflict with token 5", err)
 	}
@@ -155,17 +156,17 @@ func TestNonTransactionalChangeReceivesEveryHandle(t *testing.T) {
 	got := map[string]bool{}
 	c := flamingock.Change{
 		ID: "handles", Order: "1", Target: "cb", Recovery: flamingock.RecoveryManual, Checksum: "x",
-		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-			if v, err := flamingock.Resolve[*gocb.Cluster](d); err == nil && v == e.cluster {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+			if v, err := targets.Resolve[*gocb.Cluster](d); err == nil && v == e.cluster {
 				got["cluster"] = true
 			}
-			if v, err := flamingock.Resolve[*gocb.Bucket](d); err == nil && v.Name() == cbtest.Bucket {
+			if v, err := targets.Resolve[*gocb.Bucket](d); err == nil && v.Name() == cbtest.Bucket {
 				got["bucket"] = true
 			}
-			if v, err := flamingock.Resolve[*gocb.Scope](d); err == nil && v.Name() == "_default" {
+			if v, err := targets.Resolve[*gocb.Scope](d); err == nil && v.Name() == "_default" {
 				got["scope"] = true
 			}
-			if v, err := flamingock.Resolve[*gocb.Collection](d); err == nil && v.Name() == "_default" {
+			if v, err := targets.Resolve[*gocb.Collection](d); err == nil && v.Name() == "_default" {
 				got["collection"] = true
 			}
 			return nil

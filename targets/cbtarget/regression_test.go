@@ -16,6 +16,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/internal/cbtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // ambiguousHooks makes the first armed commit ambiguous after the
@@ -102,8 +103,8 @@ func TestPanicInAChangeEndsItsTransaction(t *testing.T) {
 			ID: "p1", Order: "001", Target: "cb", Transactional: true, Recovery: flamingock.RecoveryManual,
 			Checksum: "sha256:p1", Source: flamingock.Position{File: "p1.go", Line: 1},
 			Needs: []reflect.Type{flamingock.TypeOf[*gocb.TransactionAttemptContext]()},
-			Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-				tx, _ := flamingock.Resolve[*gocb.TransactionAttemptContext](d)
+			Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+				tx, _ := targets.Resolve[*gocb.TransactionAttemptContext](d)
 				if _, err := tx.Insert(e.coll, key, map[string]int{"n": 1}); err != nil {
 					return err
 				}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // DefaultMarkerPrefix is the key prefix of commit-marker documents.
@@ -98,16 +99,16 @@ func New(id string, cluster *gocb.Cluster, bucket string, opts ...Option) (*Targ
 	return t, nil
 }
 
-// ID implements [flamingock.Target].
+// ID implements [targets.Target].
 func (t *Target) ID() string { return t.id }
 
 // Provide gives non-transactional changes the cluster, the bucket, the
 // scope and the collection.
-func (t *Target) Provide(d *flamingock.Deps) {
-	flamingock.Provide(d, t.cluster)
-	flamingock.Provide(d, t.bucket)
-	flamingock.Provide(d, t.scope)
-	flamingock.Provide(d, t.coll)
+func (t *Target) Provide(d *targets.Deps) {
+	targets.Provide(d, t.cluster)
+	targets.Provide(d, t.bucket)
+	targets.Provide(d, t.scope)
+	targets.Provide(d, t.coll)
 }
 
 // TxTypes reports that transactional changes receive the transaction's
@@ -136,12 +137,12 @@ type sharedStore interface {
 // change's transaction when store is an audit/couchbase store on the same
 // *gocb.Cluster and bucket as the target. A store on another connection is
 // treated as elsewhere (the commit-marker protocol, safe there too).
-func (t *Target) SharedAudit(store audit.Store) (flamingock.TxAppender, bool) {
+func (t *Target) SharedAudit(store audit.Store) (targets.TxAppender, bool) {
 	s, ok := store.(sharedStore)
 	if !ok || s.Cluster() != t.cluster || s.Bucket() != t.bucketName {
 		return nil, false
 	}
-	return func(ctx context.Context, tx flamingock.TargetTx, e audit.Entry) (audit.Entry, error) {
+	return func(ctx context.Context, tx targets.Tx, e audit.Entry) (audit.Entry, error) {
 		x, ok := tx.(*Tx)
 		if !ok || x.t != t {
 			return audit.Entry{}, fmt.Errorf("couchbase target %q: shared audit append given a transaction of another target (%T)", t.id, tx)
@@ -160,20 +161,20 @@ type markerDoc struct {
 func (t *Target) markerKey(changeID string) string { return t.markerPrefix + "::" + changeID }
 
 // ReadMarker returns the commit marker of a change.
-func (t *Target) ReadMarker(ctx context.Context, changeID string) (flamingock.Marker, bool, error) {
+func (t *Target) ReadMarker(ctx context.Context, changeID string) (targets.Marker, bool, error) {
 	key := t.markerKey(changeID)
 	res, err := t.coll.Get(key, &gocb.GetOptions{Context: ctx})
 	if errors.Is(err, gocb.ErrDocumentNotFound) {
-		return flamingock.Marker{}, false, nil
+		return targets.Marker{}, false, nil
 	}
 	if err != nil {
-		return flamingock.Marker{}, false, fmt.Errorf("couchbase target %q: read marker %q: %w", t.id, key, err)
+		return targets.Marker{}, false, fmt.Errorf("couchbase target %q: read marker %q: %w", t.id, key, err)
 	}
 	var m markerDoc
 	if err := res.Content(&m); err != nil {
-		return flamingock.Marker{}, false, fmt.Errorf("couchbase target %q: decode marker %q: %w", t.id, key, err)
+		return targets.Marker{}, false, fmt.Errorf("couchbase target %q: decode marker %q: %w", t.id, key, err)
 	}
-	return flamingock.Marker{ChangeID: m.ChangeID, RunID: m.RunID, Token: m.Token}, true, nil
+	return targets.Marker{ChangeID: m.ChangeID, RunID: m.RunID, Token: m.Token}, true, nil
 }
 
 // ErrAttemptRetry is the error a transaction ends with when gocb wanted to
@@ -186,7 +187,7 @@ var errRollback = errors.New("couchbase target: rolled back by the runner")
 
 // Begin starts a Couchbase transaction; see the package documentation for
 // how the callback-shaped gocb API is bridged.
-func (t *Target) Begin(ctx context.Context) (flamingock.TargetTx, error) {
+func (t *Target) Begin(ctx context.Context) (targets.Tx, error) {
 	x := &Tx{t: t, decide: make(chan error, 1), done: make(chan error, 1)}
 	ready := make(chan *gocb.TransactionAttemptContext, 1)
 	var opts *gocb.TransactionOptions
@@ -235,16 +236,16 @@ func (x *Tx) Attempt() *gocb.TransactionAttemptContext { return x.attempt }
 // Provide gives transactional changes the attempt context and the target's
 // handles. Writes must go through the attempt context to be part of the
 // transaction; the collection is there to name where documents live.
-func (x *Tx) Provide(d *flamingock.Deps) {
+func (x *Tx) Provide(d *targets.Deps) {
 	x.t.Provide(d)
-	flamingock.Provide(d, x.attempt)
+	targets.Provide(d, x.attempt)
 }
 
 // WriteMarker records the change's commit marker inside the transaction,
 // unless a marker with a token at or above since exists: then another
 // attempt committed the change, and it returns a
-// *[flamingock.MarkerConflictError].
-func (x *Tx) WriteMarker(_ context.Context, m flamingock.Marker, since int64) error {
+// *[targets.MarkerConflictError].
+func (x *Tx) WriteMarker(_ context.Context, m targets.Marker, since int64) error {
 	key := x.t.markerKey(m.ChangeID)
 	doc := markerDoc{ChangeID: m.ChangeID, RunID: m.RunID, Token: m.Token}
 	cur, err := x.attempt.Get(x.t.coll, key)
@@ -262,7 +263,7 @@ func (x *Tx) WriteMarker(_ context.Context, m flamingock.Marker, since int64) er
 		return fmt.Errorf("couchbase target %q: decode marker %q: %w", x.t.id, key, err)
 	}
 	if existing.Token >= since {
-		return &flamingock.MarkerConflictError{Existing: flamingock.Marker{ChangeID: existing.ChangeID, RunID: existing.RunID, Token: existing.Token}}
+		return &targets.MarkerConflictError{Existing: targets.Marker{ChangeID: existing.ChangeID, RunID: existing.RunID, Token: existing.Token}}
 	}
 	if _, err := x.attempt.Replace(cur, doc); err != nil {
 		return fmt.Errorf("couchbase target %q: replace marker %q: %w", x.t.id, key, err)

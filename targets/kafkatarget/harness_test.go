@@ -18,6 +18,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit/audittest"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/kafkatarget"
 )
 
@@ -112,8 +113,8 @@ func produceChange(id, order string, transactional bool, recovery flamingock.Rec
 		ID: id, Order: order, Target: "kafka", Transactional: transactional, Recovery: recovery,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[*kgo.Client]()},
-		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-			cl, err := flamingock.Resolve[*kgo.Client](d)
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+			cl, err := targets.Resolve[*kgo.Client](d)
 			if err != nil {
 				return err
 			}
@@ -126,12 +127,12 @@ func produceChange(id, order string, transactional bool, recovery flamingock.Rec
 // returns fail; its rollback deletes the topic, or returns rollbackFail.
 func topicChange(id string, fail, rollbackFail error) flamingock.Change {
 	topic := "topic-" + id
-	resolve := func(d *flamingock.Deps) (*kadm.Client, error) { return flamingock.Resolve[*kadm.Client](d) }
+	resolve := func(d *targets.Deps) (*kadm.Client, error) { return targets.Resolve[*kadm.Client](d) }
 	return flamingock.Change{
 		ID: id, Order: "1", Target: "kafka", Transactional: false, Recovery: flamingock.RecoveryManual,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[*kadm.Client]()},
-		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
 			adm, err := resolve(d)
 			if err != nil {
 				return err
@@ -141,7 +142,7 @@ func topicChange(id string, fail, rollbackFail error) flamingock.Change {
 			}
 			return fail
 		}),
-		Rollback: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
+		Rollback: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
 			adm, err := resolve(d)
 			if err != nil {
 				return err

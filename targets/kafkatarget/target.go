@@ -4,10 +4,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
 // Target is a non-transactional Kafka target. Create it with [New].
@@ -17,7 +16,7 @@ type Target struct {
 	admin  *kadm.Client
 }
 
-var _ flamingock.Target = (*Target)(nil)
+var _ targets.Target = (*Target)(nil)
 
 // New returns a non-transactional target with the given id over client.
 // The client stays the caller's to close.
@@ -31,7 +30,7 @@ func New(id string, client *kgo.Client) (*Target, error) {
 	return &Target{id: id, client: client, admin: kadm.NewClient(client)}, nil
 }
 
-// ID implements [flamingock.Target].
+// ID implements [targets.Target].
 func (t *Target) ID() string { return t.id }
 
 // Client returns the client changes receive.
@@ -41,7 +40,7 @@ func (t *Target) Client() *kgo.Client { return t.client }
 func (t *Target) Admin() *kadm.Client { return t.admin }
 
 // Provide gives changes the *kgo.Client and the *kadm.Client.
-func (t *Target) Provide(d *flamingock.Deps) {
-	flamingock.Provide(d, t.client)
-	flamingock.Provide(d, t.admin)
+func (t *Target) Provide(d *targets.Deps) {
+	targets.Provide(d, t.client)
+	targets.Provide(d, t.admin)
 }

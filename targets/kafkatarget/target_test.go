@@ -12,6 +12,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/kafkatarget"
 )
 
@@ -57,16 +58,16 @@ func TestProvideGivesClientAndAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, target := range map[string]flamingock.Target{"plain": plain, "transactional": e.target} {
-		d := flamingock.NewDeps(nil)
+	for name, target := range map[string]targets.Target{"plain": plain, "transactional": e.target} {
+		d := targets.NewDeps(nil)
 		target.Provide(d)
-		cl, err1 := flamingock.Resolve[*kgo.Client](d)
-		adm, err2 := flamingock.Resolve[*kadm.Client](d)
+		cl, err1 := targets.Resolve[*kgo.Client](d)
+		adm, err2 := targets.Resolve[*kadm.Client](d)
 		if err1 != nil || err2 != nil || cl != e.client || adm == nil {
 			t.Errorf("%s: client %p (%v), admin %v (%v)", name, cl, err1, adm, err2)
 		}
 	}
-	if _, ok := flamingock.Target(plain).(flamingock.TransactionalTarget); ok {
+	if _, ok := targets.Target(plain).(targets.Transactional); ok {
 		t.Error("the plain target claims transactions")
 	}
 }
@@ -221,7 +222,7 @@ func TestFailedTransactionIsAppliedAgainByTheNextRun(t *testing.T) {
 func TestWriteMarkerDetectsACommitNewerThanThePlan(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	write := func(m flamingock.Marker, since int64) error {
+	write := func(m targets.Marker, since int64) error {
 		tx, err := e.target.Begin(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -232,18 +233,18 @@ func TestWriteMarkerDetectsACommitNewerThanThePlan(t *testing.T) {
 		}
 		return tx.Commit(ctx)
 	}
-	if err := write(flamingock.Marker{ChangeID: "a", RunID: "r1", Token: 5}, 0); err != nil {
+	if err := write(targets.Marker{ChangeID: "a", RunID: "r1", Token: 5}, 0); err != nil {
 		t.Fatal(err)
 	}
 	// Planned from an entry with token 5: the marker at 5 is that attempt's
 	// or a later one's commit.
-	err := write(flamingock.Marker{ChangeID: "a", RunID: "r2", Token: 7}, 5)
-	conflict, ok := errors.AsType[*flamingock.MarkerConflictError](err)
+	err := write(targets.Marker{ChangeID: "a", RunID: "r2", Token: 7}, 5)
+	conflict, ok := errors.AsType[*targets.MarkerConflictError](err)
 	if !ok || conflict.Existing.RunID != "r1" || conflict.Existing.Token != 5 {
 		t.Fatalf("want a conflict with r1's marker, got %v", err)
 	}
 	// Planned from a newer entry: the old marker is replaced.
-	if err := write(flamingock.Marker{ChangeID: "a", RunID: "r3", Token: 9}, 6); err != nil {
+	if err := write(targets.Marker{ChangeID: "a", RunID: "r3", Token: 9}, 6); err != nil {
 		t.Fatal(err)
 	}
 	m, found, err := e.target.ReadMarker(ctx, "a")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // DefaultMarkerTopic is the commit-marker topic unless [WithMarkerTopic]
@@ -43,7 +44,7 @@ type TxTarget struct {
 	created bool
 }
 
-var _ flamingock.TransactionalTarget = (*TxTarget)(nil)
+var _ targets.Transactional = (*TxTarget)(nil)
 
 // Option configures a [TxTarget].
 type Option func(*TxTarget) error
@@ -121,12 +122,12 @@ func (t *TxTarget) TxTypes() []reflect.Type {
 
 // SharedAudit always reports false: no audit store keeps its trail in
 // Kafka, so transactional changes run under the commit-marker protocol.
-func (t *TxTarget) SharedAudit(audit.Store) (flamingock.TxAppender, bool) { return nil, false }
+func (t *TxTarget) SharedAudit(audit.Store) (targets.TxAppender, bool) { return nil, false }
 
 // Begin creates the marker topic if needed and begins a Kafka transaction
 // on the transactional client. One transaction is open at a time per
 // target; runs in a process serialise on the audit store's lock anyway.
-func (t *TxTarget) Begin(ctx context.Context) (flamingock.TargetTx, error) {
+func (t *TxTarget) Begin(ctx context.Context) (targets.Tx, error) {
 	if err := t.ensureMarkerTopic(ctx); err != nil {
 		return nil, err
 	}
@@ -160,18 +161,18 @@ func (t *TxTarget) ensureMarkerTopic(ctx context.Context) error {
 // abort its open transaction. It then reads the marker topic, read
 // committed, up to the end it had when the read began, waiting (at most the
 // marker wait) for transactions other producers still hold open there.
-func (t *TxTarget) ReadMarker(ctx context.Context, changeID string) (flamingock.Marker, bool, error) {
+func (t *TxTarget) ReadMarker(ctx context.Context, changeID string) (targets.Marker, bool, error) {
 	if err := t.ensureMarkerTopic(ctx); err != nil {
-		return flamingock.Marker{}, false, err
+		return targets.Marker{}, false, err
 	}
 	if _, _, err := t.tx.ProducerID(ctx); err != nil {
-		return flamingock.Marker{}, false, fmt.Errorf("kafka target %q: initialising the transactional producer: %w", t.id, err)
+		return targets.Marker{}, false, fmt.Errorf("kafka target %q: initialising the transactional producer: %w", t.id, err)
 	}
 	return t.readMarker(ctx, changeID)
 }
 
-func (t *TxTarget) readMarker(ctx context.Context, changeID string) (flamingock.Marker, bool, error) {
-	var m flamingock.Marker
+func (t *TxTarget) readMarker(ctx context.Context, changeID string) (targets.Marker, bool, error) {
+	var m targets.Marker
 	found := false
 	err := readCommitted(ctx, t.client, t.markerTopic, t.markerWait, func(r *kgo.Record) error {
 		if string(r.Key) != changeID {
@@ -185,11 +186,11 @@ func (t *TxTarget) readMarker(ctx context.Context, changeID string) (flamingock.
 		if err := json.Unmarshal(r.Value, &v); err != nil {
 			return fmt.Errorf("marker record at %s/%d offset %d is not a marker: %w", r.Topic, r.Partition, r.Offset, err)
 		}
-		m, found = flamingock.Marker{ChangeID: changeID, RunID: v.RunID, Token: v.Token}, true
+		m, found = targets.Marker{ChangeID: changeID, RunID: v.RunID, Token: v.Token}, true
 		return nil
 	})
 	if err != nil {
-		return flamingock.Marker{}, false, fmt.Errorf("kafka target %q: read marker of %q from %s: %w", t.id, changeID, t.markerTopic, err)
+		return targets.Marker{}, false, fmt.Errorf("kafka target %q: read marker of %q from %s: %w", t.id, changeID, t.markerTopic, err)
 	}
 	return m, found, nil
 }
@@ -209,23 +210,23 @@ type Tx struct {
 // Provide gives transactional changes the transactional *kgo.Client. What
 // they produce with it is part of the transaction; records produced
 // asynchronously are flushed before the commit.
-func (x *Tx) Provide(d *flamingock.Deps) { flamingock.Provide(d, x.t.tx) }
+func (x *Tx) Provide(d *targets.Deps) { targets.Provide(d, x.t.tx) }
 
 // WriteMarker produces the change's marker record inside the transaction,
 // unless the marker topic already holds a committed marker for the change
 // with a token at or above since: then another attempt committed the
-// change and WriteMarker returns a *[flamingock.MarkerConflictError].
+// change and WriteMarker returns a *[targets.MarkerConflictError].
 //
 // Kafka has no conditional write, so the check and the write are two steps.
 // Runs hold the audit store's lock, and a stale holder that shares the
 // transactional id is fenced by Kafka at its commit; see docs/targets.md.
-func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) error {
+func (x *Tx) WriteMarker(ctx context.Context, m targets.Marker, since int64) error {
 	existing, found, err := x.t.readMarker(ctx, m.ChangeID)
 	if err != nil {
 		return err
 	}
 	if found && existing.Token >= since {
-		return &flamingock.MarkerConflictError{Existing: existing}
+		return &targets.MarkerConflictError{Existing: existing}
 	}
 	value, err := json.Marshal(markerValue{RunID: m.RunID, Token: m.Token})
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flamingock/flamingock-go/internal/pgtest"
-	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/pgtarget"
 )
 
@@ -55,7 +55,7 @@ func TestMarkerTableCheckedBeforeCreating(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true); err != nil {
+	if err := writeMarker(t, tg, targets.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true); err != nil {
 		t.Fatalf("marker write by a role without DDL rights, table in place: %v", err)
 	}
 	if m, found := readMarker(t, tg, "c1"); !found || m.RunID != "r" {
@@ -72,7 +72,7 @@ func TestMarkerTablePermissionErrorSaysWhatToDo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = writeMarker(t, tg, flamingock.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true)
+	err = writeMarker(t, tg, targets.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true)
 	if err == nil {
 		t.Fatal("a role without DDL rights created the marker table")
 	}

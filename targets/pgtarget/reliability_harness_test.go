@@ -24,6 +24,7 @@ import (
 	"github.com/flamingock/flamingock-go/internal/crashtest"
 	"github.com/flamingock/flamingock-go/internal/pgtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/pgtarget"
 )
 
@@ -281,8 +282,8 @@ func relTxChange(id, order string, recovery flamingock.Recovery, h relHook) flam
 		ID: id, Order: order, Author: "reliability", Target: "db", Transactional: true, Recovery: recovery,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[pgx.Tx]()},
-		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-			tx, err := flamingock.Resolve[pgx.Tx](d)
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+			tx, err := targets.Resolve[pgx.Tx](d)
 			if err != nil {
 				return err
 			}
@@ -296,8 +297,8 @@ func relPoolChange(id, order string, recovery flamingock.Recovery, h relHook) fl
 		ID: id, Order: order, Author: "reliability", Target: "db", Transactional: false, Recovery: recovery,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflect.Type{flamingock.TypeOf[*pgxpool.Pool]()},
-		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-			pool, err := flamingock.Resolve[*pgxpool.Pool](d)
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+			pool, err := targets.Resolve[*pgxpool.Pool](d)
 			if err != nil {
 				return err
 			}

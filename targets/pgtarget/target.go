@@ -17,6 +17,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/postgres"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // DefaultMarkerTable is the commit-marker table's name unless
@@ -50,7 +51,7 @@ type Target struct {
 	markerReady bool
 }
 
-var _ flamingock.TransactionalTarget = (*Target)(nil)
+var _ targets.Transactional = (*Target)(nil)
 
 // Option configures a [Target]. Options check their own arguments; [New]
 // returns the first error.
@@ -155,14 +156,14 @@ WHERE m.token < $4::bigint`
 	return t, nil
 }
 
-// ID implements [flamingock.Target].
+// ID implements [targets.Target].
 func (t *Target) ID() string { return t.id }
 
 // Pool returns the pool the target runs changes on.
 func (t *Target) Pool() *pgxpool.Pool { return t.pool }
 
 // Provide gives non-transactional changes the *pgxpool.Pool.
-func (t *Target) Provide(d *flamingock.Deps) { flamingock.Provide(d, t.pool) }
+func (t *Target) Provide(d *targets.Deps) { targets.Provide(d, t.pool) }
 
 // TxTypes reports that transactional changes receive a pgx.Tx.
 func (t *Target) TxTypes() []reflect.Type {
@@ -181,12 +182,12 @@ func (t *Target) TxTypes() []reflect.Type {
 // reported by [Tx.Commit], which then rolls back: the change and its
 // entry still commit together or not at all. The entry the appender
 // returns has no Seq or CreatedAt yet.
-func (t *Target) SharedAudit(store audit.Store) (flamingock.TxAppender, bool) {
+func (t *Target) SharedAudit(store audit.Store) (targets.TxAppender, bool) {
 	s, ok := store.(*postgres.Store)
 	if !ok || s.Pool() != t.pool {
 		return nil, false
 	}
-	return func(_ context.Context, tx flamingock.TargetTx, e audit.Entry) (audit.Entry, error) {
+	return func(_ context.Context, tx targets.Tx, e audit.Entry) (audit.Entry, error) {
 		x, ok := tx.(*Tx)
 		switch {
 		case !ok || x.t != t:
@@ -204,7 +205,7 @@ func (t *Target) SharedAudit(store audit.Store) (flamingock.TxAppender, bool) {
 
 // Begin starts a transaction. It creates nothing: the marker table is
 // made, if missing, by the first [Tx.WriteMarker].
-func (t *Target) Begin(ctx context.Context) (flamingock.TargetTx, error) {
+func (t *Target) Begin(ctx context.Context) (targets.Tx, error) {
 	// The connection is held here rather than through a *pgxpool.Tx so
 	// that Commit can finish the transaction with a pipelined statement
 	// and give the connection back without a COMMIT of pgx's own.
@@ -320,12 +321,12 @@ func (t *Target) tableDDL() string {
 
 // ReadMarker returns the commit marker of a change, read outside any
 // transaction.
-func (t *Target) ReadMarker(ctx context.Context, changeID string) (flamingock.Marker, bool, error) {
+func (t *Target) ReadMarker(ctx context.Context, changeID string) (targets.Marker, bool, error) {
 	// Reading must not write: Plan (a dry run) reads markers too. A marker
 	// table that does not exist yet holds no marker.
 	m, found, err := t.readMarker(ctx, t.pool, changeID)
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P01" {
-		return flamingock.Marker{}, false, nil
+		return targets.Marker{}, false, nil
 	}
 	return m, found, err
 }
@@ -334,14 +335,14 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func (t *Target) readMarker(ctx context.Context, q querier, changeID string) (flamingock.Marker, bool, error) {
-	m := flamingock.Marker{ChangeID: changeID}
+func (t *Target) readMarker(ctx context.Context, q querier, changeID string) (targets.Marker, bool, error) {
+	m := targets.Marker{ChangeID: changeID}
 	err := q.QueryRow(ctx, t.readSQL, changeID).Scan(&m.RunID, &m.Token)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return flamingock.Marker{}, false, nil
+		return targets.Marker{}, false, nil
 	}
 	if err != nil {
-		return flamingock.Marker{}, false, fmt.Errorf("postgres target: target %q: read marker of %q from %s: %w", t.id, changeID, t.marker, err)
+		return targets.Marker{}, false, fmt.Errorf("postgres target: target %q: read marker of %q from %s: %w", t.id, changeID, t.marker, err)
 	}
 	return m, true, nil
 }
@@ -364,17 +365,17 @@ type pendingAppend struct {
 }
 
 // Provide gives transactional changes the pgx.Tx.
-func (x *Tx) Provide(d *flamingock.Deps) { flamingock.Provide(d, x.tx) }
+func (x *Tx) Provide(d *targets.Deps) { targets.Provide(d, x.tx) }
 
 // PgxTx returns the underlying pgx transaction.
 func (x *Tx) PgxTx() pgx.Tx { return x.tx }
 
 // WriteMarker upserts the change's marker unless a marker with a token at
 // or above since exists; then another attempt committed the change and
-// WriteMarker returns a *[flamingock.MarkerConflictError]. A concurrent
+// WriteMarker returns a *[targets.MarkerConflictError]. A concurrent
 // attempt that is writing the same marker makes this call wait for its
 // transaction, and then decides against what it committed.
-func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) error {
+func (x *Tx) WriteMarker(ctx context.Context, m targets.Marker, since int64) error {
 	if err := x.t.ensureMarkerTable(ctx, x); err != nil {
 		return err
 	}
@@ -395,7 +396,7 @@ func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) 
 	if !found {
 		return fmt.Errorf("postgres target: target %q: marker of %q was neither written nor found", x.t.id, m.ChangeID)
 	}
-	return &flamingock.MarkerConflictError{Existing: existing}
+	return &targets.MarkerConflictError{Existing: existing}
 }
 
 // Commit commits the transaction, appending first, in the same round trip,

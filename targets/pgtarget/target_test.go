@@ -18,6 +18,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit/postgres"
 	"github.com/flamingock/flamingock-go/internal/pgtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/pgtarget"
 )
 
@@ -56,9 +57,9 @@ func TestOptionsRejectBadIdentifiers(t *testing.T) {
 func TestProvidesPoolOutsideAndTxInside(t *testing.T) {
 	tg, pool, _ := newTarget(t)
 	ctx := context.Background()
-	deps := flamingock.NewDeps(nil)
+	deps := targets.NewDeps(nil)
 	tg.Provide(deps)
-	if got, err := flamingock.Resolve[*pgxpool.Pool](deps); err != nil || got != pool {
+	if got, err := targets.Resolve[*pgxpool.Pool](deps); err != nil || got != pool {
 		t.Errorf("outside a transaction: got %v, %v; want the target's pool", got, err)
 	}
 	if types := tg.TxTypes(); len(types) != 1 || types[0] != flamingock.TypeOf[pgx.Tx]() {
@@ -69,9 +70,9 @@ func TestProvidesPoolOutsideAndTxInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	txDeps := flamingock.NewDeps(nil)
+	txDeps := targets.NewDeps(nil)
 	tx.Provide(txDeps)
-	ptx, err := flamingock.Resolve[pgx.Tx](txDeps)
+	ptx, err := targets.Resolve[pgx.Tx](txDeps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestTransactionCommitsAndRollsBack(t *testing.T) {
 	}
 }
 
-func writeMarker(t *testing.T, tg *pgtarget.Target, m flamingock.Marker, since int64, commit bool) error {
+func writeMarker(t *testing.T, tg *pgtarget.Target, m targets.Marker, since int64, commit bool) error {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := tg.Begin(ctx)
@@ -137,7 +138,7 @@ func writeMarker(t *testing.T, tg *pgtarget.Target, m flamingock.Marker, since i
 	return nil
 }
 
-func readMarker(t *testing.T, tg *pgtarget.Target, id string) (flamingock.Marker, bool) {
+func readMarker(t *testing.T, tg *pgtarget.Target, id string) (targets.Marker, bool) {
 	t.Helper()
 	m, ok, err := tg.ReadMarker(context.Background(), id)
 	if err != nil {
@@ -153,14 +154,14 @@ func TestMarkerWriteReadAndConflict(t *testing.T) {
 		t.Fatal("marker found before any was written")
 	}
 	// Rolled back: leaves nothing.
-	if err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c1", RunID: "r0", Token: 3}, 0, false); err != nil {
+	if err := writeMarker(t, tg, targets.Marker{ChangeID: "c1", RunID: "r0", Token: 3}, 0, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := readMarker(t, tg, "c1"); ok {
 		t.Fatal("marker of a rolled-back transaction is visible")
 	}
 
-	first := flamingock.Marker{ChangeID: "c1", RunID: "r1", Token: 5}
+	first := targets.Marker{ChangeID: "c1", RunID: "r1", Token: 5}
 	if err := writeMarker(t, tg, first, 0, true); err != nil {
 		t.Fatal(err)
 	}
@@ -171,8 +172,8 @@ func TestMarkerWriteReadAndConflict(t *testing.T) {
 	// The caller planned from an audit entry with token 5: a marker at 5
 	// means that attempt (or a later one) committed.
 	for _, since := range []int64{4, 5} {
-		err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c1", RunID: "r2", Token: 9}, since, true)
-		conflict, ok := errors.AsType[*flamingock.MarkerConflictError](err)
+		err := writeMarker(t, tg, targets.Marker{ChangeID: "c1", RunID: "r2", Token: 9}, since, true)
+		conflict, ok := errors.AsType[*targets.MarkerConflictError](err)
 		if !ok {
 			t.Fatalf("since %d with marker token 5: got %v, want *MarkerConflictError", since, err)
 		}
@@ -185,7 +186,7 @@ func TestMarkerWriteReadAndConflict(t *testing.T) {
 	}
 
 	// Planned from a newer entry (token 6): the old marker is replaced.
-	second := flamingock.Marker{ChangeID: "c1", RunID: "r3", Token: 9}
+	second := targets.Marker{ChangeID: "c1", RunID: "r3", Token: 9}
 	if err := writeMarker(t, tg, second, 6, true); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestConcurrentMarkerWritersOneWins(t *testing.T) {
 	ctx := context.Background()
 	// The table exists (a first marker was written), so the second writer
 	// waits on the marker row, not on the first writer's table creation.
-	if err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c0", RunID: "r0", Token: 1}, 0, true); err != nil {
+	if err := writeMarker(t, tg, targets.Marker{ChangeID: "c0", RunID: "r0", Token: 1}, 0, true); err != nil {
 		t.Fatal(err)
 	}
 	txA, err := tg.Begin(ctx)
@@ -213,7 +214,7 @@ func TestConcurrentMarkerWritersOneWins(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer txA.Rollback(ctx)
-	a := flamingock.Marker{ChangeID: "c1", RunID: "ra", Token: 7}
+	a := targets.Marker{ChangeID: "c1", RunID: "ra", Token: 7}
 	if err := txA.WriteMarker(ctx, a, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -225,13 +226,13 @@ func TestConcurrentMarkerWritersOneWins(t *testing.T) {
 			return
 		}
 		defer txB.Rollback(ctx)
-		done <- txB.WriteMarker(ctx, flamingock.Marker{ChangeID: "c1", RunID: "rb", Token: 8}, 2)
+		done <- txB.WriteMarker(ctx, targets.Marker{ChangeID: "c1", RunID: "rb", Token: 8}, 2)
 	}()
 	pgtest.WaitBlocked(t, pool, "INSERT INTO")
 	if err := txA.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	conflict, ok := errors.AsType[*flamingock.MarkerConflictError](<-done)
+	conflict, ok := errors.AsType[*targets.MarkerConflictError](<-done)
 	if !ok || conflict.Existing != a {
 		t.Fatalf("second writer: got %v, want a conflict with %+v", conflict, a)
 	}
@@ -270,13 +271,13 @@ func TestMarkerTableCreatedByTheFirstMarkerWriteOnly(t *testing.T) {
 		t.Fatal("Begin created the marker table")
 	}
 	// The table is created with the first marker, and with it rolled back.
-	if err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, false); err != nil {
+	if err := writeMarker(t, tg, targets.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, false); err != nil {
 		t.Fatal(err)
 	}
 	if exists() {
 		t.Fatal("the marker table outlived the rolled-back transaction that created it")
 	}
-	if err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true); err != nil {
+	if err := writeMarker(t, tg, targets.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true); err != nil {
 		t.Fatal(err)
 	}
 	if !exists() {
@@ -310,7 +311,7 @@ func TestConcurrentFirstUseOnFreshSchema(t *testing.T) {
 				return
 			}
 			defer tx.Rollback(ctx)
-			if err = tx.WriteMarker(ctx, flamingock.Marker{ChangeID: fmt.Sprint("c", i), RunID: "r", Token: 1}, 0); err == nil {
+			if err = tx.WriteMarker(ctx, targets.Marker{ChangeID: fmt.Sprint("c", i), RunID: "r", Token: 1}, 0); err == nil {
 				err = tx.Commit(ctx)
 			}
 			errs[i] = err
@@ -332,7 +333,7 @@ func TestConcurrentFirstUseOnFreshSchema(t *testing.T) {
 func TestWithoutAutoCreateUsesTableFromSchema(t *testing.T) {
 	tg, pool, schema := newTarget(t, pgtarget.WithoutAutoCreate())
 	ctx := context.Background()
-	if err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true); err == nil {
+	if err := writeMarker(t, tg, targets.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true); err == nil {
 		t.Fatal("writing a marker worked before the table exists: WithoutAutoCreate created it")
 	}
 	ddl, err := pgtarget.Schema(pgtarget.WithSchema(schema.Name))
@@ -342,7 +343,7 @@ func TestWithoutAutoCreateUsesTableFromSchema(t *testing.T) {
 	if _, err := pool.Exec(ctx, ddl); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeMarker(t, tg, flamingock.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true); err != nil {
+	if err := writeMarker(t, tg, targets.Marker{ChangeID: "c1", RunID: "r", Token: 1}, 0, true); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit/audittest"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/s3target"
 )
 
@@ -112,7 +113,7 @@ func putChange(id, order string, recovery flamingock.Recovery, h hooks, fail err
 		h.hit("apply-end")
 		return fail
 	}
-	return change(id, order, recovery, func(ctx context.Context, d *flamingock.Deps) error {
+	return change(id, order, recovery, func(ctx context.Context, d *targets.Deps) error {
 		client, b, err := resolve(d)
 		if err != nil {
 			return err
@@ -125,7 +126,7 @@ func putChange(id, order string, recovery flamingock.Recovery, h hooks, fail err
 // deletes the object, or returns rollbackFail.
 func documentChange(id string, fail, rollbackFail error) flamingock.Change {
 	key := aws.String("documents/" + id + ".json")
-	return change(id, "1", flamingock.RecoveryManual, func(ctx context.Context, d *flamingock.Deps) error {
+	return change(id, "1", flamingock.RecoveryManual, func(ctx context.Context, d *targets.Deps) error {
 		client, b, err := resolve(d)
 		if err != nil {
 			return err
@@ -134,7 +135,7 @@ func documentChange(id string, fail, rollbackFail error) flamingock.Change {
 			return err
 		}
 		return fail
-	}, func(ctx context.Context, d *flamingock.Deps) error {
+	}, func(ctx context.Context, d *targets.Deps) error {
 		client, b, err := resolve(d)
 		if err != nil {
 			return err
@@ -156,12 +157,12 @@ func change(id, order string, recovery flamingock.Recovery, apply, rollback flam
 	}
 }
 
-func resolve(d *flamingock.Deps) (*s3.Client, s3target.Bucket, error) {
-	client, err := flamingock.Resolve[*s3.Client](d)
+func resolve(d *targets.Deps) (*s3.Client, s3target.Bucket, error) {
+	client, err := targets.Resolve[*s3.Client](d)
 	if err != nil {
 		return nil, s3target.Bucket{}, err
 	}
-	b, err := flamingock.Resolve[s3target.Bucket](d)
+	b, err := targets.Resolve[s3target.Bucket](d)
 	return client, b, err
 }
 

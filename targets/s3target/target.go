@@ -6,8 +6,7 @@ import (
 	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // Bucket is the target's default bucket, as changes receive it. It is a
@@ -24,7 +23,7 @@ type Target struct {
 	bucket *Bucket
 }
 
-var _ flamingock.Target = (*Target)(nil)
+var _ targets.Target = (*Target)(nil)
 
 // Option configures a [Target].
 type Option func(*Target) error
@@ -64,7 +63,7 @@ func New(id string, client *s3.Client, opts ...Option) (*Target, error) {
 	return t, nil
 }
 
-// ID implements [flamingock.Target].
+// ID implements [targets.Target].
 func (t *Target) ID() string { return t.id }
 
 // Client returns the client changes receive.
@@ -81,9 +80,9 @@ func (t *Target) Bucket() (Bucket, bool) {
 // Provide gives changes the *s3.Client and, when set, the default
 // [Bucket]. A change that asks for a Bucket on a target without one is
 // reported before anything runs.
-func (t *Target) Provide(d *flamingock.Deps) {
-	flamingock.Provide(d, t.client)
+func (t *Target) Provide(d *targets.Deps) {
+	targets.Provide(d, t.client)
 	if t.bucket != nil {
-		flamingock.Provide(d, *t.bucket)
+		targets.Provide(d, *t.bucket)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/s3target"
 )
 
@@ -38,17 +39,17 @@ func TestNewValidatesItsArguments(t *testing.T) {
 func TestProvideGivesClientAndBucket(t *testing.T) {
 	client := newClient("http://127.0.0.1:1")
 	withBucket, _ := s3target.New("s3", client, s3target.WithBucket("data"))
-	d := flamingock.NewDeps(nil)
+	d := targets.NewDeps(nil)
 	withBucket.Provide(d)
-	c, err1 := flamingock.Resolve[*s3.Client](d)
-	b, err2 := flamingock.Resolve[s3target.Bucket](d)
+	c, err1 := targets.Resolve[*s3.Client](d)
+	b, err2 := targets.Resolve[s3target.Bucket](d)
 	if err1 != nil || err2 != nil || c != client || b.Name != "data" {
 		t.Fatalf("client %p (%v) bucket %+v (%v)", c, err1, b, err2)
 	}
 	without, _ := s3target.New("s3", client)
-	d = flamingock.NewDeps(nil)
+	d = targets.NewDeps(nil)
 	without.Provide(d)
-	if _, err := flamingock.Resolve[s3target.Bucket](d); err == nil {
+	if _, err := targets.Resolve[s3target.Bucket](d); err == nil {
 		t.Fatal("a target without a default bucket provided one")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit/audittest"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/sqltarget"
 )
 
@@ -96,8 +97,8 @@ func txChange(id, order string, h hooks, fail error) flamingock.Change {
 		ID: id, Order: order, Target: "db", Transactional: true, Recovery: flamingock.RecoveryManual,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflectType{flamingock.TypeOf[*sql.Tx]()},
-		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-			tx, err := flamingock.Resolve[*sql.Tx](d)
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+			tx, err := targets.Resolve[*sql.Tx](d)
 			if err != nil {
 				return err
 			}
@@ -119,8 +120,8 @@ func dbChange(id, order string, recovery flamingock.Recovery, h hooks, fail erro
 		ID: id, Order: order, Target: "db", Transactional: false, Recovery: recovery,
 		Checksum: "sha256:" + id, Source: flamingock.Position{File: "changes/" + id + ".go", Line: 1},
 		Needs: []reflectType{flamingock.TypeOf[*sql.DB]()},
-		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
-			db, err := flamingock.Resolve[*sql.DB](d)
+		Apply: flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
+			db, err := targets.Resolve[*sql.DB](d)
 			if err != nil {
 				return err
 			}

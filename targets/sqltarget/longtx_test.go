@@ -12,6 +12,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/sqlite"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/sqltarget"
 )
 
@@ -40,7 +41,7 @@ func TestTxBlocksLockTakeoverOnSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(context.Background())
-	b, ok := tx.(flamingock.LockTakeoverBlocker)
+	b, ok := tx.(interface{ BlocksLockTakeover() bool })
 	if !ok || !b.BlocksLockTakeover() {
 		t.Fatalf("a SQLite transaction does not report that it blocks lock takeover (implements: %v)", ok)
 	}
@@ -123,7 +124,7 @@ func TestSecondInstanceWaitsForALongSharedChange(t *testing.T) {
 	var once sync.Once
 	change := slowTxChange("long", time.Minute, finish)
 	apply := change.Apply
-	change.Apply = flamingock.ChangeFunc(func(ctx context.Context, d *flamingock.Deps) error {
+	change.Apply = flamingock.ChangeFunc(func(ctx context.Context, d *targets.Deps) error {
 		once.Do(func() { close(started) })
 		return apply.Call(ctx, d)
 	})

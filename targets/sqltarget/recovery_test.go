@@ -11,6 +11,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/sqltarget"
 )
 
@@ -55,13 +56,13 @@ func TestLateCommitOfAnOlderAttemptIsRecognised(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := flamingock.NewDeps(nil)
+	d := targets.NewDeps(nil)
 	tx.Provide(d)
-	sqlTx, _ := flamingock.Resolve[*sql.Tx](d)
+	sqlTx, _ := targets.Resolve[*sql.Tx](d)
 	if _, err := sqlTx.Exec(`INSERT INTO effects (change_id) VALUES ('a')`); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.WriteMarker(ctx, flamingock.Marker{ChangeID: "a", RunID: "P", Token: pToken}, 1); err != nil {
+	if err := tx.WriteMarker(ctx, targets.Marker{ChangeID: "a", RunID: "P", Token: pToken}, 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -88,7 +89,7 @@ type lostReplyTarget struct {
 	broken *atomic.Bool
 }
 
-func (t lostReplyTarget) Begin(ctx context.Context) (flamingock.TargetTx, error) {
+func (t lostReplyTarget) Begin(ctx context.Context) (targets.Tx, error) {
 	tx, err := t.Target.Begin(ctx)
 	return lostReplyTx{tx.(*sqltarget.Tx), t.broken}, err
 }

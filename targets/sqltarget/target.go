@@ -13,6 +13,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // Target is a SQLite database target. Create it with [New].
@@ -69,11 +70,11 @@ func New(id string, db *sql.DB, opts ...Option) (*Target, error) {
 	return t, nil
 }
 
-// ID implements [flamingock.Target].
+// ID implements [targets.Target].
 func (t *Target) ID() string { return t.id }
 
 // Provide gives non-transactional changes the *sql.DB.
-func (t *Target) Provide(d *flamingock.Deps) { flamingock.Provide(d, t.db) }
+func (t *Target) Provide(d *targets.Deps) { targets.Provide(d, t.db) }
 
 // TxTypes reports that transactional changes receive a *sql.Tx.
 func (t *Target) TxTypes() []reflect.Type {
@@ -89,12 +90,12 @@ type sharedStore interface {
 
 // SharedAudit returns an appender when store keeps its trail in the same
 // *sql.DB as the target.
-func (t *Target) SharedAudit(store audit.Store) (flamingock.TxAppender, bool) {
+func (t *Target) SharedAudit(store audit.Store) (targets.TxAppender, bool) {
 	s, ok := store.(sharedStore)
 	if !ok || s.DB() != t.db {
 		return nil, false
 	}
-	return func(ctx context.Context, tx flamingock.TargetTx, e audit.Entry) (audit.Entry, error) {
+	return func(ctx context.Context, tx targets.Tx, e audit.Entry) (audit.Entry, error) {
 		x, ok := tx.(interface{ SQLTx() *sql.Tx })
 		if !ok {
 			return audit.Entry{}, fmt.Errorf("sqltarget: shared audit append: transaction %T is not one of this target's", tx)
@@ -104,7 +105,7 @@ func (t *Target) SharedAudit(store audit.Store) (flamingock.TxAppender, bool) {
 }
 
 // Begin starts a transaction, creating the marker table first if needed.
-func (t *Target) Begin(ctx context.Context) (flamingock.TargetTx, error) {
+func (t *Target) Begin(ctx context.Context) (targets.Tx, error) {
 	// Created before the transaction: on SQLite a second connection could
 	// not write while the transaction holds the database.
 	if err := t.ensureMarkerTable(ctx); err != nil {
@@ -137,16 +138,16 @@ func (t *Target) ensureMarkerTable(ctx context.Context) error {
 }
 
 // ReadMarker returns the commit marker of a change.
-func (t *Target) ReadMarker(ctx context.Context, changeID string) (flamingock.Marker, bool, error) {
+func (t *Target) ReadMarker(ctx context.Context, changeID string) (targets.Marker, bool, error) {
 	// Reading must not write: Plan (a dry run) reads markers too. A marker
 	// table that does not exist yet holds no marker.
 	var exists int
 	err := t.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, t.markerTable).Scan(&exists)
 	if err != nil {
-		return flamingock.Marker{}, false, fmt.Errorf("sqltarget: looking up marker table %s: %w", t.markerTable, err)
+		return targets.Marker{}, false, fmt.Errorf("sqltarget: looking up marker table %s: %w", t.markerTable, err)
 	}
 	if exists == 0 {
-		return flamingock.Marker{}, false, nil
+		return targets.Marker{}, false, nil
 	}
 	return readMarker(ctx, t.db, t.markerTable, changeID)
 }
@@ -155,14 +156,14 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func readMarker(ctx context.Context, q queryer, table, changeID string) (flamingock.Marker, bool, error) {
-	m := flamingock.Marker{ChangeID: changeID}
+func readMarker(ctx context.Context, q queryer, table, changeID string) (targets.Marker, bool, error) {
+	m := targets.Marker{ChangeID: changeID}
 	err := q.QueryRowContext(ctx, `SELECT run_id, token FROM `+table+` WHERE change_id = ?`, changeID).Scan(&m.RunID, &m.Token)
 	if errors.Is(err, sql.ErrNoRows) {
-		return flamingock.Marker{}, false, nil
+		return targets.Marker{}, false, nil
 	}
 	if err != nil {
-		return flamingock.Marker{}, false, fmt.Errorf("sqltarget: reading marker of %q: %w", changeID, err)
+		return targets.Marker{}, false, fmt.Errorf("sqltarget: reading marker of %q: %w", changeID, err)
 	}
 	return m, true, nil
 }
@@ -177,11 +178,11 @@ type Tx struct {
 func (x *Tx) SQLTx() *sql.Tx { return x.tx }
 
 // Provide gives transactional changes the *sql.Tx.
-func (x *Tx) Provide(d *flamingock.Deps) { flamingock.Provide(d, x.tx) }
+func (x *Tx) Provide(d *targets.Deps) { targets.Provide(d, x.tx) }
 
 // WriteMarker upserts the change's marker unless a marker at or above since
 // exists, in which case another attempt committed the change.
-func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) error {
+func (x *Tx) WriteMarker(ctx context.Context, m targets.Marker, since int64) error {
 	res, err := x.tx.ExecContext(ctx, `INSERT INTO `+x.t.markerTable+` (change_id, run_id, token) VALUES (?, ?, ?)
 ON CONFLICT (change_id) DO UPDATE SET run_id = excluded.run_id, token = excluded.token
 WHERE `+x.t.markerTable+`.token < ?`, m.ChangeID, m.RunID, m.Token, since)
@@ -198,10 +199,10 @@ WHERE `+x.t.markerTable+`.token < ?`, m.ChangeID, m.RunID, m.Token, since)
 	if !found {
 		return fmt.Errorf("sqltarget: marker of %q was neither written nor found", m.ChangeID)
 	}
-	return &flamingock.MarkerConflictError{Existing: existing}
+	return &targets.MarkerConflictError{Existing: existing}
 }
 
-// BlocksLockTakeover implements [flamingock.LockTakeoverBlocker]: it is true
+// BlocksLockTakeover implements [targets.Tx]: it is true
 // on SQLite, where the transaction (begun IMMEDIATE with sqlite.OpenDB's
 // settings, or at its first write otherwise) holds the database's only write
 // lock until it ends, so no other process can write at all, let alone take

@@ -1,4 +1,4 @@
-package runtime
+package targets
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 // Deps holds the values a change can ask for, keyed by their exact static
 // type. A change's parameters are resolved first from what its target
 // provides for this execution (say *sql.Tx inside a transaction), then from
-// what the application registered with [WithDependency].
+// what the application registered with the runtime's WithDependency.
 //
 // Lookup is by type identity, not assignability: a change that wants an
 // interface type receives a value registered under that interface type.
@@ -38,6 +38,18 @@ func (d *Deps) ProvideAs(t reflect.Type, v any) error {
 	return nil
 }
 
+// Types lists the types d and its parents provide, for messages about
+// what is missing.
+func (d *Deps) Types() []reflect.Type {
+	var out []reflect.Type
+	for s := d; s != nil; s = s.parent {
+		for t := range s.values {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // Has reports whether a value of type t can be resolved.
 func (d *Deps) Has(t reflect.Type) bool {
 	for s := d; s != nil; s = s.parent {
@@ -61,10 +73,6 @@ func Resolve[T any](d *Deps) (T, error) {
 	var zero T
 	return zero, &MissingDependencyError{Type: t}
 }
-
-// TypeOf returns the reflect.Type of T. Generated code uses it to list a
-// change's needs without constructing a value.
-func TypeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
 // MissingDependencyError reports a parameter type nothing provides.
 type MissingDependencyError struct {
