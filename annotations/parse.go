@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Change directive keys, in the canonical order [Format] writes them.
@@ -175,9 +176,34 @@ func (p *parser) item(spec *ChangeSpec) {
 	}
 	spec.Keys[key] = keyAt
 	valueAt := p.pos
-	if value, ok := p.changeValue(what); ok {
+	if value, ok := p.changeValue(what); ok && p.validUTF8(value, valueAt, what) {
 		p.assign(spec, key, value, valueAt)
 	}
+}
+
+// validUTF8 reports whether value, read at offset at, is valid UTF-8, and
+// records an error at the first bad byte when it is not: the values end up
+// in audit stores, and PostgreSQL, for one, refuses invalid text. In a
+// quoted value the bad byte may come from an escape (\xff), so the error
+// points at the value.
+func (p *parser) validUTF8(value string, at int, what string) bool {
+	if utf8.ValidString(value) {
+		return true
+	}
+	i := 0
+	for i < len(value) {
+		r, size := utf8.DecodeRuneInString(value[i:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		i += size
+	}
+	if p.text[at] == '"' {
+		p.errorf(at, `the value for %s is not valid UTF-8 (byte %#02x after unquoting); values must be UTF-8 text`, what, value[i])
+	} else {
+		p.errorf(at+i, `invalid UTF-8 byte %#02x in the value for %s; values must be UTF-8 text`, value[i], what)
+	}
+	return false
 }
 
 func (p *parser) unknownKey(at int, key string) {

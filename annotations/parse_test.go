@@ -174,6 +174,13 @@ func TestParseErrors(t *testing.T) {
 		{"//flamingock:change id=x transactional=True", []wantErr{{39, `invalid value "True" for key "transactional": want true or false`}}},
 		{"//flamingock:change id=x recovery=Retry", []wantErr{{34, `invalid value "Retry" for key "recovery": want manual or retry`}}},
 
+		// Invalid UTF-8 in free-text values, at the bad byte (or at the
+		// quoted value whose escape produced it).
+		{"//flamingock:change id=x author=Jos\xe9", []wantErr{{35, `invalid UTF-8 byte 0xe9 in the value for key "author"; values must be UTF-8 text`}}},
+		{"//flamingock:change id=x target=\xff", []wantErr{{32, `invalid UTF-8 byte 0xff in the value for key "target"; values must be UTF-8 text`}}},
+		{`//flamingock:change id=x description="ok \xff"`, []wantErr{{37, `the value for key "description" is not valid UTF-8 (byte 0xff after unquoting); values must be UTF-8 text`}}},
+		{"//flamingock:change id=x\xff", []wantErr{{24, `invalid UTF-8 byte 0xff in the value for key "id"; values must be UTF-8 text`}}},
+
 		// Every problem is reported, in offset order.
 		{"//flamingock:change ordr=1 id=bad! transactional=maybe", []wantErr{
 			{20, `unknown key "ordr" in change directive (did you mean "order"?)`},
