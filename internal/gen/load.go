@@ -34,10 +34,7 @@ func load(ctx context.Context, cfg Config, c *collector) ([]*packages.Package, e
 	if len(cfg.Tags) > 0 {
 		pc.BuildFlags = []string{"-tags=" + strings.Join(cfg.Tags, ",")}
 	}
-	patterns := cfg.Patterns
-	if len(patterns) == 0 {
-		patterns = []string{"."}
-	}
+	patterns := packagePatterns(cfg.Dir, cfg.Patterns)
 	pkgs, err := packages.Load(pc, patterns...)
 	if err != nil {
 		return nil, err
@@ -53,6 +50,37 @@ func load(ctx context.Context, cfg Config, c *collector) ([]*packages.Package, e
 		c.errorf(token.Position{}, "patterns %s matched no packages", strings.Join(patterns, " "))
 	}
 	return pkgs, nil
+}
+
+// packagePatterns returns the patterns to load: "." when there are none,
+// and each argument naming a .go file replaced by the package in its
+// directory. A file argument (go generate's $GOFILE) would otherwise load
+// an ad-hoc package, "command-line-arguments", holding only the named
+// files: a registry with some of the package's changes, under the wrong
+// stage name.
+func packagePatterns(dir string, args []string) []string {
+	if len(args) == 0 {
+		return []string{"."}
+	}
+	var out []string
+	for _, a := range args {
+		if strings.HasSuffix(a, ".go") {
+			path := a
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(dir, path)
+			}
+			if st, err := os.Stat(path); err == nil && !st.IsDir() {
+				a = filepath.Dir(a)
+				if !filepath.IsAbs(a) && !strings.HasPrefix(a, ".") {
+					a = "./" + filepath.ToSlash(a)
+				}
+			}
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // relevantErrors returns the errors of p that are the user's to fix.
