@@ -1,9 +1,11 @@
 package gen
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/token"
 	"go/types"
 	"os"
@@ -51,13 +53,24 @@ func checkPackage(pkg *packages.Package, c *collector) *Package {
 	generated := generatedFile(pkg)
 	var sites []site
 	var userStage *ast.Ident
-	for _, f := range pkg.Syntax {
-		if generated != "" && k.fset.Position(f.Pos()).Filename == generated {
-			continue // our own output, about to be replaced
+	for _, f := range k.sourceFiles(generated) {
+		name := k.pos(f.Pos()).Filename
+		if why := placement.Constraint(f, name); why != "" {
+			k.constrained(f, why)
+			continue
 		}
 		sites = append(sites, scanFile(pkg.Fset, f, c)...)
 		if id := declaresStage(f); id != nil && userStage == nil {
 			userStage = id
+		}
+	}
+	for _, name := range k.otherFiles() {
+		if f := k.parseOther(name); f != nil {
+			why := placement.Constraint(f, name)
+			if why == "" {
+				why = "a name or package clause the go command does not build in this package"
+			}
+			k.constrained(f, why)
 		}
 	}
 	sites = k.onePerFunction(sites)
@@ -85,7 +98,7 @@ func checkPackage(pkg *packages.Package, c *collector) *Package {
 		return nil
 	}
 	if userStage != nil {
-		c.errorf(k.fset.Position(userStage.Pos()), "package %s declares Stage, which flamingock-gen generates in %s; rename it", pkg.PkgPath, OutputName)
+		c.errorf(k.pos(userStage.Pos()), "package %s declares Stage, which flamingock-gen generates in %s; rename it", pkg.PkgPath, OutputName)
 	}
 	k.sortByOrder(changes)
 	for _, ch := range changes {
@@ -102,14 +115,98 @@ func checkPackage(pkg *packages.Package, c *collector) *Package {
 	}
 }
 
-// declared returns the package-level names declared outside the earlier
-// generated file, so the names the generator picks do not depend on
-// whether that file exists.
+// pos returns the position of p in the file as it is on disk. Positions
+// are never adjusted by //line directives: file names, order prefixes,
+// checksums and messages are about the file the user edits.
+func (k *checker) pos(p token.Pos) token.Position {
+	return k.fset.PositionFor(p, false)
+}
+
+// sourceFiles returns the syntax of the package's own Go files, as written
+// (its earlier generated file excluded). The files cgo writes for a
+// package that imports "C" are left out: they are not what the user wrote
+// (their declarations are rewritten, and cgo adds files of its own), and
+// the user's files behind them are constrained (see [otherFiles]).
+func (k *checker) sourceFiles(generated string) []*ast.File {
+	own := map[string]bool{}
+	for _, name := range k.pkg.GoFiles {
+		own[name] = true
+	}
+	var out []*ast.File
+	for _, f := range k.pkg.Syntax {
+		name := k.pos(f.Pos()).Filename
+		if name != generated && own[name] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// otherFiles returns the Go files of the package that were not loaded as
+// written: the files the go command leaves out of this build (another
+// GOOS, a tag not given, cgo disabled) and the cgo files it loaded only
+// through cgo's output. None may declare changes; they are parsed to say
+// so.
+func (k *checker) otherFiles() []string {
+	loaded := map[string]bool{}
+	for _, f := range k.pkg.Syntax {
+		loaded[k.pos(f.Pos()).Filename] = true
+	}
+	var out []string
+	for _, name := range k.pkg.GoFiles {
+		if !loaded[name] {
+			out = append(out, name)
+		}
+	}
+	for _, name := range k.pkg.IgnoredFiles {
+		if strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// parseOther parses a file of [otherFiles] when it mentions a directive;
+// nil otherwise, or when it does not parse (it is not built here, so its
+// syntax errors are not this run's to report).
+func (k *checker) parseOther(name string) *ast.File {
+	src := k.readFile(name)
+	if !bytes.Contains(src, []byte(annotations.Prefix)) {
+		return nil
+	}
+	f, err := parser.ParseFile(k.fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
+// constrained reports every change and rollback directive of f, a file
+// that is not compiled in every build (why says when it is).
+func (k *checker) constrained(f *ast.File, why string) {
+	for _, s := range scanFile(k.fset, f, k.c) {
+		k.c.errorf(s.pos, "%s", placement.ConstrainedMessage(placement.Subject(s.dir), placement.DirectiveName(s.dir), s.fn.Name.Name, why))
+	}
+}
+
+// declared returns the package-level names declared in the user's files
+// (the earlier generated file excluded), so the names the generator picks
+// do not depend on whether that file exists. Names cgo declares for a
+// package that imports "C" (_Cfunc_..., _cgo_...) are left out: they
+// depend on the C code and would make an edit to a C comment change the
+// registry's digest. They cannot clash with the generator's names, which
+// never start with an underscore.
 func (k *checker) declared(generated string) map[string]bool {
+	own := map[string]bool{}
+	for _, name := range k.pkg.GoFiles {
+		own[name] = name != generated
+	}
 	names := map[string]bool{}
 	scope := k.pkg.Types.Scope()
 	for _, name := range scope.Names() {
-		if k.fset.Position(scope.Lookup(name).Pos()).Filename != generated {
+		p := scope.Lookup(name).Pos()
+		// cgo's rewrite of a user file points back at it with //line.
+		if own[k.pos(p).Filename] || own[k.fset.Position(p).Filename] {
 			names[name] = true
 		}
 	}
@@ -178,7 +275,7 @@ func (k *checker) change(s site) *Change {
 		IDPos:         k.keyPos(s, annotations.KeyID),
 		OrderPos:      k.keyPos(s, annotations.KeyOrder),
 	}
-	declPos := k.fset.Position(s.fn.Pos())
+	declPos := k.pos(s.fn.Pos())
 	ch.File = k.moduleRelative(declPos.Filename)
 	ch.Line = declPos.Line
 	who := fmt.Sprintf("change %q: ", spec.ID)
@@ -194,7 +291,7 @@ func (k *checker) change(s site) *Change {
 // the key is not written.
 func (k *checker) keyPos(s site, key string) token.Position {
 	if off, ok := s.dir.Change.Keys[key]; ok {
-		return k.fset.Position(s.comment.Slash + token.Pos(off))
+		return k.pos(s.comment.Slash + token.Pos(off))
 	}
 	return s.pos
 }
@@ -203,7 +300,7 @@ func (k *checker) keyPos(s site, key string) token.Position {
 // of the file name, which must agree when both are given.
 func (k *checker) order(s site, who string) string {
 	explicit := s.dir.Change.Order
-	base := filepath.Base(k.fset.Position(s.file.Pos()).Filename)
+	base := filepath.Base(k.pos(s.file.Pos()).Filename)
 	fromName, named := annotations.OrderFromFileName(base)
 	switch {
 	case explicit != "" && named && annotations.CompareOrders(explicit, fromName) != 0:
@@ -230,32 +327,32 @@ func (k *checker) function(fn *ast.FuncDecl, who string) (*Func, bool) {
 	}
 	sig := obj.Type().(*types.Signature)
 	name := fn.Name.Name
-	pos := k.fset.Position(fn.Name.Pos())
+	pos := k.pos(fn.Name.Pos())
 	ok := true
 	if fn.Type.TypeParams != nil {
-		k.c.errorf(k.fset.Position(fn.Type.TypeParams.Pos()), "%s%s has type parameters; a change function cannot be generic", who, name)
+		k.c.errorf(k.pos(fn.Type.TypeParams.Pos()), "%s%s has type parameters; a change function cannot be generic", who, name)
 		ok = false
 	}
 	exprs := paramExprs(fn)
 	params := sig.Params()
 	switch {
 	case params.Len() == 0:
-		k.c.errorf(k.fset.Position(fn.Type.Params.Pos()), "%s%s has no parameters; the first must be context.Context", who, name)
+		k.c.errorf(k.pos(fn.Type.Params.Pos()), "%s%s has no parameters; the first must be context.Context", who, name)
 		ok = false
 	case !isContext(params.At(0).Type()):
-		k.c.errorf(k.fset.Position(exprs[0].Pos()), "%sthe first parameter of %s must be context.Context, not %s", who, name, k.typeString(params.At(0).Type()))
+		k.c.errorf(k.pos(exprs[0].Pos()), "%sthe first parameter of %s must be context.Context, not %s", who, name, k.typeString(params.At(0).Type()))
 		ok = false
 	}
 	if sig.Variadic() {
 		last := exprs[len(exprs)-1]
-		k.c.errorf(k.fset.Position(last.Pos()), "%s%s is variadic; a change function cannot take a ...%s parameter", who, name,
+		k.c.errorf(k.pos(last.Pos()), "%s%s is variadic; a change function cannot take a ...%s parameter", who, name,
 			k.typeString(params.At(params.Len()-1).Type().(*types.Slice).Elem()))
 		ok = false
 	}
 	if !returnsError(sig) {
 		at := pos
 		if fn.Type.Results != nil {
-			at = k.fset.Position(fn.Type.Results.Pos())
+			at = k.pos(fn.Type.Results.Pos())
 		}
 		k.c.errorf(at, "%s%s must return exactly one result, of type error; it returns %s", who, name, k.resultString(sig))
 		ok = false
@@ -265,7 +362,7 @@ func (k *checker) function(fn *ast.FuncDecl, who string) (*Func, bool) {
 		t := params.At(i).Type()
 		if i > 0 {
 			if why := k.unnameable(t); why != "" {
-				k.c.errorf(k.fset.Position(exprs[i].Pos()), "%sparameter %d of %s has type %s: %s", who, i+1, name, k.typeString(t), why)
+				k.c.errorf(k.pos(exprs[i].Pos()), "%sparameter %d of %s has type %s: %s", who, i+1, name, k.typeString(t), why)
 				ok = false
 			}
 		}
@@ -415,7 +512,7 @@ func (k *checker) rollback(s site, byID map[string]*Change) {
 	ch := byID[id]
 	switch {
 	case ch == nil:
-		k.c.errorf(k.fset.Position(s.comment.Slash+token.Pos(s.dir.Rollback.IDOffset)),
+		k.c.errorf(k.pos(s.comment.Slash+token.Pos(s.dir.Rollback.IDOffset)),
 			"%sno change with id %q in package %s; a rollback must be in the same package as its change", who, id, k.pkg.PkgPath)
 	case ch.Rollback != nil:
 		k.c.errorf(s.pos, "%s%s is a second rollback of change %q; %s (%s) already undoes it",
@@ -423,7 +520,7 @@ func (k *checker) rollback(s site, byID map[string]*Change) {
 	case !ok || ch.Apply == nil:
 		// The signature problems are reported; comparing would only repeat them.
 	case !sameTypes(fn.Params, ch.Apply.Params):
-		k.c.errorf(k.fset.Position(s.fn.Type.Params.Pos()), "%s%s takes %s but change %s takes %s; a rollback must take the same parameters as its change",
+		k.c.errorf(k.pos(s.fn.Type.Params.Pos()), "%s%s takes %s but change %s takes %s; a rollback must take the same parameters as its change",
 			who, fn.Name, k.paramsString(fn.Params), ch.Apply.Name, k.paramsString(ch.Apply.Params))
 	default:
 		ch.Rollback = fn

@@ -44,10 +44,12 @@ func writeTokens(h hash.Hash, fset *token.FileSet, read func(string) []byte, fn 
 	h.Write(w.canonical(declSource(fset, read, fn)))
 }
 
-// declSource returns the source of fn from its func keyword to its end.
+// declSource returns the source of fn from its func keyword to its end,
+// read at the real offsets of the file on disk (never those of a //line
+// directive, which would cut the wrong bytes).
 func declSource(fset *token.FileSet, read func(string) []byte, fn *ast.FuncDecl) []byte {
 	if read != nil {
-		start, end := fset.Position(fn.Pos()), fset.Position(fn.End())
+		start, end := fset.PositionFor(fn.Pos(), false), fset.PositionFor(fn.End(), false)
 		if src := read(start.Filename); src != nil && start.Filename == end.Filename && end.Offset <= len(src) && start.Offset < end.Offset {
 			return src[start.Offset:end.Offset]
 		}

@@ -28,7 +28,7 @@ func scanFile(fset *token.FileSet, file *ast.File, c *collector) []site {
 		for _, cm := range group.List {
 			if !strings.HasPrefix(cm.Text, annotations.Prefix) {
 				if hint, typo := annotations.LikelyTypo(cm.Text); typo {
-					c.errorf(fset.Position(cm.Slash), "%s", hint)
+					c.errorf(fset.PositionFor(cm.Slash, false), "%s", hint)
 				}
 				continue
 			}
@@ -36,10 +36,10 @@ func scanFile(fset *token.FileSet, file *ast.File, c *collector) []site {
 			if !ok {
 				continue
 			}
-			pos := fset.Position(cm.Slash)
+			pos := fset.PositionFor(cm.Slash, false)
 			who := placement.Subject(d)
 			for _, e := range errs {
-				c.errorf(fset.Position(cm.Slash+token.Pos(e.Offset)), "%s%s", who, e.Msg)
+				c.errorf(fset.PositionFor(cm.Slash+token.Pos(e.Offset), false), "%s%s", who, e.Msg)
 			}
 			if len(errs) > 0 {
 				continue
