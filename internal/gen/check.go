@@ -321,6 +321,10 @@ func (k *checker) order(s site, who string) string {
 // func(context.Context, deps...) error, with dependency types the generated
 // file can name. who prefixes messages.
 func (k *checker) function(fn *ast.FuncDecl, who string) (*Func, bool) {
+	if why := unreferenceable(fn.Name.Name); why != "" {
+		k.c.errorf(k.pos(fn.Name.Pos()), "%s%s", who, why)
+		return nil, false
+	}
 	obj, _ := k.pkg.TypesInfo.Defs[fn.Name].(*types.Func)
 	if obj == nil {
 		return nil, false // a type error, already reported by the loader
@@ -372,6 +376,18 @@ func (k *checker) function(fn *ast.FuncDecl, who string) (*Func, bool) {
 		return nil, false
 	}
 	return &Func{Name: name, Pos: pos, Params: all, decl: fn}, true
+}
+
+// unreferenceable says why Go code cannot refer to a function of this
+// name, so a registry cannot call it, or returns "".
+func unreferenceable(name string) string {
+	switch name {
+	case "_":
+		return "a function named _ cannot be referred to, so the registry cannot call it; give it a name"
+	case "init":
+		return "an init function cannot be referred to, so the registry cannot call it; give it another name"
+	}
+	return ""
 }
 
 // paramExprs returns the type expression of each parameter, one per

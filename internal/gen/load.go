@@ -86,7 +86,8 @@ func packagePatterns(dir string, args []string) []string {
 // relevantErrors returns the errors of p that are the user's to fix.
 //
 // The package is loaded together with its earlier generated file, so that
-// packages calling Stage type-check. That file may be stale to the point
+// packages calling Stage type-check; before the first generation, calls to
+// Stage are undefined, and those errors are dropped too. That file may be stale to the point
 // of not compiling (it calls a function that was renamed): its errors are
 // dropped, since the file is about to be replaced, and so is the go
 // command's summary of the failed compile ("# pkg ...": go/packages
@@ -103,6 +104,9 @@ func relevantErrors(p *packages.Package) []packages.Error {
 		if generated != "" && (strings.HasPrefix(e.Pos, generated+":") || strings.HasPrefix(e.Msg, "Stage redeclared")) {
 			continue // Stage redeclared: reported by the check for a user's Stage
 		}
+		if generated == "" && missingStage.MatchString(e.Msg) {
+			continue // code that calls the Stage this run is about to write
+		}
 		kept = append(kept, e)
 	}
 	out := kept[:0]
@@ -114,6 +118,11 @@ func relevantErrors(p *packages.Package) []packages.Error {
 	}
 	return out
 }
+
+// missingStage matches the type error of code that calls a package's
+// Stage before its first registry exists: package main with changes of its
+// own, say. The first run must not be refused for it.
+var missingStage = regexp.MustCompile(`^undefined: (\w+\.)?Stage$`)
 
 // generatedFile returns the path of p's flamingock_gen.go when it carries
 // the generator's header, else "".
