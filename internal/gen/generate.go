@@ -79,7 +79,7 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	cfg.Dir = dir
 	c := &collector{dir: dir}
-	pkgs, err := load(ctx, cfg, c)
+	pkgs, runtime, err := load(ctx, cfg, c)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 	if len(res.Diagnostics) > 0 {
 		return res, nil
 	}
-	imp := newRegistryImporter(ctx, cfg)
+	imp := newRegistryImporter(ctx, cfg, runtime)
 	for i, f := range res.Files {
 		m := models[f.Path]
 		if m == nil {

@@ -3,6 +3,7 @@ package gen
 import (
 	"context"
 	"go/token"
+	"go/types"
 	"io"
 	"os"
 	"path/filepath"
@@ -24,7 +25,12 @@ const loadMode = packages.NeedName | packages.NeedFiles | packages.NeedSyntax |
 // load loads the packages matching patterns. Problems with the packages
 // (missing files, syntax and type errors) are added to c; the error return
 // is for failures of the build system itself.
-func load(ctx context.Context, cfg Config, c *collector) ([]*packages.Package, error) {
+//
+// runtime is the flamingock runtime package, loaded with them (nil when
+// it did not load: the module does not require it, say). When the
+// patterns match the runtime itself, it is not generated: it declares no
+// changes.
+func load(ctx context.Context, cfg Config, c *collector) (pkgs []*packages.Package, runtime *types.Package, err error) {
 	pc := &packages.Config{
 		Mode:    loadMode,
 		Context: ctx,
@@ -35,9 +41,27 @@ func load(ctx context.Context, cfg Config, c *collector) ([]*packages.Package, e
 		pc.BuildFlags = []string{"-tags=" + strings.Join(cfg.Tags, ",")}
 	}
 	patterns := packagePatterns(cfg.Dir, cfg.Patterns)
-	pkgs, err := packages.Load(pc, patterns...)
+	// The runtime is loaded with the packages, so that every rendered
+	// registry can be type-checked against it (verify.go) with the very
+	// types the user's code was checked with, at the cost of one more
+	// small package in the same go list, not a second go list.
+	withRuntime := !slices.Contains(patterns, RuntimePath)
+	if withRuntime {
+		patterns = append(slices.Clip(patterns), RuntimePath)
+	}
+	pkgs, err = packages.Load(pc, patterns...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if withRuntime {
+		patterns = patterns[:len(patterns)-1]
+		i := slices.IndexFunc(pkgs, func(p *packages.Package) bool { return p.PkgPath == RuntimePath })
+		if i >= 0 {
+			if len(pkgs[i].Errors) == 0 {
+				runtime = pkgs[i].Types
+			}
+			pkgs = slices.Delete(pkgs, i, i+1)
+		}
 	}
 	slices.SortFunc(pkgs, func(a, b *packages.Package) int { return strings.Compare(a.PkgPath, b.PkgPath) })
 	for _, p := range pkgs {
@@ -49,7 +73,7 @@ func load(ctx context.Context, cfg Config, c *collector) ([]*packages.Package, e
 	if len(pkgs) == 0 {
 		c.errorf(token.Position{}, "patterns %s matched no packages", strings.Join(patterns, " "))
 	}
-	return pkgs, nil
+	return pkgs, runtime, nil
 }
 
 // packagePatterns returns the patterns to load: "." when there are none,

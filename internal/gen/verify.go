@@ -55,13 +55,22 @@ func registryNames(file *ast.File) (declared, predeclared []string) {
 }
 
 // clashes reports the user's declarations that stop the rendered registry
-// of pkg from compiling: a package-scope name that shadows a predeclared
-// identifier the registry uses, and a file-scope name (an import, or a
-// name a dot import brings in) equal to a name the registry declares at
-// package scope. generated is the earlier generated file, whose own
-// declarations do not count.
-func (k *checker) clashes(file *ast.File, generated string) {
-	declared, predeclared := registryNames(file)
+// of pkg from compiling. A file-scope name (an import, or a name a dot
+// import brings in) equal to a name the registry declares at package scope
+// is always looked for: type-checking the registry alone does not see it.
+// When the registry did not compile (failed), so are package-scope names
+// that shadow a predeclared identifier the registry uses. generated is
+// the earlier generated file, whose own declarations do not count.
+func (k *checker) clashes(file *ast.File, src []byte, generated string, failed bool) {
+	var predeclared []string
+	if failed {
+		// Parsed again, with the parser's resolution, which tells the
+		// identifiers that are not declared in the file.
+		if resolved, err := parser.ParseFile(token.NewFileSet(), "", src, 0); err == nil {
+			_, predeclared = registryNames(resolved)
+		}
+	}
+	declared, _ := registryNames(file)
 	scope := k.pkg.Types.Scope()
 	for _, name := range predeclared {
 		obj := scope.Lookup(name)
@@ -113,7 +122,7 @@ func (k *checker) importName(spec *ast.ImportSpec) *types.PkgName {
 // registry alone. Imports resolve to the very packages the load used, so
 // that the types the registry names are identical to the user's.
 func compile(pkg *packages.Package, generated, path string, src []byte, imp *registryImporter) (*ast.File, error) {
-	file, err := parser.ParseFile(pkg.Fset, path, src, parser.ParseComments)
+	file, err := parser.ParseFile(pkg.Fset, path, src, parser.SkipObjectResolution)
 	if err != nil {
 		return nil, err
 	}
@@ -143,18 +152,20 @@ func compile(pkg *packages.Package, generated, path string, src []byte, imp *reg
 
 // registryImporter resolves the imports of rendered registries to the
 // packages the load type-checked the user's code against. A package the
-// user's code does not reach (the runtime, before the first generation)
-// is read from export data into the same map, so that the types it shares
-// with the user's code (context.Context) are the same objects. The export
-// files are located once per run, with one go list.
+// user's code does not reach is read from export data into the same map,
+// so that the types it shares with the user's code (context.Context) are
+// the same objects; the export files are located once per run, with one
+// go list. The runtime, which the user's code need not import before the
+// first generation, comes from the load itself (see load).
 type registryImporter struct {
 	ctx     context.Context
 	cfg     Config
+	runtime *types.Package    // loaded with the user's packages, or nil
 	exports map[string]string // import path to export file
 }
 
-func newRegistryImporter(ctx context.Context, cfg Config) *registryImporter {
-	return &registryImporter{ctx: ctx, cfg: cfg, exports: map[string]string{}}
+func newRegistryImporter(ctx context.Context, cfg Config, runtime *types.Package) *registryImporter {
+	return &registryImporter{ctx: ctx, cfg: cfg, runtime: runtime, exports: map[string]string{}}
 }
 
 // forPackage returns an importer for the registry of pkg.
@@ -172,6 +183,9 @@ func (r *registryImporter) forPackage(pkg *packages.Package) types.Importer {
 	}
 	for _, p := range pkg.Types.Imports() {
 		add(p)
+	}
+	if r.runtime != nil {
+		add(r.runtime)
 	}
 	return importerFunc(func(path string) (*types.Package, error) {
 		if p, ok := known[path]; ok && p.Complete() {
@@ -226,7 +240,7 @@ func verifyRendered(pkg *packages.Package, f File, imp *registryImporter, c *col
 	before := len(c.diags)
 	file, err := compile(pkg, generated, f.Path, f.Want, imp)
 	if file != nil {
-		k.clashes(file, generated)
+		k.clashes(file, f.Want, generated, err != nil)
 	}
 	if err != nil && len(c.diags) == before {
 		c.errorf(token.Position{Filename: f.Path},
@@ -234,15 +248,15 @@ func verifyRendered(pkg *packages.Package, f File, imp *registryImporter, c *col
 	}
 }
 
-// verifyCurrent reports the user's declarations that clash with f, a
-// registry on disk that is current. Its predeclared names need no check:
-// the package's names are part of the digest, so a new declaration makes
-// the file render again.
+// verifyCurrent reports the user's imports that clash with f, a registry
+// on disk that is current. The rest needs no check: the package's names
+// are part of the digest, so a new declaration makes the file render (and
+// compile) again.
 func verifyCurrent(pkg *packages.Package, f File, c *collector) {
 	file, err := parser.ParseFile(pkg.Fset, f.Path, f.Have, parser.SkipObjectResolution)
 	if err != nil {
 		return // current means it is what emit wrote; emit writes valid Go
 	}
 	k := &checker{c: c, fset: pkg.Fset, pkg: pkg}
-	k.clashes(file, generatedFile(pkg))
+	k.clashes(file, f.Have, generatedFile(pkg), false)
 }

@@ -22,7 +22,7 @@ func TestCompileChecksTheRegistryAgainstThePackage(t *testing.T) {
 		t.Fatalf("load: %v %v", err, pkgs)
 	}
 	pkg := pkgs[0]
-	imp := newRegistryImporter(context.Background(), Config{Dir: dir})
+	imp := newRegistryImporter(context.Background(), Config{Dir: dir}, nil)
 	path := filepath.Join(dir, "p", OutputName)
 	head := "package p\n\nimport (\n\t\"database/sql\"\n\n\tflamingock \"" + RuntimePath + "\"\n)\n\n"
 	good := head + "func Stage() flamingock.Stage {\n\treturn flamingock.Stage{Changes: []flamingock.Change{{Apply: flamingock.Func1[*sql.Tx](Create)}}}\n}\n\nvar _ = helper\n"
