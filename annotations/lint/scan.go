@@ -128,7 +128,7 @@ func (c *checker) typoReported(cm *ast.Comment, owner ast.Node) bool {
 	if _, onFunc := owner.(*ast.FuncDecl); onFunc {
 		return true
 	}
-	fixed, ok := typoRewrite(cm.Text)
+	fixed, ok := annotations.RewriteTypo(cm.Text)
 	if !ok {
 		return false
 	}
