@@ -31,7 +31,7 @@ func (c *checker) generated(changes []*change, genFile *ast.File) {
 	switch {
 	case genFile == nil && len(changes) > 0:
 		if !c.generatedIgnored() {
-			c.report(changes[0].comment.Slash, catGenerated, false, fmt.Sprintf(
+			c.report(changes[0].Comment.Slash, catGenerated, false, fmt.Sprintf(
 				"package %s declares changes but has no %s; run flamingock-gen (go generate) in its directory", c.pass.Pkg.Name(), generatedName))
 		}
 		return
@@ -44,7 +44,7 @@ func (c *checker) generated(changes []*change, genFile *ast.File) {
 	}
 	entries, ok := registryEntries(genFile)
 	if !ok {
-		c.report(changes[0].comment.Slash, catGenerated, false, fmt.Sprintf(
+		c.report(changes[0].Comment.Slash, catGenerated, false, fmt.Sprintf(
 			"%s does not have the shape flamingock-gen writes (no Stage function listing Changes); run flamingock-gen (go generate)", generatedName))
 		return
 	}
@@ -54,21 +54,21 @@ func (c *checker) generated(changes []*change, genFile *ast.File) {
 	}
 	declared := map[string]bool{}
 	for _, ch := range changes {
-		declared[ch.id] = true
-		e, listed := byID[ch.id]
+		declared[ch.ID] = true
+		e, listed := byID[ch.ID]
 		if !listed {
-			c.report(ch.comment.Slash, catGenerated, false, fmt.Sprintf(
-				"%s%s is out of date: it does not list this change; run flamingock-gen (go generate)", ch.who(), generatedName))
+			c.report(ch.Comment.Slash, catGenerated, false, fmt.Sprintf(
+				"%s%s is out of date: it does not list this change; run flamingock-gen (go generate)", ch.Who(), generatedName))
 			continue
 		}
 		if diffs := c.registryDiffs(ch, e); len(diffs) > 0 {
-			c.report(ch.comment.Slash, catGenerated, false, fmt.Sprintf(
-				"%s%s is out of date: %s; run flamingock-gen (go generate)", ch.who(), generatedName, strings.Join(diffs, ", ")))
+			c.report(ch.Comment.Slash, catGenerated, false, fmt.Sprintf(
+				"%s%s is out of date: %s; run flamingock-gen (go generate)", ch.Who(), generatedName, strings.Join(diffs, ", ")))
 		}
 	}
 	for _, e := range entries {
 		if id := e.fields["ID"]; !declared[id] {
-			c.report(changes[0].comment.Slash, catGenerated, false, fmt.Sprintf(
+			c.report(changes[0].Comment.Slash, catGenerated, false, fmt.Sprintf(
 				"%s is out of date: it lists change %q, which package %s no longer declares; run flamingock-gen (go generate)", generatedName, id, c.pass.Pkg.Name()))
 		}
 	}
@@ -88,22 +88,22 @@ func (c *checker) generatedIgnored() bool {
 // registryDiffs describes how a registry entry differs from the change
 // that the directives declare, one phrase per differing field.
 func (c *checker) registryDiffs(ch *change, e registered) []string {
-	spec := ch.dir.Change
+	spec := ch.Directive.Change
 	want := map[string]string{
-		"Order":         ch.order,
+		"Order":         ch.Order,
 		"Author":        spec.Author,
 		"Description":   spec.Description,
 		"Target":        spec.Target,
 		"Transactional": strconv.FormatBool(spec.Transactional),
 		"Recovery":      spec.Recovery,
-		"Apply":         ch.fn.Name.Name,
+		"Apply":         ch.Func.Name.Name,
 		"Rollback":      "",
 	}
 	if want["Recovery"] == "" {
 		want["Recovery"] = annotations.RecoveryManual
 	}
-	if ch.rollback != nil {
-		want["Rollback"] = ch.rollback.fn.Name.Name
+	if ch.Rollback != nil {
+		want["Rollback"] = ch.Rollback.Func.Name.Name
 	}
 	var diffs []string
 	for _, field := range compared {
