@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/flamingock/flamingock-go/annotations"
+	"github.com/flamingock/flamingock-go/internal/gen"
 )
 
 // registered is what flamingock_gen.go says about one change.
@@ -16,17 +17,16 @@ type registered struct {
 
 // compared lists the fields of a registry entry the directives determine,
 // in the order they are reported.
-var compared = []string{"Order", "Author", "Description", "Target", "Transactional", "Recovery", "Apply", "Rollback"}
+var compared = []string{"Order", "Author", "Description", "Target", "Transactional", "Recovery", "Apply", "Rollback", "Checksum"}
 
 // generated reports a flamingock_gen.go that is missing, left over, or
 // out of date with the directives.
 //
 // It compares what the directives declare (ids, orders, the other keys,
 // and which functions apply and roll back each change) with the registry
-// entries of the generated file, read from its syntax. It does not
-// recompute checksums of function bodies: "flamingock-gen -check" compares
-// the whole file byte for byte, and a changed signature already stops the
-// stale file from compiling.
+// entries of the generated file, read from its syntax, and the checksum of
+// each change's functions, computed as flamingock-gen computes it: an edit
+// to a change's body is caught here as by "flamingock-gen -check".
 func (c *checker) generated(changes []*change, genFile *ast.File) {
 	switch {
 	case genFile == nil && len(changes) > 0:
@@ -102,12 +102,22 @@ func (c *checker) registryDiffs(ch *change, e registered) []string {
 	if want["Recovery"] == "" {
 		want["Recovery"] = annotations.RecoveryManual
 	}
+	var rollback *ast.FuncDecl
 	if ch.Rollback != nil {
 		want["Rollback"] = ch.Rollback.Func.Name.Name
+		rollback = ch.Rollback.Func
+	}
+	if _, recorded := e.fields["Checksum"]; recorded {
+		want["Checksum"] = gen.Checksum(c.pass.Fset, ch.Func, rollback)
 	}
 	var diffs []string
 	for _, field := range compared {
-		if have := e.fields[field]; have != want[field] && have != unknownFunc {
+		have := e.fields[field]
+		switch {
+		case have == want[field] || have == unknownFunc:
+		case field == "Checksum":
+			diffs = append(diffs, "the checksum differs: the source of "+ch.Func.Name.Name+" or of its rollback changed since it was generated")
+		default:
 			diffs = append(diffs, fmt.Sprintf("%s is %s there but %s in the source", strings.ToLower(field), shown(have), shown(want[field])))
 		}
 	}

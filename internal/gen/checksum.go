@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"hash"
 	"io"
+	"os"
 )
 
 // checksum returns "sha256:<hex>" of the normalised source of a change's
@@ -32,6 +33,23 @@ func checksum(fset *token.FileSet, read func(filename string) []byte, apply, rol
 		writeTokens(h, fset, read, rollback)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Checksum returns the checksum flamingock-gen records for a change whose
+// functions are apply and rollback (nil when it has none), reading their
+// source from the files on disk: the analyzer compares it with the
+// registry's, as -check does.
+func Checksum(fset *token.FileSet, apply, rollback *ast.FuncDecl) string {
+	return checksum(fset, readSource, apply, rollback)
+}
+
+// readSource reads a source file; nil when it cannot be read.
+func readSource(name string) []byte {
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return nil
+	}
+	return src
 }
 
 // writeTokens writes the canonical tokens of fn (see [tokenWriter]) to h,
