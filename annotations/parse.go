@@ -114,15 +114,15 @@ func (p *parser) directive(d *Directive) {
 func (p *parser) unknownVerb(at int, verb string) {
 	for _, v := range verbs {
 		if strings.HasPrefix(verb, v) {
-			p.errorf(at, `unknown flamingock directive %q (did you mean %q followed by a space?)`, verb, v)
+			p.errorf(at, `unknown flamingock directive %s (did you mean %q followed by a space?)`, shortQuote(verb), v)
 			return
 		}
 	}
 	if s, ok := closest(verb, verbs); ok {
-		p.errorf(at, `unknown flamingock directive %q (did you mean %q?)`, verb, s)
+		p.errorf(at, `unknown flamingock directive %s (did you mean %q?)`, shortQuote(verb), s)
 		return
 	}
-	p.errorf(at, `unknown flamingock directive %q: want "change" or "rollback"`, verb)
+	p.errorf(at, `unknown flamingock directive %s: want "change" or "rollback"`, shortQuote(verb))
 }
 
 func (p *parser) change() ChangeSpec {
@@ -153,7 +153,7 @@ func (p *parser) item(spec *ChangeSpec) {
 		if known {
 			p.errorf(p.pos, `missing "=" after key %q: write %s=<value>`, key, key)
 		} else {
-			p.errorf(keyAt, `expected key=value, found %q`, key)
+			p.errorf(keyAt, `expected key=value, found %s`, shortQuote(key))
 		}
 		return
 	}
@@ -163,7 +163,7 @@ func (p *parser) item(spec *ChangeSpec) {
 		p.changeValue(`the value`)
 		return
 	}
-	what := fmt.Sprintf("key %q", key)
+	what := "key " + shortQuote(key)
 	if !known {
 		p.unknownKey(keyAt, key)
 		p.changeValue(what)
@@ -208,10 +208,10 @@ func (p *parser) validUTF8(value string, at int, what string) bool {
 
 func (p *parser) unknownKey(at int, key string) {
 	if s, ok := closest(key, ChangeKeys); ok {
-		p.errorf(at, `unknown key %q in change directive (did you mean %q?)`, key, s)
+		p.errorf(at, `unknown key %s in change directive (did you mean %q?)`, shortQuote(key), s)
 		return
 	}
-	p.errorf(at, `unknown key %q in change directive: known keys are %s`, key, strings.Join(ChangeKeys, ", "))
+	p.errorf(at, `unknown key %s in change directive: known keys are %s`, shortQuote(key), strings.Join(ChangeKeys, ", "))
 }
 
 // changeValue parses the value after "key=". what names the value in
@@ -301,11 +301,11 @@ func (p *parser) assign(spec *ChangeSpec, key, value string, at int) {
 		case "false":
 			spec.Transactional = false
 		default:
-			p.errorf(at, `invalid value %q for key "transactional": want true or false`, value)
+			p.errorf(at, `invalid value %s for key "transactional": want true or false`, shortQuote(value))
 		}
 	case KeyRecovery:
 		if value != RecoveryManual && value != RecoveryRetry {
-			p.errorf(at, `invalid value %q for key "recovery": want manual or retry`, value)
+			p.errorf(at, `invalid value %s for key "recovery": want manual or retry`, shortQuote(value))
 			return
 		}
 		spec.Recovery = value
@@ -358,7 +358,7 @@ func (p *parser) rollback() RollbackSpec {
 	p.skipSpace()
 	if !p.atEnd() {
 		extraAt := p.pos
-		p.errorf(extraAt, `unexpected %q after the change id: a rollback directive takes exactly one change id`, p.word())
+		p.errorf(extraAt, `unexpected %s after the change id: a rollback directive takes exactly one change id`, shortQuote(p.word()))
 	}
 	return spec
 }
