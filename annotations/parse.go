@@ -41,6 +41,12 @@ func Parse(comment string) (d Directive, ok bool, errs []*Error) {
 		return Directive{}, false, nil
 	}
 	p := &parser{text: comment, pos: len(Prefix)}
+	if at, r := firstLookalike(comment); at >= 0 {
+		// Parsing on would report what the character breaks (a value
+		// swallowing the next key, say), not the character.
+		p.errorf(at, "the directive contains an invisible or look-alike character: %s", lookalikeFix(r))
+		return d, true, p.errs
+	}
 	p.directive(&d)
 	slices.SortStableFunc(p.errs, func(a, b *Error) int { return cmp.Compare(a.Offset, b.Offset) })
 	return d, true, p.errs

@@ -38,6 +38,11 @@ func TestParseAccepts(t *testing.T) {
 			want: change(ChangeSpec{ID: "a", Description: "say \"hi\"\tnow é", Transactional: true, Keys: map[string]int{"id": 20, "description": 25}}),
 		},
 		{
+			// A look-alike character inside quoted text is text.
+			in:   "//flamingock:change id=a description=\"no\u00a0break \u201cquoted\u201d\"",
+			want: change(ChangeSpec{ID: "a", Description: "no\u00a0break \u201cquoted\u201d", Transactional: true, Keys: map[string]int{"id": 20, "description": 25}}),
+		},
+		{
 			in:   `//flamingock:change id="quoted.id_1"`,
 			want: change(ChangeSpec{ID: "quoted.id_1", Transactional: true, Keys: map[string]int{"id": 20}}),
 		},
@@ -175,6 +180,12 @@ func TestParseErrors(t *testing.T) {
 		{"//flamingock:change id=x transactional=yes", []wantErr{{39, `invalid value "yes" for key "transactional": want true or false`}}},
 		{"//flamingock:change id=x transactional=True", []wantErr{{39, `invalid value "True" for key "transactional": want true or false`}}},
 		{"//flamingock:change id=x recovery=Retry", []wantErr{{34, `invalid value "Retry" for key "recovery": want manual or retry`}}},
+
+		// Invisible and look-alike characters are named where they are,
+		// outside quoted text only.
+		{"//flamingock:change id=x\u00a0order=1", []wantErr{{24, `the directive contains an invisible or look-alike character: replace U+00A0 (no-break space) with " "`}}},
+		{"//flamingock:change id\uff1dx", []wantErr{{22, `the directive contains an invisible or look-alike character: replace U+FF1D (full-width equals sign) with "="`}}},
+		{"//flamingock:change id=x description=\u201cthe users\u201d", []wantErr{{37, `the directive contains an invisible or look-alike character: replace U+201C (left double quotation mark) with "\""`}}},
 
 		// Invalid UTF-8 in free-text values, at the bad byte (or at the
 		// quoted value whose escape produced it).

@@ -75,6 +75,17 @@ func LikelyTypo(comment string) (hint string, typo bool) {
 	if strings.HasPrefix(comment, Prefix) || strings.HasPrefix(comment, "//\t") {
 		return "", false
 	}
+	if clean, r := replaceLookalikes(comment); r != 0 {
+		// "//flamingock\uff1achange": a directive but for a character
+		// that looks right; the hint names it.
+		if strings.HasPrefix(clean, Prefix) {
+			return typoLead + lookalikeFix(r), true
+		}
+		if hint, typo := LikelyTypo(clean); typo {
+			return hint + "; " + lookalikeFix(r), true
+		}
+		return "", false
+	}
 	if quoted, ok := strings.CutPrefix(comment, "// "); ok && strings.HasPrefix(strings.TrimLeft(quoted, " "), Prefix) {
 		return "", false
 	}
@@ -148,9 +159,11 @@ func LikelyTypo(comment string) (hint string, typo bool) {
 	if args != "" {
 		suggestion += " ..."
 	}
-	return "looks like a flamingock directive but is an ordinary comment, so it is ignored: " +
-		strings.Join(fixes, "; ") + fmt.Sprintf(" (write %q)", suggestion), true
+	return typoLead + strings.Join(fixes, "; ") + fmt.Sprintf(" (write %q)", suggestion), true
 }
+
+// typoLead starts every hint of [LikelyTypo].
+const typoLead = "looks like a flamingock directive but is an ordinary comment, so it is ignored: "
 
 // looksLikeArgs reports whether verb and args read like a directive rather
 // than prose: "change" with key=value text, or "rollback" with one id.
