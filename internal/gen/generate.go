@@ -207,5 +207,9 @@ func (f File) Describe(dir string) string {
 	case f.Have == nil:
 		return fmt.Sprintf("%s: missing; run go generate", rel)
 	}
+	if bytes.Equal(bytes.ReplaceAll(f.Have, []byte("\r\n"), []byte("\n")), f.Want) {
+		return fmt.Sprintf("%s: only line endings differ: the file on disk has CRLF line endings, flamingock-gen writes LF; "+
+			"check it out with LF (a .gitattributes line \"%s text eol=lf\") or run go generate", rel, OutputName)
+	}
 	return fmt.Sprintf("%s: out of date; run go generate", rel)
 }

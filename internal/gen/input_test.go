@@ -2,6 +2,7 @@ package gen
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,5 +57,60 @@ func TestCgoEditKeepsRegistryCurrent(t *testing.T) {
 	})
 	if code != ExitOK {
 		t.Errorf("-check after editing only C code: exit %d, want 0 (current)\n%s", code, stderr)
+	}
+}
+
+// A checkout that turned the registry's line endings into CRLF is stale
+// (the bytes differ), and -check says that only the line endings do.
+func TestCheckNamesCRLF(t *testing.T) {
+	dir := writeModule(t, map[string]string{
+		"p/0001_x.go": "package p\n\nimport \"context\"\n\n//flamingock:change id=x\nfunc X(ctx context.Context) error { return nil }\n",
+	})
+	code, stderr := generateAndEdit(t, dir, "p/"+OutputName, func(s string) string {
+		return strings.ReplaceAll(s, "\n", "\r\n")
+	})
+	if code != ExitStale || !strings.Contains(stderr, "p/flamingock_gen.go: only line endings differ") {
+		t.Errorf("-check on a CRLF registry: exit %d, want %d, and a message about line endings:\n%s", code, ExitStale, stderr)
+	}
+}
+
+// -diff writes paths relative to the repository root, whatever directory
+// it runs in, so that git apply at the root applies it.
+func TestDiffPathsApplyWithGit(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git not installed")
+	}
+	repo := t.TempDir()
+	writeModuleAt(t, filepath.Join(repo, "mod"), map[string]string{
+		"p/0001_x.go": "package p\n\nimport \"context\"\n\n//flamingock:change id=x\nfunc X(ctx context.Context) error { return nil }\n",
+	})
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}} {
+		cmd := exec.Command(git, args...)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	// Run from a directory beside the package, naming it with "..".
+	sub := filepath.Join(repo, "mod", "q")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runIn(t, sub, "-diff", "../p")
+	if code != ExitStale {
+		t.Fatalf("-diff: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "+++ b/mod/p/flamingock_gen.go\n") {
+		t.Errorf("-diff header is not relative to the repository root:\n%s", stdout)
+	}
+	cmd := exec.Command(git, "apply", "-")
+	cmd.Dir = repo
+	cmd.Stdin = strings.NewReader(stdout)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git apply refused the diff: %v\n%s", err, out)
+	}
+	if code, _, stderr := runIn(t, sub, "-check", "../p"); code != ExitOK {
+		t.Errorf("-check after git apply: exit %d\n%s", code, stderr)
 	}
 }
