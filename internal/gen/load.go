@@ -53,6 +53,14 @@ func load(ctx context.Context, cfg Config, c *collector) (pkgs []*packages.Packa
 	if err != nil {
 		return nil, nil, err
 	}
+	if overlay := renamedPackages(pkgs); overlay != nil {
+		// Load again with the stale registries reduced to their new
+		// package clause: the run replaces them anyway.
+		pc.Overlay = overlay
+		if pkgs, err = packages.Load(pc, patterns...); err != nil {
+			return nil, nil, err
+		}
+	}
 	if withRuntime {
 		patterns = patterns[:len(patterns)-1]
 		i := slices.IndexFunc(pkgs, func(p *packages.Package) bool { return p.PkgPath == RuntimePath })
@@ -74,6 +82,45 @@ func load(ctx context.Context, cfg Config, c *collector) (pkgs []*packages.Packa
 		c.errorf(token.Position{}, "patterns %s matched no packages", strings.Join(patterns, " "))
 	}
 	return pkgs, runtime, nil
+}
+
+// foundPackages matches the go command's error for a directory whose
+// files declare two packages.
+var foundPackages = regexp.MustCompile(`found packages (\w+) \(([^)]+)\) and (\w+) \(([^)]+)\) in (.+)$`)
+
+// renamedPackages finds the packages whose files were renamed to another
+// package clause while their generated file, ours, still has the old one:
+// the go command refuses such a directory, which would block the very run
+// that rewrites the file. It returns an overlay that gives each such
+// generated file the package clause of the user's files, or nil.
+func renamedPackages(pkgs []*packages.Package) map[string][]byte {
+	var overlay map[string][]byte
+	for _, p := range pkgs {
+		for _, e := range p.Errors {
+			m := foundPackages.FindStringSubmatch(e.Msg)
+			if m == nil {
+				continue
+			}
+			name := ""
+			switch OutputName {
+			case m[2]:
+				name = m[3]
+			case m[4]:
+				name = m[1]
+			default:
+				continue
+			}
+			path := filepath.Join(m[5], OutputName)
+			if !startsWithHeader(path) {
+				continue
+			}
+			if overlay == nil {
+				overlay = map[string][]byte{}
+			}
+			overlay[path] = []byte(Header + "\n\npackage " + name + "\n")
+		}
+	}
+	return overlay
 }
 
 // packagePatterns returns the patterns to load: "." when there are none,
