@@ -1,6 +1,7 @@
 package lint_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/flamingock/flamingock-go/annotations/lint"
+	"github.com/flamingock/flamingock-go/internal/gen"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/checker"
 	"golang.org/x/tools/go/packages"
@@ -170,5 +172,64 @@ func writeFile(t *testing.T, path string, data []byte) {
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAnalyzerChecksumMatchesGenerator generates a real registry with the
+// generator, then runs the analyzer: it must find the registry current,
+// and after an edit inside a change's body (which only the checksum
+// shows) out of date, as flamingock-gen -check does.
+func TestAnalyzerChecksumMatchesGenerator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a module")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "go.mod"), fmt.Appendf(nil, "module example.com/m\n\ngo 1.26\n\nrequire github.com/flamingock/flamingock-go v0.0.0\n\nreplace github.com/flamingock/flamingock-go => %s\n", root))
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "go.sum"), sum)
+	src := filepath.Join(dir, "p", "0001_users.go")
+	writeFile(t, src, []byte("package p\n\nimport \"context\"\n\n//flamingock:change id=users\nfunc Users(ctx context.Context) error {\n\treturn nil\n}\n\n//flamingock:rollback users\nfunc DropUsers(ctx context.Context) error { return nil }\n"))
+	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOSUMDB=off", "GOWORK=off")
+
+	res, err := gen.Generate(context.Background(), gen.Config{Dir: dir, Patterns: []string{"./p"}, Env: env})
+	if err != nil || len(res.Diagnostics) > 0 {
+		t.Fatalf("generate: %v %v", err, res.Diagnostics)
+	}
+	if err := gen.Write(res); err != nil {
+		t.Fatal(err)
+	}
+	generated := func() []string {
+		pkgs, err := packages.Load(&packages.Config{Mode: packages.LoadAllSyntax, Dir: dir, Env: env}, "./p")
+		if err != nil || len(pkgs) != 1 || len(pkgs[0].Errors) > 0 {
+			t.Fatalf("load: %v %v", err, pkgs)
+		}
+		graph, err := checker.Analyze([]*analysis.Analyzer{lint.Analyzer}, pkgs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []string
+		for _, act := range graph.Roots {
+			for _, d := range act.Diagnostics {
+				if d.Category == "generated" {
+					msgs = append(msgs, d.Message)
+				}
+			}
+		}
+		return msgs
+	}
+	if msgs := generated(); len(msgs) > 0 {
+		t.Fatalf("the analyzer finds a freshly generated registry stale: %q", msgs)
+	}
+	writeFile(t, src, []byte("package p\n\nimport \"context\"\n\n//flamingock:change id=users\nfunc Users(ctx context.Context) error {\n\t_ = ctx\n\treturn nil\n}\n\n//flamingock:rollback users\nfunc DropUsers(ctx context.Context) error { return nil }\n"))
+	msgs := generated()
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "the checksum differs") {
+		t.Errorf("after a body edit the analyzer reports %q, want the checksum difference", msgs)
 	}
 }
