@@ -28,15 +28,23 @@ var (
 // Changes must not live in such files: the registry that lists them is
 // compiled in every build, so in a build without the file it would name a
 // function that does not exist.
-func Constraint(f *ast.File, filename string) string {
+//
+// goVersion is the package's Go version ("go1.26", from go.mod; "" when
+// unknown): a constraint that holds in every build the module allows, such
+// as //go:build go1.21 in a go 1.26 module, does not count.
+func Constraint(f *ast.File, filename, goVersion string) string {
 	for _, group := range f.Comments {
 		if group.Pos() >= f.Package {
 			break
 		}
 		for _, cm := range group.List {
-			if constraint.IsGoBuild(cm.Text) || constraint.IsPlusBuild(cm.Text) {
-				return "a build constraint (" + strings.TrimSpace(cm.Text) + ")"
+			if !constraint.IsGoBuild(cm.Text) && !constraint.IsPlusBuild(cm.Text) {
+				continue
 			}
+			if expr, err := constraint.Parse(cm.Text); err == nil && alwaysHolds(expr, goVersion) {
+				continue
+			}
+			return "a build constraint (" + strings.TrimSpace(cm.Text) + ")"
 		}
 	}
 	if suffix := osArchSuffix(filepath.Base(filename)); suffix != "" {
@@ -48,6 +56,62 @@ func Constraint(f *ast.File, filename string) string {
 		}
 	}
 	return ""
+}
+
+// alwaysHolds reports whether expr is true in every build of a module
+// whose go directive is goVersion: with every Go release tag up to that
+// version set, and every assignment of the other tags (at most 8 of them;
+// more are taken to be a real constraint).
+func alwaysHolds(expr constraint.Expr, goVersion string) bool {
+	minor, ok := goMinor(goVersion)
+	if !ok {
+		return false
+	}
+	var others []string
+	var walk func(constraint.Expr)
+	walk = func(x constraint.Expr) {
+		switch x := x.(type) {
+		case *constraint.AndExpr:
+			walk(x.X)
+			walk(x.Y)
+		case *constraint.OrExpr:
+			walk(x.X)
+			walk(x.Y)
+		case *constraint.NotExpr:
+			walk(x.X)
+		case *constraint.TagExpr:
+			if _, isRelease := goMinor(x.Tag); !isRelease && !slices.Contains(others, x.Tag) {
+				others = append(others, x.Tag)
+			}
+		}
+	}
+	walk(expr)
+	if len(others) > 8 {
+		return false
+	}
+	for set := 0; set < 1<<len(others); set++ {
+		holds := expr.Eval(func(tag string) bool {
+			if m, isRelease := goMinor(tag); isRelease {
+				return m <= minor
+			}
+			return set&(1<<slices.Index(others, tag)) != 0
+		})
+		if !holds {
+			return false
+		}
+	}
+	return true
+}
+
+// goMinor returns N of a Go release tag "go1.N".
+func goMinor(tag string) (int, bool) {
+	rest, ok := strings.CutPrefix(tag, "go1.")
+	if !ok {
+		return 0, false
+	}
+	rest, _, _ = strings.Cut(rest, ".") // go1.26.1: the patch release does not matter
+	n, err := strconv.Atoi(rest)
+	return n, err == nil && n >= 0
 }
 
 // osArchSuffix returns the _GOOS, _GOARCH or _GOOS_GOARCH suffix of a Go

@@ -129,7 +129,7 @@ func Check(p Package, report func(Diagnostic)) *Result {
 	var sites []Site
 	var userStage *ast.Ident
 	for _, f := range p.Files {
-		if why := placement.Constraint(f, k.position(f.Pos()).Filename); why != "" {
+		if why := placement.Constraint(f, k.position(f.Pos()).Filename, p.Types.GoVersion()); why != "" {
 			k.constrained(f, why)
 			continue
 		}
@@ -140,7 +140,7 @@ func Check(p Package, report func(Diagnostic)) *Result {
 	}
 	for _, name := range p.Other {
 		if f := k.parseOther(name); f != nil {
-			why := placement.Constraint(f, name)
+			why := placement.Constraint(f, name, p.Types.GoVersion())
 			if why == "" {
 				why = "a name or package clause the go command does not build in this package"
 			}
