@@ -147,7 +147,7 @@
 //	invalid id %q: must not be empty
 //	invalid id %q: must start with an ASCII letter or digit, not '-'
 //	invalid id %q: contains '!' at byte 12; only ASCII letters, digits, '.', '_' and '-' are allowed
-//	invalid id %q: is 129 bytes long; the maximum is 128
+//	invalid id: is 129 bytes long; the maximum is 128; it starts "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"... (values longer than 40 bytes are cut)
 //	invalid order %q: ... (the same reasons as for ids; the maximum is 64)
 //	invalid value %q for key "transactional": want true or false
 //	invalid value %q for key "recovery": want manual or retry

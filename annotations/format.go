@@ -62,7 +62,7 @@ func needsQuotes(value string) bool {
 		return true
 	}
 	for _, r := range value {
-		if r == '"' || r == '=' || r == '\\' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+		if _, lookalike := lookalikes[r]; lookalike || r == '"' || r == '=' || r == '\\' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
 			return true
 		}
 	}

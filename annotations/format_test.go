@@ -21,7 +21,8 @@ func TestFormat(t *testing.T) {
 		{change(ChangeSpec{ID: "a", Author: `say "hi"`, Transactional: true}), `//flamingock:change id=a author="say \"hi\""`},
 		{change(ChangeSpec{ID: "a", Author: `a\b`, Transactional: true}), `//flamingock:change id=a author="a\\b"`},
 		{change(ChangeSpec{ID: "a", Description: "tab\there", Transactional: true}), `//flamingock:change id=a description="tab\there"`},
-		{change(ChangeSpec{ID: "a", Description: "\xff", Transactional: true}), `//flamingock:change id=a description="\xff"`},
+		{change(ChangeSpec{ID: "a", Description: "no\u00a0break", Transactional: true}), `//flamingock:change id=a description="no\u00a0break"`},
+		{change(ChangeSpec{ID: "a", Author: "a\uff1ab", Transactional: true}), "//flamingock:change id=a author=\"a\uff1ab\""}, // a look-alike is text only when quoted
 		{Directive{Kind: KindRollback, Rollback: RollbackSpec{ID: "create-users", IDOffset: 99}}, "//flamingock:rollback create-users"},
 		{Directive{}, ""},
 	}

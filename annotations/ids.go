@@ -3,6 +3,7 @@ package annotations
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -34,7 +35,27 @@ func ValidateOrder(order string) error {
 }
 
 func invalidMsg(what, value, reason string) string {
+	if len(value) > maxQuoted {
+		// The reason first: a long value would push it off the line.
+		return fmt.Sprintf("invalid %s: %s; it starts %s", what, reason, shortQuote(value))
+	}
 	return fmt.Sprintf("invalid %s %q: %s", what, value, reason)
+}
+
+// maxQuoted is the longest text messages quote whole.
+const maxQuoted = 40
+
+// shortQuote quotes s for a message: whole when it is short, else its
+// first bytes (cut at a rune boundary) followed by "...".
+func shortQuote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := 32
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "..."
 }
 
 // checkName returns why s is not a valid id or order, or "" when it is.

@@ -19,7 +19,7 @@ func TestValidateID(t *testing.T) {
 		{"a/b", `invalid id "a/b": contains '/' at byte 1; only ASCII letters, digits, '.', '_' and '-' are allowed`},
 		{"aé", `invalid id "aé": contains 'é' at byte 1; only ASCII letters, digits, '.', '_' and '-' are allowed`},
 		{"a\xff", `invalid id "a\xff": contains byte 0xff at byte 1; only ASCII letters, digits, '.', '_' and '-' are allowed`},
-		{strings.Repeat("x", 129), `invalid id "` + strings.Repeat("x", 129) + `": is 129 bytes long; the maximum is 128`},
+		{strings.Repeat("x", 129), `invalid id: is 129 bytes long; the maximum is 128; it starts "` + strings.Repeat("x", 32) + `"...`},
 	}
 	for _, tt := range tests {
 		err := ValidateID(tt.id)
@@ -39,7 +39,7 @@ func TestValidateOrder(t *testing.T) {
 		{"", `invalid order "": must not be empty`},
 		{"-1", `invalid order "-1": must start with an ASCII letter or digit, not '-'`},
 		{"1 2", `invalid order "1 2": contains ' ' at byte 1; only ASCII letters, digits, '.', '_' and '-' are allowed`},
-		{strings.Repeat("9", 65), `invalid order "` + strings.Repeat("9", 65) + `": is 65 bytes long; the maximum is 64`},
+		{strings.Repeat("9", 65), `invalid order: is 65 bytes long; the maximum is 64; it starts "` + strings.Repeat("9", 32) + `"...`},
 	}
 	for _, tt := range tests {
 		err := ValidateOrder(tt.order)

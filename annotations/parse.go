@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Change directive keys, in the canonical order [Format] writes them.
@@ -40,6 +41,12 @@ func Parse(comment string) (d Directive, ok bool, errs []*Error) {
 		return Directive{}, false, nil
 	}
 	p := &parser{text: comment, pos: len(Prefix)}
+	if at, r := firstLookalike(comment); at >= 0 {
+		// Parsing on would report what the character breaks (a value
+		// swallowing the next key, say), not the character.
+		p.errorf(at, "the directive contains an invisible or look-alike character: %s", lookalikeFix(r))
+		return d, true, p.errs
+	}
 	p.directive(&d)
 	slices.SortStableFunc(p.errs, func(a, b *Error) int { return cmp.Compare(a.Offset, b.Offset) })
 	return d, true, p.errs
@@ -113,15 +120,15 @@ func (p *parser) directive(d *Directive) {
 func (p *parser) unknownVerb(at int, verb string) {
 	for _, v := range verbs {
 		if strings.HasPrefix(verb, v) {
-			p.errorf(at, `unknown flamingock directive %q (did you mean %q followed by a space?)`, verb, v)
+			p.errorf(at, `unknown flamingock directive %s (did you mean %q followed by a space?)`, shortQuote(verb), v)
 			return
 		}
 	}
 	if s, ok := closest(verb, verbs); ok {
-		p.errorf(at, `unknown flamingock directive %q (did you mean %q?)`, verb, s)
+		p.errorf(at, `unknown flamingock directive %s (did you mean %q?)`, shortQuote(verb), s)
 		return
 	}
-	p.errorf(at, `unknown flamingock directive %q: want "change" or "rollback"`, verb)
+	p.errorf(at, `unknown flamingock directive %s: want "change" or "rollback"`, shortQuote(verb))
 }
 
 func (p *parser) change() ChangeSpec {
@@ -152,7 +159,7 @@ func (p *parser) item(spec *ChangeSpec) {
 		if known {
 			p.errorf(p.pos, `missing "=" after key %q: write %s=<value>`, key, key)
 		} else {
-			p.errorf(keyAt, `expected key=value, found %q`, key)
+			p.errorf(keyAt, `expected key=value, found %s`, shortQuote(key))
 		}
 		return
 	}
@@ -162,7 +169,7 @@ func (p *parser) item(spec *ChangeSpec) {
 		p.changeValue(`the value`)
 		return
 	}
-	what := fmt.Sprintf("key %q", key)
+	what := "key " + shortQuote(key)
 	if !known {
 		p.unknownKey(keyAt, key)
 		p.changeValue(what)
@@ -175,17 +182,42 @@ func (p *parser) item(spec *ChangeSpec) {
 	}
 	spec.Keys[key] = keyAt
 	valueAt := p.pos
-	if value, ok := p.changeValue(what); ok {
+	if value, ok := p.changeValue(what); ok && p.validUTF8(value, valueAt, what) {
 		p.assign(spec, key, value, valueAt)
 	}
 }
 
+// validUTF8 reports whether value, read at offset at, is valid UTF-8, and
+// records an error at the first bad byte when it is not: the values end up
+// in audit stores, and PostgreSQL, for one, refuses invalid text. In a
+// quoted value the bad byte may come from an escape (\xff), so the error
+// points at the value.
+func (p *parser) validUTF8(value string, at int, what string) bool {
+	if utf8.ValidString(value) {
+		return true
+	}
+	i := 0
+	for i < len(value) {
+		r, size := utf8.DecodeRuneInString(value[i:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		i += size
+	}
+	if p.text[at] == '"' {
+		p.errorf(at, `the value for %s is not valid UTF-8 (byte %#02x after unquoting); values must be UTF-8 text`, what, value[i])
+	} else {
+		p.errorf(at+i, `invalid UTF-8 byte %#02x in the value for %s; values must be UTF-8 text`, value[i], what)
+	}
+	return false
+}
+
 func (p *parser) unknownKey(at int, key string) {
 	if s, ok := closest(key, ChangeKeys); ok {
-		p.errorf(at, `unknown key %q in change directive (did you mean %q?)`, key, s)
+		p.errorf(at, `unknown key %s in change directive (did you mean %q?)`, shortQuote(key), s)
 		return
 	}
-	p.errorf(at, `unknown key %q in change directive: known keys are %s`, key, strings.Join(ChangeKeys, ", "))
+	p.errorf(at, `unknown key %s in change directive: known keys are %s`, shortQuote(key), strings.Join(ChangeKeys, ", "))
 }
 
 // changeValue parses the value after "key=". what names the value in
@@ -275,11 +307,11 @@ func (p *parser) assign(spec *ChangeSpec, key, value string, at int) {
 		case "false":
 			spec.Transactional = false
 		default:
-			p.errorf(at, `invalid value %q for key "transactional": want true or false`, value)
+			p.errorf(at, `invalid value %s for key "transactional": want true or false`, shortQuote(value))
 		}
 	case KeyRecovery:
 		if value != RecoveryManual && value != RecoveryRetry {
-			p.errorf(at, `invalid value %q for key "recovery": want manual or retry`, value)
+			p.errorf(at, `invalid value %s for key "recovery": want manual or retry`, shortQuote(value))
 			return
 		}
 		spec.Recovery = value
@@ -332,7 +364,7 @@ func (p *parser) rollback() RollbackSpec {
 	p.skipSpace()
 	if !p.atEnd() {
 		extraAt := p.pos
-		p.errorf(extraAt, `unexpected %q after the change id: a rollback directive takes exactly one change id`, p.word())
+		p.errorf(extraAt, `unexpected %s after the change id: a rollback directive takes exactly one change id`, shortQuote(p.word()))
 	}
 	return spec
 }

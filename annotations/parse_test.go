@@ -38,6 +38,11 @@ func TestParseAccepts(t *testing.T) {
 			want: change(ChangeSpec{ID: "a", Description: "say \"hi\"\tnow é", Transactional: true, Keys: map[string]int{"id": 20, "description": 25}}),
 		},
 		{
+			// A look-alike character inside quoted text is text.
+			in:   "//flamingock:change id=a description=\"no\u00a0break \u201cquoted\u201d\"",
+			want: change(ChangeSpec{ID: "a", Description: "no\u00a0break \u201cquoted\u201d", Transactional: true, Keys: map[string]int{"id": 20, "description": 25}}),
+		},
+		{
 			in:   `//flamingock:change id="quoted.id_1"`,
 			want: change(ChangeSpec{ID: "quoted.id_1", Transactional: true, Keys: map[string]int{"id": 20}}),
 		},
@@ -167,12 +172,27 @@ func TestParseErrors(t *testing.T) {
 		{"//flamingock:change id=é", []wantErr{{23, `invalid id "é": must start with an ASCII letter or digit, not 'é'`}}},
 		{`//flamingock:change id=""`, []wantErr{{23, `invalid id "": must not be empty`}}},
 		{`//flamingock:change id="a b"`, []wantErr{{23, `invalid id "a b": contains ' ' at byte 1; only ASCII letters, digits, '.', '_' and '-' are allowed`}}},
-		{"//flamingock:change id=" + long, []wantErr{{23, fmt.Sprintf(`invalid id %q: is 129 bytes long; the maximum is 128`, long)}}},
+		{"//flamingock:change id=" + long, []wantErr{{23, fmt.Sprintf(`invalid id: is 129 bytes long; the maximum is 128; it starts %q...`, long[:32])}}},
+		{"//flamingock:change id=x transactional=" + long, []wantErr{{39, fmt.Sprintf(`invalid value %q... for key "transactional": want true or false`, long[:32])}}},
+		{"//flamingock:change id=x " + long + "=1", []wantErr{{25, fmt.Sprintf(`unknown key %q... in change directive: known keys are `+allKeys, long[:32])}}},
 		{"//flamingock:change id=x order=1/2", []wantErr{{31, `invalid order "1/2": contains '/' at byte 1; only ASCII letters, digits, '.', '_' and '-' are allowed`}}},
-		{"//flamingock:change id=x order=" + long[:65], []wantErr{{31, fmt.Sprintf(`invalid order %q: is 65 bytes long; the maximum is 64`, long[:65])}}},
+		{"//flamingock:change id=x order=" + long[:65], []wantErr{{31, fmt.Sprintf(`invalid order: is 65 bytes long; the maximum is 64; it starts %q...`, long[:32])}}},
 		{"//flamingock:change id=x transactional=yes", []wantErr{{39, `invalid value "yes" for key "transactional": want true or false`}}},
 		{"//flamingock:change id=x transactional=True", []wantErr{{39, `invalid value "True" for key "transactional": want true or false`}}},
 		{"//flamingock:change id=x recovery=Retry", []wantErr{{34, `invalid value "Retry" for key "recovery": want manual or retry`}}},
+
+		// Invisible and look-alike characters are named where they are,
+		// outside quoted text only.
+		{"//flamingock:change id=x\u00a0order=1", []wantErr{{24, `the directive contains an invisible or look-alike character: replace U+00A0 (no-break space) with " "`}}},
+		{"//flamingock:change id\uff1dx", []wantErr{{22, `the directive contains an invisible or look-alike character: replace U+FF1D (full-width equals sign) with "="`}}},
+		{"//flamingock:change id=x description=\u201cthe users\u201d", []wantErr{{37, `the directive contains an invisible or look-alike character: replace U+201C (left double quotation mark) with "\""`}}},
+
+		// Invalid UTF-8 in free-text values, at the bad byte (or at the
+		// quoted value whose escape produced it).
+		{"//flamingock:change id=x author=Jos\xe9", []wantErr{{35, `invalid UTF-8 byte 0xe9 in the value for key "author"; values must be UTF-8 text`}}},
+		{"//flamingock:change id=x target=\xff", []wantErr{{32, `invalid UTF-8 byte 0xff in the value for key "target"; values must be UTF-8 text`}}},
+		{`//flamingock:change id=x description="ok \xff"`, []wantErr{{37, `the value for key "description" is not valid UTF-8 (byte 0xff after unquoting); values must be UTF-8 text`}}},
+		{"//flamingock:change id=x\xff", []wantErr{{24, `invalid UTF-8 byte 0xff in the value for key "id"; values must be UTF-8 text`}}},
 
 		// Every problem is reported, in offset order.
 		{"//flamingock:change ordr=1 id=bad! transactional=maybe", []wantErr{

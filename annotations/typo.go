@@ -59,12 +59,11 @@ func editDistance(a, b string) int {
 // and block comments ("/* flamingock:change */").
 //
 // Prose that merely mentions flamingock is not a typo: after a space or in a
-// block comment, the colon form needs the verb attached to the colon
-// ("flamingock:change") or, after a space, a verb followed by directive
-// arguments ("flamingock: change id=x", which is what gofmt makes of
-// "//flamingock: change id=x"), and the colon-less form needs a verb
-// followed by key=value text ("flamingock change id=x"). For rollback, the
-// arguments are one id.
+// block comment, the words after the verb must read like directive
+// arguments, or be absent: "flamingock:change id=x", "flamingock: change
+// id=x" (what gofmt makes of "//flamingock: change id=x") and "flamingock
+// change id=x" are typos, "flamingock:rollback is how we undo it" is prose.
+// Change arguments hold key=value text; rollback arguments are one id.
 //
 // A line comment whose text after "//" starts with a tab is never a typo:
 // gofmt writes the lines of a code block in a doc comment that way, and a
@@ -74,6 +73,17 @@ func editDistance(a, b string) int {
 // directive is deliberately commented out.
 func LikelyTypo(comment string) (hint string, typo bool) {
 	if strings.HasPrefix(comment, Prefix) || strings.HasPrefix(comment, "//\t") {
+		return "", false
+	}
+	if clean, r := replaceLookalikes(comment); r != 0 {
+		// "//flamingock\uff1achange": a directive but for a character
+		// that looks right; the hint names it.
+		if strings.HasPrefix(clean, Prefix) {
+			return typoLead + lookalikeFix(r), true
+		}
+		if hint, typo := LikelyTypo(clean); typo {
+			return hint + "; " + lookalikeFix(r), true
+		}
 		return "", false
 	}
 	if quoted, ok := strings.CutPrefix(comment, "// "); ok && strings.HasPrefix(strings.TrimLeft(quoted, " "), Prefix) {
@@ -126,6 +136,11 @@ func LikelyTypo(comment string) (hint string, typo bool) {
 			fixes = append(fixes, `remove the space after ":"`)
 		}
 		verb, args = cutWord(after)
+		if prose && args != "" && !looksLikeArgs(verb, args) {
+			// "// flamingock:rollback is how we undo it": prose that
+			// names a directive, not one with a stray space.
+			return "", false
+		}
 	} else {
 		if rest == "" || !isSpace(rest[0]) {
 			return "", false
@@ -144,9 +159,11 @@ func LikelyTypo(comment string) (hint string, typo bool) {
 	if args != "" {
 		suggestion += " ..."
 	}
-	return "looks like a flamingock directive but is an ordinary comment, so it is ignored: " +
-		strings.Join(fixes, "; ") + fmt.Sprintf(" (write %q)", suggestion), true
+	return typoLead + strings.Join(fixes, "; ") + fmt.Sprintf(" (write %q)", suggestion), true
 }
+
+// typoLead starts every hint of [LikelyTypo].
+const typoLead = "looks like a flamingock directive but is an ordinary comment, so it is ignored: "
 
 // looksLikeArgs reports whether verb and args read like a directive rather
 // than prose: "change" with key=value text, or "rollback" with one id.
@@ -172,3 +189,30 @@ func cutWord(s string) (word, rest string) {
 }
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// RewriteTypo returns the directive a comment that [LikelyTypo] flags was
+// meant to be: "// flamingock:change" and "//Flamingock:change" become
+// "//flamingock:change", "//flamingock change" gains its colon. ok is
+// false when the result would not be a directive at all, and for block
+// comments, whose delimiters are left to the user.
+func RewriteTypo(text string) (fixed string, ok bool) {
+	if !strings.HasPrefix(text, "//") {
+		return "", false
+	}
+	body := strings.TrimLeft(text[2:], " \t/")
+	n := 0
+	for n < len(body) && isLetter(body[n]) {
+		n++
+	}
+	rest := body[n:]
+	switch {
+	case strings.HasPrefix(rest, ":"):
+		fixed = Prefix + strings.TrimLeft(rest[1:], " ")
+	case strings.HasPrefix(rest, " "):
+		fixed = Prefix + strings.TrimLeft(rest, " ")
+	default:
+		return "", false
+	}
+	_, ok, _ = Parse(fixed)
+	return fixed, ok
+}

@@ -26,6 +26,10 @@ func TestLikelyTypo(t *testing.T) {
 		// What gofmt makes of "//flamingock: change id=x".
 		{"// flamingock: change id=x", lead + `remove the space after "//"; remove the space after ":" (write "//flamingock:change ...")`},
 		{"// flamingock: rollback x", lead + `remove the space after "//"; remove the space after ":" (write "//flamingock:rollback ...")`},
+		// Characters that look right but are not ASCII are named.
+		{"//flamingock\uff1achange id=x", lead + `replace U+FF1A (full-width colon) with ":"`},
+		{"//\u00a0flamingock:change id=x", lead + `remove the space after "//" (write "//flamingock:change ...")` + `; replace U+00A0 (no-break space) with " "`},
+		{"//\u200bflamingock:change id=x", lead + `delete the invisible U+200B (zero-width space)`},
 	}
 	for _, tt := range tests {
 		hint, typo := LikelyTypo(tt.in)
@@ -50,6 +54,9 @@ func TestLikelyTypoLeavesProseAlone(t *testing.T) {
 		"// flamingock runs changes in order",
 		"// Flamingock change ids must be unique.",
 		"// flamingock rollback is manual here",
+		"// flamingock:rollback is how a change is undone",
+		"// flamingock:change the order with care",
+		"/* flamingock:change is the directive */",
 		"/* Flamingock: see docs */",
 		"// flamingos: pink birds",
 		"//go:generate flamingock-gen",

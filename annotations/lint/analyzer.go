@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/flamingock/flamingock-go/internal/rules"
 	"golang.org/x/tools/go/analysis"
 )
 
@@ -31,13 +32,8 @@ transaction), and a flamingock_gen.go that is missing or out of date.`
 // which show or filter by category (gopls, golangci-lint) can tell them
 // apart. The package documentation describes each.
 const (
-	catDirective   = "directive"
-	catTypo        = "typo"
-	catPlacement   = "placement"
-	catSignature   = "signature"
-	catDuplicate   = "duplicate"
-	catOrder       = "order"
-	catRollback    = "rollback"
+	catPlacement   = rules.CatPlacement
+	catDuplicate   = rules.CatDuplicate
 	catNoRollback  = "norollback"
 	catTxEscape    = "txescape"
 	catIgnore      = "ignore"
@@ -59,10 +55,7 @@ type checker struct {
 
 func run(pass *analysis.Pass) (any, error) {
 	c := &checker{pass: pass, usedIgnores: map[*ast.Comment]bool{}}
-	sites, genFile := c.scan()
-	sites = c.onePerFunction(sites)
-	changes := c.changes(sites)
-	c.rollbacks(sites, changes)
+	sites, changes, genFile := c.check()
 	c.noRollback(changes)
 	c.txEscape(changes)
 	c.unusedIgnores(sites)
@@ -97,12 +90,4 @@ func (c *checker) isOurGenerated(f *ast.File) bool {
 	}
 	first := f.Comments[0].List[0]
 	return c.pass.Fset.Position(first.Slash).Line == 1 && strings.TrimRight(first.Text, "\r") == generatedFirst
-}
-
-// where formats pos as file:line:col with the file's base name, short
-// enough for a message that points at a second place.
-func (c *checker) where(pos token.Pos) string {
-	p := c.pass.Fset.Position(pos)
-	p.Filename = filepath.Base(p.Filename)
-	return p.String()
 }

@@ -15,7 +15,7 @@ func TestChecks(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), lint.Analyzer,
 		"placement", "signature", "duplicate", "order", "rollback", "txescape",
 		"crosspkg/base", "crosspkg/app", "crosspkg/other",
-		"generated/missing", "generated/current", "generated/table", "generated/stale", "generated/leftover")
+		"generated/missing", "generated/current", "generated/table", "generated/stale", "generated/leftover", "generated/edited")
 }
 
 // The packages whose diagnostics carry fixes are checked against .golden

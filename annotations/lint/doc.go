@@ -66,10 +66,11 @@
 //     package without changes; a flamingock_gen.go whose registry differs
 //     from the directives (a change missing or extra, or a different
 //     order, author, description, target, transactional, recovery, apply
-//     or rollback function). The comparison reads the registry entries of
-//     the generated file's syntax; it does not recompute checksums, so an
-//     edit inside a function body is left to "flamingock-gen -check",
-//     which compares the file byte for byte.
+//     or rollback function, or a checksum that differs from the one
+//     flamingock-gen computes from the functions' source, so an edit inside
+//     a change's body is caught as "flamingock-gen -check" catches it).
+//     The comparison reads the registry entries of the generated file's
+//     syntax.
 //
 // # Silencing
 //

@@ -33,8 +33,8 @@ func (c *checker) exportIDs(changes []*change) {
 	}
 	f := &packageIDs{}
 	for _, ch := range changes {
-		f.IDs = append(f.IDs, ch.id)
-		f.Positions = append(f.Positions, c.pass.Fset.Position(ch.keyPos(annotations.KeyID)).String())
+		f.IDs = append(f.IDs, ch.ID)
+		f.Positions = append(f.Positions, c.pass.Fset.Position(ch.KeyPos(annotations.KeyID)).String())
 	}
 	c.pass.ExportPackageFact(f)
 }
@@ -53,10 +53,10 @@ func (c *checker) crossPackageIDs(changes []*change) {
 			continue
 		}
 		for _, ch := range changes {
-			if i := slices.Index(f.IDs, ch.id); i >= 0 {
-				c.report(ch.keyPos(annotations.KeyID), catDuplicate, true,
+			if i := slices.Index(f.IDs, ch.ID); i >= 0 {
+				c.report(ch.KeyPos(annotations.KeyID), catDuplicate, true,
 					fmt.Sprintf("%sduplicate change id: also declared in package %s at %s; ids must be unique across all stages",
-						ch.who(), pf.Package.Path(), f.Positions[i]))
+						ch.Who(), pf.Package.Path(), f.Positions[i]))
 			}
 		}
 	}

@@ -65,38 +65,11 @@ func wordAt(text string, offset int) string {
 // typoFixes rewrites a line comment that [annotations.LikelyTypo] flagged
 // into the directive it was meant to be, when the result is one.
 func typoFixes(cm *ast.Comment) []analysis.SuggestedFix {
-	fixed, ok := typoRewrite(cm.Text)
+	fixed, ok := annotations.RewriteTypo(cm.Text)
 	if !ok {
 		return nil
 	}
 	return fix(fmt.Sprintf("Rewrite as %q", cut(fixed, 40)), textEdit(cm, 0, len(cm.Text), fixed))
-}
-
-// typoRewrite returns the directive a misspelt line comment was meant to
-// be: "// flamingock:change" and "//Flamingock:change" become
-// "//flamingock:change", "//flamingock change" gains its colon. ok is
-// false when the result would not be a directive at all, and for block
-// comments, whose delimiters are left to the user.
-func typoRewrite(text string) (fixed string, ok bool) {
-	if !strings.HasPrefix(text, "//") {
-		return "", false
-	}
-	body := strings.TrimLeft(text[2:], " \t/")
-	n := 0
-	for n < len(body) && ('a' <= body[n] && body[n] <= 'z' || 'A' <= body[n] && body[n] <= 'Z') {
-		n++
-	}
-	rest := body[n:]
-	switch {
-	case strings.HasPrefix(rest, ":"):
-		fixed = annotations.Prefix + strings.TrimLeft(rest[1:], " ")
-	case strings.HasPrefix(rest, " "):
-		fixed = annotations.Prefix + strings.TrimLeft(rest, " ")
-	default:
-		return "", false
-	}
-	_, ok, _ = annotations.Parse(fixed)
-	return fixed, ok
 }
 
 func fix(message string, edits ...analysis.TextEdit) []analysis.SuggestedFix {

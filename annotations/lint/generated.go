@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/flamingock/flamingock-go/annotations"
+	"github.com/flamingock/flamingock-go/internal/gen"
 )
 
 // registered is what flamingock_gen.go says about one change.
@@ -17,22 +18,21 @@ type registered struct {
 
 // compared lists the fields of a registry entry the directives determine,
 // in the order they are reported.
-var compared = []string{"Order", "Author", "Description", "Target", "Transactional", "Recovery", "Apply", "Rollback"}
+var compared = []string{"Order", "Author", "Description", "Target", "Transactional", "Recovery", "Apply", "Rollback", "Checksum"}
 
 // generated reports a flamingock_gen.go that is missing, left over, or
 // out of date with the directives.
 //
 // It compares what the directives declare (ids, orders, the other keys,
 // and which functions apply and roll back each change) with the registry
-// entries of the generated file, read from its syntax. It does not
-// recompute checksums of function bodies: "flamingock-gen -check" compares
-// the whole file byte for byte, and a changed signature already stops the
-// stale file from compiling.
+// entries of the generated file, read from its syntax, and the checksum of
+// each change's functions, computed as flamingock-gen computes it: an edit
+// to a change's body is caught here as by "flamingock-gen -check".
 func (c *checker) generated(changes []*change, genFile *ast.File) {
 	switch {
 	case genFile == nil && len(changes) > 0:
 		if !c.generatedIgnored() {
-			c.report(changes[0].comment.Slash, catGenerated, false, fmt.Sprintf(
+			c.report(changes[0].Comment.Slash, catGenerated, false, fmt.Sprintf(
 				"package %s declares changes but has no %s; run flamingock-gen (go generate) in its directory", c.pass.Pkg.Name(), generatedName))
 		}
 		return
@@ -45,7 +45,7 @@ func (c *checker) generated(changes []*change, genFile *ast.File) {
 	}
 	entries, ok := registryEntries(genFile)
 	if !ok {
-		c.report(changes[0].comment.Slash, catGenerated, false, fmt.Sprintf(
+		c.report(changes[0].Comment.Slash, catGenerated, false, fmt.Sprintf(
 			"%s does not have the shape flamingock-gen writes (no Stage function listing Changes); run flamingock-gen (go generate)", generatedName))
 		return
 	}
@@ -55,21 +55,21 @@ func (c *checker) generated(changes []*change, genFile *ast.File) {
 	}
 	declared := map[string]bool{}
 	for _, ch := range changes {
-		declared[ch.id] = true
-		e, listed := byID[ch.id]
+		declared[ch.ID] = true
+		e, listed := byID[ch.ID]
 		if !listed {
-			c.report(ch.comment.Slash, catGenerated, false, fmt.Sprintf(
-				"%s%s is out of date: it does not list this change; run flamingock-gen (go generate)", ch.who(), generatedName))
+			c.report(ch.Comment.Slash, catGenerated, false, fmt.Sprintf(
+				"%s%s is out of date: it does not list this change; run flamingock-gen (go generate)", ch.Who(), generatedName))
 			continue
 		}
 		if diffs := c.registryDiffs(ch, e); len(diffs) > 0 {
-			c.report(ch.comment.Slash, catGenerated, false, fmt.Sprintf(
-				"%s%s is out of date: %s; run flamingock-gen (go generate)", ch.who(), generatedName, strings.Join(diffs, ", ")))
+			c.report(ch.Comment.Slash, catGenerated, false, fmt.Sprintf(
+				"%s%s is out of date: %s; run flamingock-gen (go generate)", ch.Who(), generatedName, strings.Join(diffs, ", ")))
 		}
 	}
 	for _, e := range entries {
 		if id := e.fields["ID"]; !declared[id] {
-			c.report(changes[0].comment.Slash, catGenerated, false, fmt.Sprintf(
+			c.report(changes[0].Comment.Slash, catGenerated, false, fmt.Sprintf(
 				"%s is out of date: it lists change %q, which package %s no longer declares; run flamingock-gen (go generate)", generatedName, id, c.pass.Pkg.Name()))
 		}
 	}
@@ -89,26 +89,36 @@ func (c *checker) generatedIgnored() bool {
 // registryDiffs describes how a registry entry differs from the change
 // that the directives declare, one phrase per differing field.
 func (c *checker) registryDiffs(ch *change, e registered) []string {
-	spec := ch.dir.Change
+	spec := ch.Directive.Change
 	want := map[string]string{
-		"Order":         ch.order,
+		"Order":         ch.Order,
 		"Author":        spec.Author,
 		"Description":   spec.Description,
 		"Target":        spec.Target,
 		"Transactional": strconv.FormatBool(spec.Transactional),
 		"Recovery":      spec.Recovery,
-		"Apply":         ch.fn.Name.Name,
+		"Apply":         ch.Func.Name.Name,
 		"Rollback":      "",
 	}
 	if want["Recovery"] == "" {
 		want["Recovery"] = annotations.RecoveryManual
 	}
-	if ch.rollback != nil {
-		want["Rollback"] = ch.rollback.fn.Name.Name
+	var rollback *ast.FuncDecl
+	if ch.Rollback != nil {
+		want["Rollback"] = ch.Rollback.Func.Name.Name
+		rollback = ch.Rollback.Func
+	}
+	if _, recorded := e.fields["Checksum"]; recorded {
+		want["Checksum"] = gen.Checksum(c.pass.Fset, ch.Func, rollback)
 	}
 	var diffs []string
 	for _, field := range compared {
-		if have := e.fields[field]; have != want[field] && have != unknownFunc {
+		have := e.fields[field]
+		switch {
+		case have == want[field] || have == unknownFunc:
+		case field == "Checksum":
+			diffs = append(diffs, "the checksum differs: the source of "+ch.Func.Name.Name+" or of its rollback changed since it was generated")
+		default:
 			diffs = append(diffs, fmt.Sprintf("%s is %s there but %s in the source", strings.ToLower(field), shown(have), shown(want[field])))
 		}
 	}

@@ -68,7 +68,7 @@ func cutSpace(s string) (word, rest string) {
 // silenced reports whether a doc comment silences check for ch, and
 // records that the silencing comment was needed.
 func (c *checker) silenced(ch *change, check string) bool {
-	cm, ok := ch.site.ignores[check]
+	cm, ok := ch.ignores[check]
 	if ok {
 		c.usedIgnores[cm] = true
 	}

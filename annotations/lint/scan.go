@@ -4,134 +4,124 @@ import (
 	"fmt"
 	"go/ast"
 	"go/token"
+	"os"
 	"strings"
 
 	"github.com/flamingock/flamingock-go/annotations"
 	"github.com/flamingock/flamingock-go/internal/placement"
+	"github.com/flamingock/flamingock-go/internal/rules"
 	"golang.org/x/tools/go/analysis"
 )
 
 // site is a well-formed directive in the doc comment of a top-level
 // function of a non-test file.
 type site struct {
-	dir     annotations.Directive
-	comment *ast.Comment
-	fn      *ast.FuncDecl
-	file    *ast.File
+	rules.Site
 	// ignores are the checks silenced by //flamingocklint:ignore lines in
 	// the same doc comment.
 	ignores map[string]*ast.Comment
 }
 
-// scan walks every comment of the package: it reports malformed, misspelt
-// and misplaced directives and returns the well-formed ones on top-level
-// functions, with the package's flamingock_gen.go if it has one.
-func (c *checker) scan() (sites []site, genFile *ast.File) {
+// change is one change of the package, as the shared rules found it.
+type change struct {
+	*rules.Change
+	ignores map[string]*ast.Comment
+}
+
+// check applies the rules the generator applies (package internal/rules),
+// reporting what they find as blocking diagnostics, and returns the
+// package's directives and changes, with the package's flamingock_gen.go
+// if it has one.
+func (c *checker) check() (sites []site, changes []*change, genFile *ast.File) {
+	var files []*ast.File
+	var other []string
 	for _, f := range c.pass.Files {
-		if c.isOurGenerated(f) {
+		real := c.pass.Fset.PositionFor(f.Pos(), false).Filename
+		switch {
+		case c.isOurGenerated(f):
 			genFile = f
-			continue
-		}
-		test := strings.HasSuffix(c.fileName(f.Pos()), "_test.go")
-		owners := placement.DocOwners(f)
-		for _, group := range f.Comments {
-			var groupSites []site
-			for _, cm := range group.List {
-				if s, ok := c.comment(f, cm, owners[cm], test); ok {
-					groupSites = append(groupSites, s)
-				}
+		case strings.HasSuffix(real, "_test.go"):
+			c.testFile(f)
+		case !strings.HasSuffix(real, ".go"):
+			// cgo's rewrite of a file that imports "C": the rules read
+			// the file as written, named by the rewrite's //line.
+			if written := c.pass.Fset.Position(f.Package).Filename; strings.HasSuffix(written, ".go") {
+				other = append(other, written)
 			}
-			if len(groupSites) > 0 {
-				// Ignore comments count only beside a directive.
-				ignores := c.ignores(group)
-				for i := range groupSites {
-					groupSites[i].ignores = ignores
-				}
-				sites = append(sites, groupSites...)
-			}
+		default:
+			files = append(files, f)
 		}
 	}
-	return sites, genFile
+	other = append(other, c.pass.IgnoredFiles...)
+	found := rules.Check(rules.Package{
+		Fset:  c.pass.Fset,
+		Types: c.pass.Pkg,
+		Info:  c.pass.TypesInfo,
+		Files: files,
+		Other: goFiles(other),
+		Read:  readFile,
+	}, func(d rules.Diagnostic) {
+		c.report(d.Pos, d.Category, true, d.Msg, fixesFor(d)...)
+	})
+	// Ignore comments count only beside a directive: in the doc
+	// comment of a function that has one.
+	ignores := map[*ast.FuncDecl]map[string]*ast.Comment{}
+	for _, s := range found.Sites {
+		ignores[s.Func] = c.ignores(s.Func.Doc)
+		sites = append(sites, site{Site: s, ignores: ignores[s.Func]})
+	}
+	for _, ch := range found.Changes {
+		changes = append(changes, &change{Change: ch, ignores: ignores[ch.Func]})
+	}
+	return sites, changes, genFile
 }
 
-// comment checks one comment and returns it as a site when it is a
-// well-formed directive on a top-level function.
-func (c *checker) comment(f *ast.File, cm *ast.Comment, owner ast.Node, test bool) (site, bool) {
-	if !strings.HasPrefix(cm.Text, annotations.Prefix) {
-		if test || strings.HasPrefix(cm.Text, "//\t") {
-			// A _test.go file is not read by the generator; a line
-			// indented by a tab is a code block in a doc comment: an
-			// example, as flamingock-gen also reads it.
-			return site{}, false
-		}
-		if hint, typo := annotations.LikelyTypo(cm.Text); typo {
-			if c.typoReported(cm, owner) {
-				c.report(cm.Slash, catTypo, true, hint, typoFixes(cm)...)
-			}
-		}
-		return site{}, false
+// fixesFor returns the suggested fixes for a problem the rules found.
+func fixesFor(d rules.Diagnostic) []analysis.SuggestedFix {
+	switch {
+	case d.ParseErr != nil:
+		return parseFixes(d.Comment, d.ParseErr)
+	case d.Category == rules.CatTypo:
+		return typoFixes(d.Comment)
 	}
-	d, ok, errs := annotations.Parse(cm.Text)
-	if !ok {
-		return site{}, false
-	}
-	who := placement.Subject(d)
-	if test {
-		c.report(cm.Slash, catPlacement, false, fmt.Sprintf("%s%s is in a _test.go file, which flamingock-gen does not read; move the function to a non-test file",
-			who, placement.DirectiveName(d)))
-		return site{}, false
-	}
-	for _, e := range errs {
-		c.report(cm.Slash+token.Pos(e.Offset), catDirective, true, who+e.Msg, parseFixes(cm, e)...)
-	}
-	if len(errs) > 0 {
-		return site{}, false
-	}
-	fn, problem := placement.Check(f, owner, cm, d)
-	if problem != "" {
-		c.report(cm.Slash, catPlacement, true, problem)
-		return site{}, false
-	}
-	return site{dir: d, comment: cm, fn: fn, file: f}, true
+	return nil
 }
 
-// onePerFunction drops and reports every directive after the first on the
-// same function: a function declares one change or one rollback.
-func (c *checker) onePerFunction(sites []site) []site {
-	first := map[*ast.FuncDecl]site{}
-	var out []site
-	for _, s := range sites {
-		if prev, dup := first[s.fn]; dup {
-			c.report(s.comment.Slash, catPlacement, true, fmt.Sprintf("%s%s is the second directive on %s (the first is at %s); a function declares one change or one rollback",
-				placement.Subject(s.dir), placement.DirectiveName(s.dir), s.fn.Name.Name, c.where(prev.comment.Slash)))
-			continue
+// goFiles keeps the non-test Go files of names.
+func goFiles(names []string) []string {
+	var out []string
+	for _, name := range names {
+		if strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") {
+			out = append(out, name)
 		}
-		first[s.fn] = s
-		out = append(out, s)
 	}
 	return out
+}
+
+func readFile(name string) []byte {
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return nil
+	}
+	return src
+}
+
+// testFile warns about directives in a _test.go file, which flamingock-gen
+// never reads.
+func (c *checker) testFile(f *ast.File) {
+	for _, group := range f.Comments {
+		for _, cm := range group.List {
+			d, ok, _ := annotations.Parse(cm.Text)
+			if !ok {
+				continue
+			}
+			c.report(cm.Slash, catPlacement, false, fmt.Sprintf("%s%s is in a _test.go file, which flamingock-gen does not read; move the function to a non-test file",
+				placement.Subject(d), placement.DirectiveName(d)))
+		}
+	}
 }
 
 // textEdit replaces the bytes [from, to) of comment cm with text.
 func textEdit(cm *ast.Comment, from, to int, text string) analysis.TextEdit {
 	return analysis.TextEdit{Pos: cm.Slash + token.Pos(from), End: cm.Slash + token.Pos(to), NewText: []byte(text)}
-}
-
-// typoReported decides whether a comment that [annotations.LikelyTypo]
-// flags is reported. In the doc comment of a function it always is, as
-// flamingock-gen reports it there. Elsewhere (a package or type doc, a
-// comment in a body) the analyzer, which runs on every package and not
-// only on those holding changes, reports it only when the rewritten
-// comment is a flawless directive: prose that wraps a line before
-// "//flamingock:change directives ..." is not a typo.
-func (c *checker) typoReported(cm *ast.Comment, owner ast.Node) bool {
-	if _, onFunc := owner.(*ast.FuncDecl); onFunc {
-		return true
-	}
-	fixed, ok := typoRewrite(cm.Text)
-	if !ok {
-		return false
-	}
-	_, _, errs := annotations.Parse(fixed)
-	return len(errs) == 0
 }

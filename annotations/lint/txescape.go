@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"go/ast"
 	"go/types"
 )
 
@@ -42,17 +43,30 @@ func escapingHandleOf(t types.Type) (escapingHandle, bool) {
 // commits on its own, and stays when the transaction rolls back.
 func (c *checker) txEscape(changes []*change) {
 	for _, ch := range changes {
-		if !ch.dir.Change.Transactional || ch.sig == nil {
+		if !ch.Directive.Change.Transactional || ch.Params == nil {
 			continue
 		}
-		for i, t := range ch.sig.params[1:] {
+		exprs := paramExprs(ch.Func)
+		for i, t := range ch.Params[1:] {
 			h, escapes := escapingHandleOf(t)
 			if !escapes || c.silenced(ch, catTxEscape) {
 				continue
 			}
-			c.report(ch.sig.exprs[i+1].Pos(), catTxEscape, false,
+			c.report(exprs[i+1].Pos(), catTxEscape, false,
 				fmt.Sprintf("%s%s is transactional but takes %s, which writes outside the change's transaction and is not undone when it rolls back; take %s instead, or set transactional=false",
-					ch.who(), ch.fn.Name.Name, c.typeString(t), h.instead))
+					ch.Who(), ch.Func.Name.Name, c.typeString(t), h.instead))
 		}
 	}
+}
+
+// paramExprs returns the type expression of each parameter, one per
+// parameter even where several share a type (a, b *sql.Tx).
+func paramExprs(fn *ast.FuncDecl) []ast.Expr {
+	var exprs []ast.Expr
+	for _, f := range fn.Type.Params.List {
+		for range max(len(f.Names), 1) {
+			exprs = append(exprs, f.Type)
+		}
+	}
+	return exprs
 }

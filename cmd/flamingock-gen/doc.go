@@ -9,6 +9,9 @@
 //
 //	flamingock-gen [-check | -diff] [-tags list] [packages]
 //
+// A .go file argument (go generate's $GOFILE) stands for the package in
+// its directory.
+//
 // Exit codes: 0 written (or current, with -check or -diff), 1 stale (with
 // -check or -diff), 2 errors. The core lives in internal/gen; see
 // docs/generator.md for what the file contains and every error reported.

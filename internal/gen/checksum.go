@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"hash"
 	"io"
+	"os"
 )
 
 // checksum returns "sha256:<hex>" of the normalised source of a change's
@@ -34,6 +35,23 @@ func checksum(fset *token.FileSet, read func(filename string) []byte, apply, rol
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
+// Checksum returns the checksum flamingock-gen records for a change whose
+// functions are apply and rollback (nil when it has none), reading their
+// source from the files on disk: the analyzer compares it with the
+// registry's, as -check does.
+func Checksum(fset *token.FileSet, apply, rollback *ast.FuncDecl) string {
+	return checksum(fset, readSource, apply, rollback)
+}
+
+// readSource reads a source file; nil when it cannot be read.
+func readSource(name string) []byte {
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return nil
+	}
+	return src
+}
+
 // writeTokens writes the canonical tokens of fn (see [tokenWriter]) to h,
 // one per line.
 func writeTokens(h hash.Hash, fset *token.FileSet, read func(string) []byte, fn *ast.FuncDecl) {
@@ -44,10 +62,12 @@ func writeTokens(h hash.Hash, fset *token.FileSet, read func(string) []byte, fn 
 	h.Write(w.canonical(declSource(fset, read, fn)))
 }
 
-// declSource returns the source of fn from its func keyword to its end.
+// declSource returns the source of fn from its func keyword to its end,
+// read at the real offsets of the file on disk (never those of a //line
+// directive, which would cut the wrong bytes).
 func declSource(fset *token.FileSet, read func(string) []byte, fn *ast.FuncDecl) []byte {
 	if read != nil {
-		start, end := fset.Position(fn.Pos()), fset.Position(fn.End())
+		start, end := fset.PositionFor(fn.Pos(), false), fset.PositionFor(fn.End(), false)
 		if src := read(start.Filename); src != nil && start.Filename == end.Filename && end.Offset <= len(src) && start.Offset < end.Offset {
 			return src[start.Offset:end.Offset]
 		}

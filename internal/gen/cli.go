@@ -21,7 +21,8 @@ const usage = `usage: flamingock-gen [-check | -diff] [-tags list] [packages]
 
 flamingock-gen writes flamingock_gen.go into each package (default ".")
 that declares //flamingock:change functions: a typed, ordered registry
-exposed as func Stage() flamingock.Stage.
+exposed as func Stage() flamingock.Stage. A .go file argument stands for
+the package in its directory.
 
 Exit codes: 0 done (or current), 1 stale (with -check or -diff), 2 errors.
 

@@ -79,12 +79,13 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	cfg.Dir = dir
 	c := &collector{dir: dir}
-	pkgs, err := load(ctx, cfg, c)
+	pkgs, runtime, err := load(ctx, cfg, c)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{Dir: dir}
-	models := map[string]*Package{} // by output path
+	models := map[string]*Package{}          // by output path
+	loaded := map[string]*packages.Package{} // by output path
 	for _, p := range pkgs {
 		if len(p.Errors) > 0 || p.Types == nil {
 			continue // reported by load; its types cannot be trusted
@@ -100,6 +101,7 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 		if f != nil {
 			res.Files = append(res.Files, *f)
 			models[f.Path] = m
+			loaded[f.Path] = p
 		}
 	}
 	// Ids must be unique across the stages of a pipeline. The generator
@@ -112,6 +114,7 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 	if len(res.Diagnostics) > 0 {
 		return res, nil
 	}
+	imp := newRegistryImporter(ctx, cfg, runtime)
 	for i, f := range res.Files {
 		m := models[f.Path]
 		if m == nil {
@@ -122,6 +125,7 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 		digest := modelDigest(m)
 		if f.Have != nil && isCurrent(f.Have, digest) {
 			res.Files[i].Want = f.Have
+			verifyCurrent(loaded[f.Path], f, c)
 			continue
 		}
 		body, err := emitBody(m)
@@ -129,6 +133,11 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 		res.Files[i].Want = withDigest(digest, body)
+		verifyRendered(loaded[f.Path], res.Files[i], imp, c)
+	}
+	if len(c.diags) > 0 {
+		res.Diagnostics = c.sorted()
+		return res, nil
 	}
 	slices.SortFunc(res.Files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
 	return res, nil
@@ -197,6 +206,10 @@ func (f File) Describe(dir string) string {
 		return fmt.Sprintf("%s: stale: its package declares no changes any more; run go generate to remove it", rel)
 	case f.Have == nil:
 		return fmt.Sprintf("%s: missing; run go generate", rel)
+	}
+	if bytes.Equal(bytes.ReplaceAll(f.Have, []byte("\r\n"), []byte("\n")), f.Want) {
+		return fmt.Sprintf("%s: only line endings differ: the file on disk has CRLF line endings, flamingock-gen writes LF; "+
+			"check it out with LF (a .gitattributes line \"%s text eol=lf\") or run go generate", rel, OutputName)
 	}
 	return fmt.Sprintf("%s: out of date; run go generate", rel)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/flamingock/flamingock-go/internal/gen/unidiff"
 )
@@ -52,14 +53,17 @@ func removeIfOurs(path string) error {
 }
 
 // Diff returns the unified diff of every stale file, from what is on disk
-// to what should be, with paths relative to res.Dir.
+// to what should be. Paths are relative to the root of the git repository
+// around res.Dir, which is what git apply expects; outside a repository,
+// to res.Dir or the nearest directory above it that holds the file.
 func Diff(res *Result) string {
 	var b bytes.Buffer
+	base := diffBase(res.Dir)
 	for _, f := range res.Files {
 		if !f.Stale() {
 			continue
 		}
-		rel := relPath(f.Path, res.Dir)
+		rel := filepath.ToSlash(relPath(f.Path, commonDir(base, f.Path)))
 		oldName, newName := "a/"+rel, "b/"+rel
 		if f.Have == nil {
 			oldName = "/dev/null"
@@ -81,4 +85,31 @@ func Stale(res *Result) []File {
 		}
 	}
 	return out
+}
+
+// diffBase returns the root of the git repository that holds dir (the
+// nearest directory with a .git entry), or dir itself.
+func diffBase(dir string) string {
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return dir
+		}
+		d = parent
+	}
+}
+
+// commonDir returns dir, or the nearest directory above it that holds path.
+func commonDir(dir, path string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if rel, err := filepath.Rel(d, path); err == nil && filepath.IsLocal(rel) {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return d
+		}
+	}
 }

@@ -48,7 +48,7 @@ func run(ctx context.Context, dbPath, outboxDir string) error {
 	runner, err := flamingock.New(
 		flamingock.NewPipeline(accounts.Stage(), welcome.Stage()),
 		flamingock.WithAuditStore(store),
-		flamingock.WithTargets(appDB, flamingock.NewDependencyTarget("outbox", func(d *flamingock.Deps) { flamingock.Provide(d, box) })),
+		flamingock.WithTargets(appDB, flamingock.NewDependencyTarget("outbox", box)),
 		flamingock.WithDependency(db),
 		flamingock.WithService("nocli", "1.0.0"),
 	)

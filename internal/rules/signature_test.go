@@ -1,12 +1,10 @@
-package gen
+package rules
 
 import (
 	"go/token"
 	"go/types"
 	"strings"
 	"testing"
-
-	"golang.org/x/tools/go/packages"
 )
 
 // TestUnnameable covers a dependency type the generated file cannot
@@ -19,7 +17,7 @@ func TestUnnameable(t *testing.T) {
 	secret := types.NewNamed(types.NewTypeName(token.NoPos, other, "secret", nil), types.NewStruct(nil, nil), nil)
 	public := types.NewNamed(types.NewTypeName(token.NoPos, other, "Public", nil), types.NewStruct(nil, nil), nil)
 	mine := types.NewNamed(types.NewTypeName(token.NoPos, own, "mine", nil), types.NewStruct(nil, nil), nil)
-	k := &checker{pkg: &packages.Package{Types: own}}
+	k := &checker{Package: Package{Types: own}}
 	for _, tc := range []struct {
 		t    types.Type
 		want string
