@@ -24,6 +24,7 @@ var heavy = []string{
 	"github.com/twmb/franz-go",          // the Kafka target
 	"github.com/johannesboyne/gofakes3", // test server
 	"golang.org/x/tools",                // the analyzer
+	"github.com/go-sql-driver/",         // the MySQL store
 }
 
 // light lists the packages an application links in every setup and what
@@ -35,6 +36,7 @@ var light = []struct {
 }{
 	{"runtime", []string{"modernc.org/", "github.com/spf13/"}},
 	{"audit", []string{"modernc.org/", "github.com/spf13/"}},
+	{"targets", []string{"modernc.org/", "github.com/spf13/"}},
 	{"audit/storeurl", []string{"modernc.org/", "github.com/spf13/"}},
 	{"cli", []string{"modernc.org/"}},
 	{"audit/sqlite", []string{"github.com/spf13/"}},
