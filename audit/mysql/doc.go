@@ -1,0 +1,40 @@
+// Package mysql is an [audit.Store] in MySQL or MariaDB, through
+// database/sql and github.com/go-sql-driver/mysql.
+//
+// The store keeps four InnoDB tables (names configurable, validated as
+// plain identifiers and always quoted): an append-only history, a
+// latest-state table with one row per change, a lock table with one row per
+// lock, and a digest table with one row per lock: the [audit.AppliedDigest]
+// of the changes whose latest state is applied.
+//
+//   - Append is one transaction: a locking read of the lock row that only
+//     finds it if the writer's token is the current, unexpired one (judged
+//     by the database clock), the update of the digest row by what the
+//     append changes, the history insert, and the upsert of the latest
+//     state. The shared lock on the lock row makes a takeover wait for an
+//     append in flight, so a fenced-out writer can never commit.
+//   - AppliedDigest is one SELECT of one row, whatever the number of
+//     changes: the runner's check that nothing is pending.
+//   - Snapshot is one SELECT of the latest-state table.
+//   - The lock is a lease row whose expiry is computed by the database's
+//     clock; the fencing token grows on every acquisition and the row is
+//     never deleted, so it never starts over.
+//   - [New] checks that its tables exist in one read-only round trip and,
+//     only when one is missing, creates them with idempotent statements that
+//     instances starting together can run at once. A latest-state table
+//     that was lost is rebuilt from the history; a lost digest is
+//     recomputed from the latest states.
+//
+// [Store.AppendTx] appends inside a caller's *sql.Tx: targets/sqldb uses it
+// to commit a change and its audit entry together when both live in the
+// same *sql.DB.
+//
+// Timestamps are exchanged with the server as UTC text, so the DSN's
+// parseTime and loc do not change what is stored or read.
+//
+// See docs/audit-stores.md for the table definitions.
+package mysql
+
+import "github.com/flamingock/flamingock-go/audit"
+
+var _ audit.Store = (*Store)(nil)
