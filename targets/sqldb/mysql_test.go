@@ -1,0 +1,334 @@
+package sqldb_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/audittest"
+	"github.com/flamingock/flamingock-go/audit/mysql"
+	"github.com/flamingock/flamingock-go/internal/mytest"
+	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/targets/sqldb"
+)
+
+// myEnv is one pipeline on MariaDB/MySQL: a target database with an
+// effects table, and an audit store in the same *sql.DB (shared
+// transactions) or in another database (commit markers).
+type myEnv struct {
+	targetDB *sql.DB
+	store    *mysql.Store
+	target   *sqldb.Target
+	// openStore opens another store instance on the same audit tables, as
+	// another process would.
+	openStore func(t *testing.T) *mysql.Store
+}
+
+func newMyEnv(t *testing.T, shared bool) *myEnv {
+	t.Helper()
+	ctx := context.Background()
+	d := mytest.New(t)
+	e := &myEnv{targetDB: d.DB(t)}
+	if _, err := e.targetDB.ExecContext(ctx, `CREATE TABLE effects (change_id VARCHAR(255) NOT NULL) ENGINE=InnoDB`); err != nil {
+		t.Fatal(err)
+	}
+	auditDB := d
+	if !shared {
+		auditDB = mytest.New(t)
+	}
+	e.openStore = func(t *testing.T) *mysql.Store {
+		db := e.targetDB
+		if !shared {
+			db = auditDB.DB(t)
+		}
+		s, err := mysql.New(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	e.store = e.openStore(t)
+	var err error
+	if e.target, err = sqldb.New("db", e.targetDB); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *myEnv) runner(t testing.TB, p flamingock.Pipeline, opts ...flamingock.Option) *flamingock.Runner {
+	t.Helper()
+	opts = append([]flamingock.Option{flamingock.WithAuditStore(e.store), flamingock.WithTargets(e.target), flamingock.WithLockWait(20 * time.Second)}, opts...)
+	r, err := flamingock.New(p, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (e *myEnv) effects(t *testing.T, id string) int {
+	t.Helper()
+	var n int
+	if err := e.targetDB.QueryRow(`SELECT count(*) FROM effects WHERE change_id = ?`, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (e *myEnv) history(t *testing.T, id string) string {
+	t.Helper()
+	return audittest.States(t, e.store, id)
+}
+
+// ddlChange is a change declared transactional that runs DDL, which MySQL
+// commits implicitly, between two writes to the effects table.
+func ddlChange(id string) flamingock.Change {
+	c := txChange(id, "1", hooks{}, nil)
+	c.Apply = func(ctx context.Context, d *flamingock.Deps) error {
+		tx, err := flamingock.Resolve[*sql.Tx](d)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO effects (change_id) VALUES (?)`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "CREATE TABLE widgets_"+id+" (id INT PRIMARY KEY)"); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO effects (change_id) VALUES (?)`, id)
+		return err
+	}
+	return c
+}
+
+func TestMySQLSharedTransactionCommitsChangeWithItsEntry(t *testing.T) {
+	e := newMyEnv(t, true)
+	rep, err := e.runner(t, stage(txChange("a", "1", hooks{}, nil))).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Changes[0].Protocol != audit.TxShared || e.history(t, "a") != "APPLIED" || e.effects(t, "a") != 1 {
+		t.Fatalf("protocol %s history %s effects %d", rep.Changes[0].Protocol, e.history(t, "a"), e.effects(t, "a"))
+	}
+	if _, found, err := e.target.ReadMarker(context.Background(), "a"); err != nil || found {
+		t.Fatalf("a shared-transaction change left a marker (found=%v, %v)", found, err)
+	}
+}
+
+func TestMySQLSharedTransactionFailureRollsBackThenReapplies(t *testing.T) {
+	e := newMyEnv(t, true)
+	_, err := e.runner(t, stage(txChange("a", "1", hooks{}, errBoom))).Run(context.Background())
+	if re, ok := errors.AsType[*flamingock.RunError](err); !ok || !errors.Is(re.Apply, errBoom) || re.State != audit.Failed {
+		t.Fatalf("got %v", err)
+	}
+	if e.history(t, "a") != "FAILED" || e.effects(t, "a") != 0 {
+		t.Fatalf("history %s effects %d: the failed change must be rolled back", e.history(t, "a"), e.effects(t, "a"))
+	}
+	if _, err := e.runner(t, stage(txChange("a", "1", hooks{}, nil))).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if e.history(t, "a") != "FAILED,APPLIED" || e.effects(t, "a") != 1 {
+		t.Fatalf("history %s effects %d", e.history(t, "a"), e.effects(t, "a"))
+	}
+}
+
+func TestMySQLSeparateTransactionWritesMarker(t *testing.T) {
+	e := newMyEnv(t, false)
+	rep, err := e.runner(t, stage(txChange("a", "1", hooks{}, nil))).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Changes[0].Protocol != audit.TxSeparateWithMarker || e.history(t, "a") != "STARTED,APPLIED" || e.effects(t, "a") != 1 {
+		t.Fatalf("protocol %s history %s effects %d", rep.Changes[0].Protocol, e.history(t, "a"), e.effects(t, "a"))
+	}
+	m, found, err := e.target.ReadMarker(context.Background(), "a")
+	if err != nil || !found || m.RunID != rep.RunID || m.Token != audittest.Latest(t, e.store, "a").Token {
+		t.Fatalf("marker %+v found=%v err=%v", m, found, err)
+	}
+	// A failed change leaves no marker and nothing in the target.
+	if _, err := e.runner(t, stage(txChange("b", "2", hooks{}, errBoom))).Run(context.Background()); err == nil {
+		t.Fatal("want failure")
+	}
+	if _, found, _ := e.target.ReadMarker(context.Background(), "b"); found || e.effects(t, "b") != 0 {
+		t.Fatalf("a rolled-back change left a marker (%v) or effects (%d)", found, e.effects(t, "b"))
+	}
+}
+
+func TestMySQLNonTransactionalChangeRollsBack(t *testing.T) {
+	e := newMyEnv(t, true)
+	c := dbChange("a", "1", flamingock.RecoveryManual, hooks{}, errBoom)
+	c.Rollback = func(ctx context.Context, d *flamingock.Deps) error {
+		db, err := flamingock.Resolve[*sql.DB](d)
+		if err != nil {
+			return err
+		}
+		_, err = db.ExecContext(ctx, `DELETE FROM effects WHERE change_id = 'a'`)
+		return err
+	}
+	_, err := e.runner(t, stage(c)).Run(context.Background())
+	if re, ok := errors.AsType[*flamingock.RunError](err); !ok || re.State != audit.RolledBack {
+		t.Fatalf("got %v", err)
+	}
+	if e.history(t, "a") != "STARTED,ROLLED_BACK" || e.effects(t, "a") != 0 {
+		t.Fatalf("history %s effects %d", e.history(t, "a"), e.effects(t, "a"))
+	}
+}
+
+// TestMySQLImplicitCommitIsRefused: DDL in a change declared transactional
+// commits the transaction implicitly. The target notices before the audit
+// entry (shared) or the commit marker (separate) is written in it, and the
+// run fails naming the change and the fix, instead of recording the change
+// as applied atomically.
+func TestMySQLImplicitCommitIsRefused(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			e := newMyEnv(t, shared)
+			_, err := e.runner(t, stage(ddlChange("ddl"))).Run(context.Background())
+			ice, ok := errors.AsType[*sqldb.ImplicitCommitError](err)
+			if !ok || ice.ChangeID != "ddl" {
+				t.Fatalf("run error %v, want an ImplicitCommitError for change ddl", err)
+			}
+			for _, want := range []string{`"ddl"`, "transactional=false", "rollback", "non-transactional change of its own"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if latest := audittest.Latest(t, e.store, "ddl"); latest.State != audit.Failed || !strings.Contains(latest.Error, "transactional=false") {
+				t.Errorf("latest entry %s %q, want FAILED with the message", latest.State, latest.Error)
+			}
+			// The DDL committed the first insert and the second ran outside
+			// any transaction: both stay, which is why the change may not
+			// claim atomicity.
+			if n := e.effects(t, "ddl"); n != 2 {
+				t.Errorf("effects %d, want 2 (committed implicitly)", n)
+			}
+			if shared {
+				return
+			}
+			// With commit markers, the marker written after the implicit
+			// commit lets the next run record the change without running
+			// it again.
+			if _, err := e.runner(t, stage(ddlChange("ddl"))).Run(context.Background()); err != nil {
+				t.Fatalf("run after the refusal: %v", err)
+			}
+			if h := e.history(t, "ddl"); h != "STARTED,FAILED,APPLIED" || e.effects(t, "ddl") != 2 {
+				t.Fatalf("history %s effects %d: the change ran again", h, e.effects(t, "ddl"))
+			}
+		})
+	}
+}
+
+// TestMySQLTransactionalChangeWithoutDDLPassesTheCheck: the check reads
+// the session state and lets a plain transactional change through, also
+// one that runs no statement at all.
+func TestMySQLTransactionalChangeWithoutDDLPassesTheCheck(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		e := newMyEnv(t, shared)
+		empty := txChange("empty", "2", hooks{}, nil)
+		empty.Apply = func(context.Context, *flamingock.Deps) error { return nil }
+		if _, err := e.runner(t, stage(txChange("a", "1", hooks{}, nil), empty)).Run(context.Background()); err != nil {
+			t.Fatalf("shared=%v: %v", shared, err)
+		}
+	}
+}
+
+// TestMySQLConcurrentRunnersApplyEachChangeOnce: runners started together,
+// each with its own pool and store instance as separate processes would
+// have, apply every change exactly once.
+func TestMySQLConcurrentRunnersApplyEachChangeOnce(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			e := newMyEnv(t, shared)
+			var changes []flamingock.Change
+			for i := range 6 {
+				if i%3 == 2 {
+					changes = append(changes, dbChange(fmt.Sprintf("c%d", i), fmt.Sprintf("%02d", i), flamingock.RecoveryManual, hooks{}, nil))
+				} else {
+					changes = append(changes, txChange(fmt.Sprintf("c%d", i), fmt.Sprintf("%02d", i), hooks{}, nil))
+				}
+			}
+			const runners = 4
+			stores := make([]*mysql.Store, runners)
+			for i := range stores {
+				stores[i] = e.openStore(t)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, runners)
+			for i := range runners {
+				r, err := flamingock.New(stage(changes...), flamingock.WithAuditStore(stores[i]), flamingock.WithTargets(e.target), flamingock.WithLockWait(60*time.Second))
+				if err != nil {
+					t.Fatal(err)
+				}
+				wg.Go(func() {
+					_, err := r.Run(context.Background())
+					errs <- err
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Errorf("runner: %v", err)
+				}
+			}
+			for _, c := range changes {
+				if n := e.effects(t, c.ID); n != 1 {
+					t.Errorf("%s applied %d times", c.ID, n)
+				}
+				if h := e.history(t, c.ID); !strings.HasSuffix(h, "APPLIED") || strings.Count(h, "APPLIED") != 1 {
+					t.Errorf("%s history %s", c.ID, h)
+				}
+			}
+		})
+	}
+}
+
+// TestMySQLKilledConnectionRollsBack: the server kills the connection of a
+// change's transaction (KILL CONNECTION, as an operator or a failover
+// would) after the change's write. The run fails, the write is gone with
+// the transaction, and the next run applies the change once.
+func TestMySQLKilledConnectionRollsBack(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			e := newMyEnv(t, shared)
+			killer := e.targetDB
+			c := txChange("a", "1", hooks{}, nil)
+			apply := c.Apply
+			c.Apply = func(ctx context.Context, d *flamingock.Deps) error {
+				if err := apply(ctx, d); err != nil {
+					return err
+				}
+				tx, err := flamingock.Resolve[*sql.Tx](d)
+				if err != nil {
+					return err
+				}
+				var id int64
+				if err := tx.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+					return err
+				}
+				_, err = killer.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", id))
+				return err
+			}
+			if _, err := e.runner(t, stage(c)).Run(context.Background()); err == nil {
+				t.Fatal("the run succeeded although its transaction's connection was killed")
+			}
+			if n := e.effects(t, "a"); n != 0 {
+				t.Fatalf("effects %d after the connection was killed, want 0 (rolled back)", n)
+			}
+			if latest := audittest.Latest(t, e.store, "a"); latest.State == audit.Applied {
+				t.Fatalf("latest entry APPLIED for a transaction that was killed")
+			}
+			if _, err := e.runner(t, stage(txChange("a", "1", hooks{}, nil))).Run(context.Background()); err != nil {
+				t.Fatalf("run after the kill: %v", err)
+			}
+			if n := e.effects(t, "a"); n != 1 {
+				t.Fatalf("effects %d after the second run, want 1", n)
+			}
+		})
+	}
+}
