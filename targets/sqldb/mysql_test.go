@@ -22,43 +22,75 @@ import (
 // effects table, and an audit store in the same *sql.DB (shared
 // transactions) or in another database (commit markers).
 type myEnv struct {
-	targetDB *sql.DB
-	store    *mysql.Store
-	target   *sqldb.Target
-	// openStore opens another store instance on the same audit tables, as
-	// another process would.
-	openStore func(t *testing.T) *mysql.Store
+	targetDSN, auditDSN string
+	targetDB            *sql.DB
+	store               *mysql.Store
+	target              *sqldb.Target
+	closers             []func() error
 }
 
+// newMyEnv creates the databases for t (one when shared) and the effects
+// table, and opens the env on them.
 func newMyEnv(t *testing.T, shared bool) *myEnv {
 	t.Helper()
-	ctx := context.Background()
-	d := mytest.New(t)
-	e := &myEnv{targetDB: d.DB(t)}
-	if _, err := e.targetDB.ExecContext(ctx, `CREATE TABLE effects (change_id VARCHAR(255) NOT NULL) ENGINE=InnoDB`); err != nil {
-		t.Fatal(err)
-	}
-	auditDB := d
+	target := mytest.New(t)
+	auditDSN := target.DSN
 	if !shared {
-		auditDB = mytest.New(t)
+		auditDSN = mytest.New(t).DSN
 	}
-	e.openStore = func(t *testing.T) *mysql.Store {
-		db := e.targetDB
-		if !shared {
-			db = auditDB.DB(t)
-		}
-		s, err := mysql.New(ctx, db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	e.store = e.openStore(t)
-	var err error
-	if e.target, err = sqldb.New("db", e.targetDB); err != nil {
+	e, err := openMyEnv(context.Background(), target.DSN, auditDSN)
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(e.close)
 	return e
+}
+
+// openMyEnv opens the env on existing databases (a crash test's child
+// reopens its parent's), creating the effects table if missing. The store
+// shares the target's *sql.DB when both DSNs are the same.
+func openMyEnv(ctx context.Context, targetDSN, auditDSN string) (*myEnv, error) {
+	e := &myEnv{targetDSN: targetDSN, auditDSN: auditDSN}
+	var err error
+	if e.targetDB, err = sql.Open("mysql", targetDSN); err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, e.targetDB.Close)
+	if _, err := e.targetDB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS effects (change_id VARCHAR(255) NOT NULL) ENGINE=InnoDB`); err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.store, err = e.openStore(ctx); err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.target, err = sqldb.New("db", e.targetDB); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// openStore opens a store instance on the env's audit tables: on the
+// target's *sql.DB when they share a database, otherwise on a pool of its
+// own, as another process would.
+func (e *myEnv) openStore(ctx context.Context) (*mysql.Store, error) {
+	db := e.targetDB
+	if e.auditDSN != e.targetDSN {
+		var err error
+		if db, err = sql.Open("mysql", e.auditDSN); err != nil {
+			return nil, err
+		}
+		e.closers = append(e.closers, db.Close)
+	}
+	return mysql.New(ctx, db)
+}
+
+func (e *myEnv) close() {
+	for _, c := range e.closers {
+		c()
+	}
+	e.closers = nil
 }
 
 func (e *myEnv) runner(t testing.TB, p flamingock.Pipeline, opts ...flamingock.Option) *flamingock.Runner {
@@ -255,7 +287,10 @@ func TestMySQLConcurrentRunnersApplyEachChangeOnce(t *testing.T) {
 			const runners = 4
 			stores := make([]*mysql.Store, runners)
 			for i := range stores {
-				stores[i] = e.openStore(t)
+				var err error
+				if stores[i], err = e.openStore(context.Background()); err != nil {
+					t.Fatal(err)
+				}
 			}
 			var wg sync.WaitGroup
 			errs := make(chan error, runners)
