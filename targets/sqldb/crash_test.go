@@ -43,6 +43,9 @@ func (k killingStore) Append(ctx context.Context, e audit.Entry) (audit.Entry, e
 
 func child() int {
 	if crashtest.Param("BACKEND") == "mysql" {
+		if crashtest.Param("MODE") == "pause" {
+			return myPauseChild()
+		}
 		return myChild()
 	}
 	ctx := context.Background()
