@@ -51,6 +51,7 @@ type queries struct {
 	missing      string
 	digest       string
 	digestEnsure string
+	digestSeed   string
 	digestLock   string
 	digestInit   string
 	digestFix    string
@@ -102,6 +103,8 @@ func buildQueries(c config) queries {
 
 		digest:       "SELECT applied_count, sum_hi, sum_lo FROM " + digest + " WHERE lock_key = ?",
 		digestEnsure: "INSERT INTO " + digest + " (lock_key, applied_count, sum_hi, sum_lo) VALUES (?, NULL, NULL, NULL) ON DUPLICATE KEY UPDATE lock_key = lock_key",
+		digestSeed: "INSERT INTO " + digest + " (lock_key, applied_count, sum_hi, sum_lo) SELECT ?, 0, 0, 0 FROM DUAL" +
+			" WHERE NOT EXISTS (SELECT 1 FROM " + latest + ") ON DUPLICATE KEY UPDATE lock_key = lock_key",
 		digestLock:   "SELECT applied_count, sum_hi, sum_lo FROM " + digest + " WHERE lock_key = ? FOR UPDATE",
 		digestInit:   "SELECT change_id, state, checksum, digest_hi, digest_lo FROM " + latest + " LOCK IN SHARE MODE",
 		digestFix:    "UPDATE " + latest + " SET digest_hi = ?, digest_lo = ? WHERE change_id = ?",
@@ -233,7 +236,8 @@ func ddl(c config) []string {
 
 // quoteLiteral quotes s as a MySQL string literal, escaping the backslash
 // too, which MySQL reads as an escape unless NO_BACKSLASH_ESCAPES is set.
-// It is only used in the creation script, which must stand alone.
+// It is only used in the script Schema returns, which must stand alone;
+// New binds the lock key as a parameter instead.
 func quoteLiteral(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(s) + "'"
 }

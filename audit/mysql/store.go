@@ -82,6 +82,14 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if err := s.createTables(ctx); err != nil {
 		return nil, err
 	}
+	// CREATE TABLE IF NOT EXISTS leaves an existing table as it is: a table
+	// of the right name without a column the store needs is still wrong.
+	if present, err := s.tablesPresent(ctx); err != nil || !present {
+		if err == nil {
+			err = errors.New("mysql audit store: a table exists without a column the store needs; compare the tables with mysql.Schema")
+		}
+		return nil, err
+	}
 	if lostLatest(missing) {
 		if err := s.rebuildLatest(ctx); err != nil {
 			return nil, err
@@ -143,8 +151,17 @@ func (s *Store) missingTables(ctx context.Context) ([]string, error) {
 // createTables runs the creation statements one by one (the driver sends
 // one statement per call unless the DSN allows more).
 func (s *Store) createTables(ctx context.Context) error {
-	for _, stmt := range ddl(s.cfg) {
-		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+	stmts := ddl(s.cfg)
+	// The digest row's seed goes with the lock key as a parameter rather
+	// than the script's literal, which would read differently under
+	// NO_BACKSLASH_ESCAPES.
+	stmts[len(stmts)-1] = s.q.digestSeed
+	for _, stmt := range stmts {
+		var args []any
+		if stmt == s.q.digestSeed {
+			args = []any{s.cfg.lockKey}
+		}
+		if _, err := s.db.ExecContext(ctx, stmt, args...); err != nil {
 			hint := ""
 			if n := mysqlErrno(err); n == errAccessDenied || n == errDBAccessDenid {
 				hint = " (if this user may not run DDL, create the tables with the script from mysql.Schema and pass WithoutAutoCreate)"

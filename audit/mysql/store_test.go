@@ -356,3 +356,41 @@ func waitBlocked(t *testing.T, db *sql.DB, prefix string, done <-chan error) {
 		time.Sleep(5 * time.Millisecond) // polling: the server has no notification for this
 	}
 }
+
+func TestNewRefusesATableWithoutAColumnItNeeds(t *testing.T) {
+	db, _ := mytest.NewDB(t)
+	ctx := context.Background()
+	if _, err := mysql.New(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "ALTER TABLE flamingock_audit_latest DROP COLUMN digest_lo"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mysql.New(ctx, db); err == nil || !strings.Contains(err.Error(), "mysql.Schema") {
+		t.Errorf("New on a latest-state table without digest_lo: %v, want an error pointing at mysql.Schema", err)
+	}
+}
+
+func TestLockKeyWithBackslashAndQuote(t *testing.T) {
+	db, _ := mytest.NewDB(t)
+	ctx := context.Background()
+	key := `team\'s key`
+	s, err := mysql.New(ctx, db, mysql.WithLockKey(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := db.QueryRowContext(ctx, "SELECT lock_key FROM flamingock_audit_digest").Scan(&stored); err != nil || stored != key {
+		t.Fatalf("digest row's key %q (%v), want %q", stored, err, key)
+	}
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, audittest.SampleEntry("c1", audit.Applied, l.Token)); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.AppliedDigest(ctx); err != nil || d.Count != 1 {
+		t.Errorf("digest: %+v, %v", d, err)
+	}
+}
