@@ -29,9 +29,9 @@ func digestFromHalves(count int64, hi, lo uint64) audit.AppliedDigest {
 // transaction, so its cost does not depend on the number of changes.
 //
 // When the row is missing or unknown (a lock key used for the first time on
-// tables that already have entries, a digest table that was recreated, or a
-// latest-state table rebuilt from the history), it computes the digest once
-// from the latest-state table, holding appends off meanwhile, and stores it.
+// tables that already have entries, a table recreated, or a hand edit the
+// guard triggers saw), it rebuilds the latest states and the digest from
+// the history first.
 func (s *Store) AppliedDigest(ctx context.Context) (audit.AppliedDigest, error) {
 	if s.closed.Load() {
 		return audit.AppliedDigest{}, audit.ErrClosed
@@ -47,20 +47,41 @@ func (s *Store) AppliedDigest(ctx context.Context) (audit.AppliedDigest, error) 
 	if err != nil && err != sql.ErrNoRows {
 		return audit.AppliedDigest{}, fmt.Errorf("mysql audit store: read applied digest from %s: %w", quote(s.cfg.digestTable()), err)
 	}
-	d, err := s.recomputeDigest(ctx)
+	return s.rebuild(ctx)
+}
+
+// rebuildIfStale rebuilds the derived tables when this store's digest row
+// is missing or unknown.
+func (s *Store) rebuildIfStale(ctx context.Context) error {
+	var stale sql.NullBool
+	err := s.db.QueryRowContext(ctx, s.q.stale, s.cfg.lockKey).Scan(&stale)
+	if err != nil && err != sql.ErrNoRows {
+		return fmt.Errorf("mysql audit store: read %s: %w", quote(s.cfg.digestTable()), err)
+	}
+	if err == nil && stale.Valid && !stale.Bool {
+		return nil
+	}
+	_, err = s.rebuild(ctx)
+	return err
+}
+
+// rebuild recomputes the latest states from the history (the entry with the
+// highest seq per change), their per-row digests, and the applied digest,
+// which it saves in every lock key's row, all in one transaction. It locks
+// the digest rows first, as every append locks its own before it touches
+// the latest states, so appends wait for it (and it for them) in one order,
+// and two rebuilds queue rather than interleave; the second finds the
+// digest known and returns it.
+func (s *Store) rebuild(ctx context.Context) (audit.AppliedDigest, error) {
+	d, err := s.rebuildTx(ctx)
 	if err != nil {
-		return audit.AppliedDigest{}, fmt.Errorf("mysql audit store: compute applied digest from %s into %s: %w",
-			quote(s.cfg.latest), quote(s.cfg.digestTable()), err)
+		return audit.AppliedDigest{}, fmt.Errorf("mysql audit store: rebuild %s and %s from %s: %w",
+			quote(s.cfg.latest), quote(s.cfg.digestTable()), quote(s.cfg.history), err)
 	}
 	return d, nil
 }
 
-// recomputeDigest computes the applied digest from the latest states, fills
-// in the per-row digests that are missing or wrong, and saves the result.
-// It locks the digest row first, as every append does before it touches the
-// latest-state table, so appends wait for it (and it for them) in one
-// order, and two recomputations queue rather than interleave.
-func (s *Store) recomputeDigest(ctx context.Context) (audit.AppliedDigest, error) {
+func (s *Store) rebuildTx(ctx context.Context) (audit.AppliedDigest, error) {
 	if _, err := s.db.ExecContext(ctx, s.q.digestEnsure, s.cfg.lockKey); err != nil {
 		return audit.AppliedDigest{}, err
 	}
@@ -69,16 +90,25 @@ func (s *Store) recomputeDigest(ctx context.Context) (audit.AppliedDigest, error
 		return audit.AppliedDigest{}, err
 	}
 	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.q.digestLockAll); err != nil {
+		return audit.AppliedDigest{}, err
+	}
 	var (
 		count  sql.NullInt64
 		hi, lo sql.Null[uint64]
 	)
-	if err := tx.QueryRowContext(ctx, s.q.digestLock, s.cfg.lockKey).Scan(&count, &hi, &lo); err != nil {
+	if err := tx.QueryRowContext(ctx, s.q.digest, s.cfg.lockKey).Scan(&count, &hi, &lo); err != nil {
 		return audit.AppliedDigest{}, err
 	}
 	if count.Valid && hi.Valid && lo.Valid {
-		// Another instance computed it while this one waited.
+		// Another instance rebuilt while this one waited.
 		return digestFromHalves(count.Int64, hi.V, lo.V), tx.Commit()
+	}
+	if _, err := tx.ExecContext(ctx, s.q.clearLatest); err != nil {
+		return audit.AppliedDigest{}, err
+	}
+	if _, err := tx.ExecContext(ctx, s.q.rebuild); err != nil {
+		return audit.AppliedDigest{}, err
 	}
 	type fix struct {
 		id     string
@@ -93,19 +123,14 @@ func (s *Store) recomputeDigest(ctx context.Context) (audit.AppliedDigest, error
 		return audit.AppliedDigest{}, err
 	}
 	for rows.Next() {
-		var (
-			id, state, check string
-			rowHi, rowLo     sql.Null[uint64]
-		)
-		if err := rows.Scan(&id, &state, &check, &rowHi, &rowLo); err != nil {
+		var id, state, check string
+		if err := rows.Scan(&id, &state, &check); err != nil {
 			rows.Close()
 			return audit.AppliedDigest{}, err
 		}
 		h := audit.ChangeDigest(id, check)
-		wantHi, wantLo := digestHalves(h)
-		if !rowHi.Valid || !rowLo.Valid || rowHi.V != wantHi || rowLo.V != wantLo {
-			fixes = append(fixes, fix{id, wantHi, wantLo})
-		}
+		rowHi, rowLo := digestHalves(h)
+		fixes = append(fixes, fix{id, rowHi, rowLo})
 		if audit.IsAppliedState(audit.State(state)) {
 			d.Add(h)
 		}
@@ -119,8 +144,10 @@ func (s *Store) recomputeDigest(ctx context.Context) (audit.AppliedDigest, error
 			return audit.AppliedDigest{}, err
 		}
 	}
+	// Last: the updates above fired the guard, which marked the digest
+	// unknown again.
 	sumHi, sumLo := digestHalves(d.Sum)
-	if _, err := tx.ExecContext(ctx, s.q.digestSave, d.Count, sumHi, sumLo, s.cfg.lockKey); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q.digestSave, d.Count, sumHi, sumLo); err != nil {
 		return audit.AppliedDigest{}, err
 	}
 	return d, tx.Commit()

@@ -164,13 +164,27 @@ func (c config) digestTable() string {
 	if c.digest != "" {
 		return c.digest
 	}
-	n := c.history + "_digest"
+	return derivedName(c.history, "_digest")
+}
+
+// guardTriggers names the triggers that mark the digest unknown when the
+// history or the latest states are edited by hand, derived from the names
+// of the tables they watch (trigger names share the database's namespace).
+func (c config) guardTriggers() (historyUpdate, historyDelete, latestUpdate, latestDelete string) {
+	return derivedName(c.history, "_fg_upd"), derivedName(c.history, "_fg_del"),
+		derivedName(c.latest, "_fg_upd"), derivedName(c.latest, "_fg_del")
+}
+
+// derivedName appends suffix to a name; one that would pass 64 characters
+// is shortened and made unique with a hash of the original.
+func derivedName(name, suffix string) string {
+	n := name + suffix
 	if len(n) <= maxIdentifier {
 		return n
 	}
 	h := fnv.New32a()
-	h.Write([]byte(c.history))
-	return fmt.Sprintf("%s_%08x_digest", c.history[:maxIdentifier-1-8-len("_digest")], h.Sum32())
+	h.Write([]byte(name))
+	return fmt.Sprintf("%s_%08x%s", name[:maxIdentifier-1-8-len(suffix)], h.Sum32(), suffix)
 }
 
 // quote returns the backtick-quoted name of a table. Names are validated,

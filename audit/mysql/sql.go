@@ -47,31 +47,34 @@ func appliedStatesSQL() string {
 
 // queries are the store's statements with its table names spliced in.
 type queries struct {
-	probe        string
-	missing      string
-	digest       string
-	digestEnsure string
-	digestSeed   string
-	digestLock   string
-	digestInit   string
-	digestFix    string
-	digestSave   string
-	digestForget string
-	rebuild      string
-	fence        string
-	digestApply  string
-	insert       string
-	upsert       string
-	snapshot     string
-	history      string // without WHERE / ORDER BY
-	acquire      string
-	lockRow      string
-	acquired     string
-	holder       string
-	refresh      string
-	release      string
-	lockInfo     string
-	forceFree    string
+	probe         string
+	missing       string
+	digest        string
+	digestEnsure  string
+	digestSeed    string
+	digestLock    string
+	digestLockAll string
+	digestInit    string
+	digestFix     string
+	digestSave    string
+	digestForget  string
+	stale         string
+	clearLatest   string
+	rebuild       string
+	fence         string
+	digestApply   string
+	insert        string
+	upsert        string
+	snapshot      string
+	history       string // without WHERE / ORDER BY
+	acquire       string
+	lockRow       string
+	acquired      string
+	holder        string
+	refresh       string
+	release       string
+	lockInfo      string
+	forceFree     string
 }
 
 func buildQueries(c config) queries {
@@ -97,25 +100,32 @@ func buildQueries(c config) queries {
 		"seq = GREATEST(seq, VALUES(seq))")
 
 	return queries{
+		// Names every table and column (a missing one fails the statement)
+		// and counts the guard triggers, which go with their tables.
 		probe: "SELECT (SELECT 1 FROM " + history + " WHERE 1 = 0), (SELECT 1 FROM " + lock + " WHERE 1 = 0), (SELECT 1 FROM " + digest + " WHERE 1 = 0)," +
-			" (SELECT 1 FROM " + latest + " WHERE 1 = 0 AND digest_hi IS NULL AND digest_lo IS NULL)",
+			" (SELECT 1 FROM " + latest + " WHERE 1 = 0 AND digest_hi IS NULL AND digest_lo IS NULL)," +
+			" (SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = DATABASE() AND trigger_name IN (?, ?, ?, ?))",
 		missing: "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()",
 
 		digest:       "SELECT applied_count, sum_hi, sum_lo FROM " + digest + " WHERE lock_key = ?",
 		digestEnsure: "INSERT INTO " + digest + " (lock_key, applied_count, sum_hi, sum_lo) VALUES (?, NULL, NULL, NULL) ON DUPLICATE KEY UPDATE lock_key = lock_key",
 		digestSeed: "INSERT INTO " + digest + " (lock_key, applied_count, sum_hi, sum_lo) SELECT ?, 0, 0, 0 FROM DUAL" +
 			" WHERE NOT EXISTS (SELECT 1 FROM " + latest + ") ON DUPLICATE KEY UPDATE lock_key = lock_key",
-		digestLock:   "SELECT applied_count, sum_hi, sum_lo FROM " + digest + " WHERE lock_key = ? FOR UPDATE",
-		digestInit:   "SELECT change_id, state, checksum, digest_hi, digest_lo FROM " + latest + " LOCK IN SHARE MODE",
-		digestFix:    "UPDATE " + latest + " SET digest_hi = ?, digest_lo = ? WHERE change_id = ?",
-		digestSave:   "UPDATE " + digest + " SET applied_count = ?, sum_hi = ?, sum_lo = ? WHERE lock_key = ?",
+		digestLock:    "SELECT applied_count, sum_hi, sum_lo FROM " + digest + " WHERE lock_key = ? FOR UPDATE",
+		digestLockAll: "SELECT lock_key FROM " + digest + " ORDER BY lock_key FOR UPDATE",
+		digestInit:    "SELECT change_id, state, checksum FROM " + latest,
+		digestFix:     "UPDATE " + latest + " SET digest_hi = ?, digest_lo = ? WHERE change_id = ?",
+		// Every lock key's row gets the digest: keys that share the tables
+		// share the latest states, and a rebuild for one must not leave the
+		// others to rebuild in turn.
+		digestSave:   "UPDATE " + digest + " SET applied_count = ?, sum_hi = ?, sum_lo = ?",
 		digestForget: "UPDATE " + digest + " SET applied_count = NULL, sum_hi = NULL, sum_lo = NULL",
-		// The latest state of every change, from the history, for a
-		// latest-state table that was lost; rows already there (appended
-		// since) are newer and stay.
+		stale:        "SELECT applied_count IS NULL OR sum_hi IS NULL OR sum_lo IS NULL FROM " + digest + " WHERE lock_key = ?",
+		clearLatest:  "DELETE FROM " + latest,
+		// The latest state of every change, from the history: the entry
+		// with the highest seq per change.
 		rebuild: "INSERT INTO " + latest + " (" + selectColumns + ")" +
-			" SELECT " + selectColumns + " FROM " + history + " WHERE seq IN (SELECT max(seq) FROM " + history + " GROUP BY change_id)" +
-			" ON DUPLICATE KEY UPDATE " + latest + ".seq = " + latest + ".seq",
+			" SELECT " + selectColumns + " FROM " + history + " WHERE seq IN (SELECT max(seq) FROM " + history + " GROUP BY change_id)",
 
 		// The fence: the writer's token must be the lock row's current,
 		// unexpired one, judged by the database clock. The shared lock on
@@ -146,8 +156,12 @@ func buildQueries(c config) queries {
 		// update takes it if it is released or expired by the database
 		// clock; UTC_TIMESTAMP is fixed for the statement, so acquired_at
 		// and expires_at are exactly ttl apart.
+		// A lock row (re)created beside a trail starts at the highest
+		// fencing token the trail's entries carry, so that tokens never go
+		// backwards when the lock table was dropped.
 		lockRow: "INSERT INTO " + lock + " (lock_key, host, pid, run_id, token, held, acquired_at, expires_at)" +
-			" VALUES (?, '', 0, '', 0, FALSE, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE lock_key = lock_key",
+			" SELECT ?, '', 0, '', GREATEST(COALESCE((SELECT max(token) FROM " + history + "), 0), COALESCE((SELECT max(token) FROM " + latest + "), 0))," +
+			" FALSE, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM DUAL ON DUPLICATE KEY UPDATE lock_key = lock_key",
 		acquire: "UPDATE " + lock + " SET host = ?, pid = ?, run_id = ?, token = token + 1, held = TRUE," +
 			" acquired_at = UTC_TIMESTAMP(6), expires_at = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND" +
 			" WHERE lock_key = ? AND (NOT held OR expires_at <= UTC_TIMESTAMP(6))",
@@ -180,6 +194,11 @@ const tableOptions = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 // IF NOT EXISTS on a name with a metadata lock, so instances that run them
 // at the same time do not fail; the digest row's insert is an upsert.
 func ddl(c config) []string {
+	hu, hd, lu, ld := c.guardTriggers()
+	guard := func(name, event, table, cond string) string {
+		return "CREATE TRIGGER IF NOT EXISTS " + quote(name) + " AFTER " + event + " ON " + quote(table) + " FOR EACH ROW UPDATE " + quote(c.digestTable()) +
+			" SET applied_count = NULL, sum_hi = NULL, sum_lo = NULL WHERE applied_count IS NOT NULL" + cond
+	}
 	entryTable := func(name, seq, extra string) string {
 		return "CREATE TABLE IF NOT EXISTS " + quote(name) + " (\n" + seq + `    created_at   DATETIME(6)  NOT NULL,
     run_id       MEDIUMTEXT   NOT NULL,
@@ -227,6 +246,17 @@ func ddl(c config) []string {
     sum_hi        BIGINT UNSIGNED NULL,
     sum_lo        BIGINT UNSIGNED NULL
 )` + tableOptions,
+		// Guards: the store only inserts into the history and moves a
+		// latest-state row to a larger seq. Any other write to either table
+		// (an operator's UPDATE or DELETE) marks every digest unknown, and
+		// the next read rebuilds the latest states and the digest from the
+		// history. Inserts fire nothing, and the store's own upserts make
+		// the latest table's update guard a statement with an impossible
+		// WHERE. (TRUNCATE fires no trigger in MySQL; DROP is caught by New.)
+		guard(hu, "UPDATE", c.history, ""),
+		guard(hd, "DELETE", c.history, ""),
+		guard(lu, "UPDATE", c.latest, " AND NEW.seq <= OLD.seq"),
+		guard(ld, "DELETE", c.latest, ""),
 		// While the latest-state table is empty the digest is known to be
 		// zero; otherwise AppliedDigest computes it on first use.
 		"INSERT INTO " + quote(c.digestTable()) + " (lock_key, applied_count, sum_hi, sum_lo) SELECT " + quoteLiteral(c.lockKey) +

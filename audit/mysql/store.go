@@ -69,13 +69,16 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := historyLost(missing, s.cfg); err != nil {
+		return nil, err
+	}
 	if !cfg.autoCreate {
 		errs := make([]error, len(missing))
 		for i, m := range missing {
 			errs[i] = fmt.Errorf("mysql audit store: %s does not exist and auto-create is off (WithoutAutoCreate); create it with the statements from mysql.Schema or drop the option", m)
 		}
 		if len(errs) == 0 {
-			return nil, errors.New("mysql audit store: the tables exist but a column the store needs is missing; compare them with mysql.Schema")
+			return nil, errors.New("mysql audit store: the tables exist but a column or a guard trigger the store needs is missing and auto-create is off (WithoutAutoCreate); compare them with the statements from mysql.Schema")
 		}
 		return nil, errors.Join(errs...)
 	}
@@ -91,8 +94,9 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if lostLatest(missing) {
-		if err := s.rebuildLatest(ctx); err != nil {
-			return nil, err
+		// The first read rebuilds the latest states from the history.
+		if _, err := s.db.ExecContext(ctx, s.q.digestForget); err != nil {
+			return nil, fmt.Errorf("mysql audit store: mark %s unknown after %s was recreated: %w", quote(s.cfg.digestTable()), quote(s.cfg.latest), err)
 		}
 	}
 	return s, nil
@@ -101,14 +105,13 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 // tablesPresent reports whether every table and column the store uses
 // exists, with a statement that names them all and reads nothing.
 func (s *Store) tablesPresent(ctx context.Context) (bool, error) {
-	rows, err := s.db.QueryContext(ctx, s.q.probe)
-	if err == nil {
-		rows.Close()
-		err = rows.Err()
-	}
+	hu, hd, lu, ld := s.cfg.guardTriggers()
+	var a, b, c, d sql.NullInt64
+	var triggers int
+	err := s.db.QueryRowContext(ctx, s.q.probe, hu, hd, lu, ld).Scan(&a, &b, &c, &d, &triggers)
 	switch {
 	case err == nil:
-		return true, nil
+		return triggers == 4, nil
 	case mysqlErrno(err) == errNoSuchTable || mysqlErrno(err) == errBadField:
 		return false, nil
 	}
@@ -184,17 +187,20 @@ func lostLatest(missing []string) bool {
 	return latest && !history
 }
 
-// rebuildLatest refills a latest-state table that was missing from the
-// history, and marks every applied digest unknown so that AppliedDigest
-// recomputes it from the rebuilt rows.
-func (s *Store) rebuildLatest(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, s.q.rebuild); err != nil {
-		return fmt.Errorf("mysql audit store: rebuild %s from %s: %w", quote(s.cfg.latest), quote(s.cfg.history), err)
+// historyLost refuses to go on when the history table is missing while
+// other tables of the store remain: creating an empty history there would
+// start the trail over (and its sequence at 1) beside derived tables that
+// say otherwise. New checks this before it creates anything.
+func historyLost(missing []string, c config) error {
+	history := false
+	for _, m := range missing {
+		history = history || strings.HasSuffix(m, "(WithHistoryTable)")
 	}
-	if _, err := s.db.ExecContext(ctx, s.q.digestForget); err != nil {
-		return fmt.Errorf("mysql audit store: reset %s after rebuilding %s: %w", quote(s.cfg.digestTable()), quote(s.cfg.latest), err)
+	if !history || len(missing) == 4 {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("mysql audit store: the history table %s is missing while other tables of the store remain; "+
+		"the history is the audit trail's record and cannot be rebuilt: restore it from a backup (New creates nothing meanwhile)", quote(c.history))
 }
 
 // DB returns the database the store uses. Targets use it to recognise a
@@ -399,11 +405,17 @@ func (s *Store) queryEntries(ctx context.Context, query string, args ...any) ([]
 }
 
 // Snapshot implements [audit.Store.Snapshot] with one SELECT of the
-// latest-state table: its cost depends on the number of changes, not on
-// the length of the history.
+// latest-state table, after a one-row read of the digest that says whether
+// the latest states can be trusted: its cost depends on the number of
+// changes, not on the length of the history. When the digest is unknown
+// (the guard triggers saw a hand edit, or a table was recreated) it first
+// rebuilds the latest states from the history.
 func (s *Store) Snapshot(ctx context.Context) (audit.Snapshot, error) {
 	if s.closed.Load() {
 		return nil, audit.ErrClosed
+	}
+	if err := s.rebuildIfStale(ctx); err != nil {
+		return nil, err
 	}
 	entries, err := s.queryEntries(ctx, s.q.snapshot)
 	if err != nil {
