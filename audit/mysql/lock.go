@@ -33,12 +33,13 @@ func (s *Store) AcquireLock(ctx context.Context, owner audit.Owner, ttl time.Dur
 		return audit.Lease{}, err
 	}
 	l := audit.Lease{Owner: owner}
-	taken, err := s.tryAcquire(ctx, owner, micros, &l)
-	if err == nil && !taken {
-		// No row to update is a lock never taken on this database: create
-		// the row (released, token 0) and try once more.
-		if _, err = s.db.ExecContext(ctx, s.q.lockRow, s.cfg.lockKey); err == nil {
-			taken, err = s.tryAcquire(ctx, owner, micros, &l)
+	var taken bool
+	for attempt := 1; ; attempt++ {
+		taken, err = s.acquireOnce(ctx, owner, micros, &l)
+		// Processes that create the lock row at the same moment can
+		// deadlock on the new key; the server rolls one back.
+		if mysqlErrno(err) != errDeadlock || attempt == 3 {
+			break
 		}
 	}
 	if err != nil {
@@ -48,6 +49,35 @@ func (s *Store) AcquireLock(ctx context.Context, owner audit.Owner, ttl time.Dur
 		return audit.Lease{}, s.heldError(ctx)
 	}
 	return l, nil
+}
+
+// acquireOnce tries the conditional update; when it takes nothing because
+// the lock row does not exist (the first acquisition on a database, or a
+// lock table recreated), it creates the row, released, and tries again.
+func (s *Store) acquireOnce(ctx context.Context, owner audit.Owner, micros int64, l *audit.Lease) (bool, error) {
+	taken, err := s.tryAcquire(ctx, owner, micros, l)
+	if err != nil || taken {
+		return taken, err
+	}
+	var exists int
+	switch err := s.db.QueryRowContext(ctx, s.q.lockExists, s.cfg.lockKey).Scan(&exists); {
+	case err == nil:
+		return false, nil // held by someone else
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, err
+	}
+	// The new row starts at the highest fencing token the trail's entries
+	// carry, so that tokens never go backwards when the lock table was
+	// dropped. Read without locking: with no lock row, no append can be
+	// fenced in meanwhile.
+	var token int64
+	if err := s.db.QueryRowContext(ctx, s.q.maxToken).Scan(&token); err != nil {
+		return false, err
+	}
+	if _, err := s.db.ExecContext(ctx, s.q.lockRow, s.cfg.lockKey, token); err != nil {
+		return false, err
+	}
+	return s.tryAcquire(ctx, owner, micros, l)
 }
 
 // tryAcquire runs the conditional update and, if it took the lock, reads

@@ -69,6 +69,8 @@ type queries struct {
 	history       string // without WHERE / ORDER BY
 	acquire       string
 	lockRow       string
+	lockExists    string
+	maxToken      string
 	acquired      string
 	holder        string
 	refresh       string
@@ -156,12 +158,10 @@ func buildQueries(c config) queries {
 		// update takes it if it is released or expired by the database
 		// clock; UTC_TIMESTAMP is fixed for the statement, so acquired_at
 		// and expires_at are exactly ttl apart.
-		// A lock row (re)created beside a trail starts at the highest
-		// fencing token the trail's entries carry, so that tokens never go
-		// backwards when the lock table was dropped.
+		lockExists: "SELECT 1 FROM " + lock + " WHERE lock_key = ?",
+		maxToken:   "SELECT GREATEST(COALESCE((SELECT max(token) FROM " + history + "), 0), COALESCE((SELECT max(token) FROM " + latest + "), 0))",
 		lockRow: "INSERT INTO " + lock + " (lock_key, host, pid, run_id, token, held, acquired_at, expires_at)" +
-			" SELECT ?, '', 0, '', GREATEST(COALESCE((SELECT max(token) FROM " + history + "), 0), COALESCE((SELECT max(token) FROM " + latest + "), 0))," +
-			" FALSE, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM DUAL ON DUPLICATE KEY UPDATE lock_key = lock_key",
+			" VALUES (?, '', 0, '', ?, FALSE, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE lock_key = lock_key",
 		acquire: "UPDATE " + lock + " SET host = ?, pid = ?, run_id = ?, token = token + 1, held = TRUE," +
 			" acquired_at = UTC_TIMESTAMP(6), expires_at = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND" +
 			" WHERE lock_key = ? AND (NOT held OR expires_at <= UTC_TIMESTAMP(6))",
