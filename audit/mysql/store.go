@@ -78,7 +78,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 			errs[i] = fmt.Errorf("mysql audit store: %s does not exist and auto-create is off (WithoutAutoCreate); create it with the statements from mysql.Schema or drop the option", m)
 		}
 		if len(errs) == 0 {
-			return nil, errors.New("mysql audit store: the tables exist but a column or a guard trigger the store needs is missing and auto-create is off (WithoutAutoCreate); compare them with the statements from mysql.Schema")
+			return nil, errors.New("mysql audit store: the tables exist but a column the store needs is missing and auto-create is off (WithoutAutoCreate); compare them with the statements from mysql.Schema")
 		}
 		return nil, errors.Join(errs...)
 	}
@@ -105,13 +105,11 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 // tablesPresent reports whether every table and column the store uses
 // exists, with a statement that names them all and reads nothing.
 func (s *Store) tablesPresent(ctx context.Context) (bool, error) {
-	hu, hd, lu, ld := s.cfg.guardTriggers()
 	var a, b, c, d sql.NullInt64
-	var triggers int
-	err := s.db.QueryRowContext(ctx, s.q.probe, hu, hd, lu, ld).Scan(&a, &b, &c, &d, &triggers)
+	err := s.db.QueryRowContext(ctx, s.q.probe).Scan(&a, &b, &c, &d)
 	switch {
 	case err == nil:
-		return triggers == 4, nil
+		return true, nil
 	case mysqlErrno(err) == errNoSuchTable || mysqlErrno(err) == errBadField:
 		return false, nil
 	}
