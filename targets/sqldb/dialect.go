@@ -100,9 +100,10 @@ func dialectOf(d driver.Driver) (dialect, error) {
 
 // ImplicitCommitError is returned when a transactional change on MySQL or
 // MariaDB ended its own transaction, normally by running DDL (CREATE,
-// ALTER, DROP, RENAME, TRUNCATE and more commit implicitly). Its effects
-// are committed, but not atomically with the audit entry, so the target
-// refuses to record the change as applied in its transaction.
+// ALTER, DROP, RENAME, TRUNCATE and more commit implicitly; a deadlock the
+// change ignored would have rolled it back). Its effects are then not
+// atomic with the audit entry, so the target refuses to record the change
+// as applied in its transaction.
 type ImplicitCommitError struct {
 	ChangeID string
 }
@@ -110,7 +111,8 @@ type ImplicitCommitError struct {
 func (e *ImplicitCommitError) Error() string {
 	return fmt.Sprintf("change %q ended its transaction before it returned: MySQL and MariaDB commit the open transaction implicitly "+
 		"on DDL (CREATE, ALTER, DROP, RENAME, TRUNCATE, ...), so what the change did up to there is committed and the rest ran outside any transaction, "+
-		"not atomically with its audit entry. Declare the change transactional=false and give it a rollback, "+
+		"not atomically with its audit entry (if the change runs no DDL, it ignored an error that rolled its transaction back, such as a deadlock). "+
+		"Declare the change transactional=false and give it a rollback, "+
 		"or move the DDL into a non-transactional change of its own", e.ChangeID)
 }
 

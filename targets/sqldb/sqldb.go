@@ -182,25 +182,16 @@ func (x *Tx) Provide(d *flamingock.Deps) { flamingock.Provide(d, x.tx) }
 // WriteMarker upserts the change's marker unless a marker at or above since
 // exists, in which case another attempt committed the change.
 //
-// On MySQL it first checks that the change's transaction is still open. If
-// DDL in the change committed it implicitly, everything the change did is
-// committed already: the marker is still written (it now commits on its
-// own), so that the next run records the change as applied instead of
-// running it again, and WriteMarker fails with an [ImplicitCommitError].
+// On MySQL it first checks that the change's transaction is still open,
+// and otherwise fails with an [ImplicitCommitError] and writes no marker:
+// the transaction ended before the change returned, most likely committed
+// by DDL, but a deadlock rolls a transaction back too, and a marker written
+// now would claim a commit nobody can prove.
 func (x *Tx) WriteMarker(ctx context.Context, m flamingock.Marker, since int64) error {
-	notAtomic := x.t.dialect.checkOpen(ctx, x.tx, m.ChangeID)
-	if notAtomic != nil {
-		if _, ok := errors.AsType[*ImplicitCommitError](notAtomic); !ok {
-			return notAtomic
-		}
-	}
-	if err := x.upsertMarker(ctx, m, since); err != nil {
-		if notAtomic != nil {
-			return errors.Join(notAtomic, err)
-		}
+	if err := x.t.dialect.checkOpen(ctx, x.tx, m.ChangeID); err != nil {
 		return err
 	}
-	return notAtomic
+	return x.upsertMarker(ctx, m, since)
 }
 
 func (x *Tx) upsertMarker(ctx context.Context, m flamingock.Marker, since int64) error {
