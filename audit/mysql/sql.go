@@ -191,6 +191,10 @@ func Schema(opts ...Option) (string, error) {
 // locks) and a binary collation, so that change ids compare exactly.
 const tableOptions = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
+// seedIndex is the position of the digest row's seed among ddl's
+// statements: after the tables, before the guard triggers.
+const seedIndex = 4
+
 // ddl returns the creation statements, each idempotent. MySQL runs every
 // DDL statement in its own implicit transaction and serialises CREATE TABLE
 // IF NOT EXISTS on a name with a metadata lock, so instances that run them
@@ -248,6 +252,10 @@ func ddl(c config) []string {
     sum_hi        BIGINT UNSIGNED NULL,
     sum_lo        BIGINT UNSIGNED NULL
 )` + tableOptions,
+		// While the latest-state table is empty the digest is known to be
+		// zero; otherwise AppliedDigest computes it on first use.
+		"INSERT INTO " + quote(c.digestTable()) + " (lock_key, applied_count, sum_hi, sum_lo) SELECT " + quoteLiteral(c.lockKey) +
+			", 0, 0, 0 FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM " + quote(c.latest) + ") ON DUPLICATE KEY UPDATE lock_key = lock_key",
 		// Guards: the store only inserts into the history and moves a
 		// latest-state row to a larger seq. Any other write to either table
 		// (an operator's UPDATE or DELETE) marks every digest unknown, and
@@ -259,10 +267,6 @@ func ddl(c config) []string {
 		guard(hd, "DELETE", c.history, ""),
 		guard(lu, "UPDATE", c.latest, " AND NEW.seq <= OLD.seq"),
 		guard(ld, "DELETE", c.latest, ""),
-		// While the latest-state table is empty the digest is known to be
-		// zero; otherwise AppliedDigest computes it on first use.
-		"INSERT INTO " + quote(c.digestTable()) + " (lock_key, applied_count, sum_hi, sum_lo) SELECT " + quoteLiteral(c.lockKey) +
-			", 0, 0, 0 FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM " + quote(c.latest) + ") ON DUPLICATE KEY UPDATE lock_key = lock_key",
 	}
 }
 

@@ -65,6 +65,28 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if err != nil || present {
 		return s, err
 	}
+	// Something is missing: from here on, one instance at a time (per
+	// database) checks again and creates, under a named lock held on a
+	// connection of its own. Otherwise an instance whose probe passed while
+	// another was still creating could run a rebuild that waits on the
+	// creator's metadata locks while the creator waits on its row locks, a
+	// cycle the server does not detect.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mysql audit store: check tables: %w", err)
+	}
+	defer conn.Close()
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(CONCAT('flamingock_ddl.', SHA1(DATABASE())), 60)").Scan(&got); err != nil || got.Int64 != 1 {
+		if err == nil {
+			err = errors.New("another instance has held the schema-creation lock for 60s")
+		}
+		return nil, fmt.Errorf("mysql audit store: wait for the schema-creation lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK(CONCAT('flamingock_ddl.', SHA1(DATABASE())))")
+	if present, err := s.tablesPresent(ctx); err != nil || present {
+		return s, err
+	}
 	missing, err := s.missingTables(ctx)
 	if err != nil {
 		return nil, err
@@ -82,8 +104,17 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 		}
 		return nil, errors.Join(errs...)
 	}
-	if err := s.createTables(ctx); err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		err := s.createTables(ctx, conn)
+		// Every statement is idempotent: run them again after a deadlock
+		// (with a store already running on these tables).
+		if mysqlErrno(err) == errDeadlock && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
 	}
 	// CREATE TABLE IF NOT EXISTS leaves an existing table as it is: a table
 	// of the right name without a column the store needs is still wrong.
@@ -151,18 +182,18 @@ func (s *Store) missingTables(ctx context.Context) ([]string, error) {
 
 // createTables runs the creation statements one by one (the driver sends
 // one statement per call unless the DSN allows more).
-func (s *Store) createTables(ctx context.Context) error {
+func (s *Store) createTables(ctx context.Context, conn *sql.Conn) error {
 	stmts := ddl(s.cfg)
 	// The digest row's seed goes with the lock key as a parameter rather
 	// than the script's literal, which would read differently under
 	// NO_BACKSLASH_ESCAPES.
-	stmts[len(stmts)-1] = s.q.digestSeed
-	for _, stmt := range stmts {
+	stmts[seedIndex] = s.q.digestSeed
+	for i, stmt := range stmts {
 		var args []any
-		if stmt == s.q.digestSeed {
+		if i == seedIndex {
 			args = []any{s.cfg.lockKey}
 		}
-		if _, err := s.db.ExecContext(ctx, stmt, args...); err != nil {
+		if _, err := conn.ExecContext(ctx, stmt, args...); err != nil {
 			hint := ""
 			if n := mysqlErrno(err); n == errAccessDenied || n == errDBAccessDenid {
 				hint = " (if this user may not run DDL, create the tables with the script from mysql.Schema and pass WithoutAutoCreate)"
