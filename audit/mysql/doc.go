@@ -20,10 +20,13 @@
 //     clock; the fencing token grows on every acquisition and the row is
 //     never deleted, so it never starts over.
 //   - [New] checks that its tables exist in one read-only round trip and,
-//     only when one is missing, creates them with idempotent statements that
-//     instances starting together can run at once. A latest-state table
-//     that was lost is rebuilt from the history; a lost digest is
-//     recomputed from the latest states.
+//     only when one is missing, creates them with idempotent statements,
+//     one instance at a time under a named lock (GET_LOCK).
+//   - The history is the record. Guard triggers mark the digest unknown
+//     when the history or the latest states are edited by hand, and the
+//     next read rebuilds the latest states and the digest from the
+//     history; a dropped latest-state or digest table is recreated and
+//     rebuilt the same way. A missing history is refused.
 //
 // [Store.AppendTx] appends inside a caller's *sql.Tx: targets/sqldb uses it
 // to commit a change and its audit entry together when both live in the
