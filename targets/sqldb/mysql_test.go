@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -362,3 +363,33 @@ func TestMySQLKilledConnectionRollsBack(t *testing.T) {
 		})
 	}
 }
+
+// TestDialectFromTheDriverOrTheOption: the dialect comes from the driver's
+// package; a driver that does not say is refused with a message naming
+// WithDialect, which sets it.
+func TestDialectFromTheDriverOrTheOption(t *testing.T) {
+	db := sql.OpenDB(opaqueConnector{})
+	defer db.Close()
+	if _, err := sqldb.New("db", db); err == nil || !strings.Contains(err.Error(), "WithDialect") {
+		t.Fatalf("New on an unknown driver: %v, want an error naming WithDialect", err)
+	}
+	if _, err := sqldb.New("db", db, sqldb.WithDialect(sqldb.MySQL)); err != nil {
+		t.Fatalf("New WithDialect(MySQL): %v", err)
+	}
+	if _, err := sqldb.New("db", db, sqldb.WithDialect("oracle")); err == nil || !strings.Contains(err.Error(), `"oracle"`) {
+		t.Fatalf("WithDialect(oracle): %v", err)
+	}
+}
+
+// opaqueConnector stands for a driver whose package names no database. It
+// is never connected.
+type opaqueConnector struct{}
+
+func (opaqueConnector) Connect(context.Context) (driver.Conn, error) {
+	return nil, errors.New("not connected")
+}
+func (opaqueConnector) Driver() driver.Driver { return opaqueDriver{} }
+
+type opaqueDriver struct{}
+
+func (opaqueDriver) Open(string) (driver.Conn, error) { return nil, errors.New("not connected") }

@@ -42,10 +42,37 @@ func WithMarkerTable(name string) Option {
 	}
 }
 
+// Dialect names the SQL a target speaks, for [WithDialect].
+type Dialect string
+
+// The dialects the target serves.
+const (
+	SQLite Dialect = "sqlite"
+	MySQL  Dialect = "mysql" // MySQL and MariaDB
+)
+
+// WithDialect sets the database's dialect instead of deriving it from the
+// driver's package, for a driver whose package does not say (one wrapped
+// for tracing or metrics).
+func WithDialect(d Dialect) Option {
+	return func(t *Target) error {
+		switch d {
+		case SQLite:
+			t.dialect = sqliteDialect
+		case MySQL:
+			t.dialect = mysqlDialect
+		default:
+			return fmt.Errorf("sqldb: WithDialect(%q): the target speaks %q or %q", d, SQLite, MySQL)
+		}
+		return nil
+	}
+}
+
 // New returns a target with the given id over db, a SQLite database
 // (ideally opened with sqlite.OpenDB from audit/sqlite) or a MySQL or
 // MariaDB database opened with github.com/go-sql-driver/mysql. The dialect
-// is chosen from db's driver; other drivers are refused.
+// is chosen from db's driver package, or set with [WithDialect]; other
+// drivers are refused.
 //
 // Commit markers are keyed by change id alone. Two pipelines that keep
 // their audit trails in different stores but change one database must not
@@ -57,15 +84,18 @@ func New(id string, db *sql.DB, opts ...Option) (*Target, error) {
 	if db == nil {
 		return nil, fmt.Errorf("sqldb: target %q: db is nil", id)
 	}
-	d, err := dialectOf(db.Driver())
-	if err != nil {
-		return nil, fmt.Errorf("sqldb: target %q: %w", id, err)
-	}
-	t := &Target{id: id, db: db, markerTable: "flamingock_marker", dialect: d}
+	t := &Target{id: id, db: db, markerTable: "flamingock_marker"}
 	for _, o := range opts {
 		if err := o(t); err != nil {
 			return nil, err
 		}
+	}
+	if t.dialect.name == "" {
+		d, err := dialectOf(db.Driver())
+		if err != nil {
+			return nil, fmt.Errorf("sqldb: target %q: %w (a wrapped driver, such as an instrumented one, can name its database with WithDialect)", id, err)
+		}
+		t.dialect = d
 	}
 	return t, nil
 }
