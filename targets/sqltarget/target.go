@@ -3,12 +3,10 @@ package sqltarget
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
-	"strings"
 	"sync"
 
 	"github.com/flamingock/flamingock-go/audit"
@@ -16,14 +14,13 @@ import (
 	"github.com/flamingock/flamingock-go/targets"
 )
 
-// Target is a SQLite database target. Create it with [New].
+// Target is a SQLite or MySQL/MariaDB database target. Create it with
+// [New].
 type Target struct {
 	id          string
 	db          *sql.DB
 	markerTable string
-	// sqlite is whether db's driver is a SQLite driver; see
-	// [Tx.BlocksLockTakeover].
-	sqlite bool
+	dialect     dialect
 
 	mu      sync.Mutex
 	created bool
@@ -46,10 +43,37 @@ func WithMarkerTable(name string) Option {
 	}
 }
 
-// New returns a target with the given id over db, which must be a SQLite
-// database (ideally opened with sqlite.OpenDB from audit/sqlite): the
-// target's SQL is SQLite's (it looks tables up in sqlite_schema and binds
-// parameters with ?), and it is tested on modernc.org/sqlite only.
+// Dialect names the SQL a target speaks, for [WithDialect].
+type Dialect string
+
+// The dialects the target serves.
+const (
+	SQLite Dialect = "sqlite"
+	MySQL  Dialect = "mysql" // MySQL and MariaDB
+)
+
+// WithDialect sets the database's dialect instead of deriving it from the
+// driver's package, for a driver whose package does not say (one wrapped
+// for tracing or metrics).
+func WithDialect(d Dialect) Option {
+	return func(t *Target) error {
+		switch d {
+		case SQLite:
+			t.dialect = sqliteDialect
+		case MySQL:
+			t.dialect = mysqlDialect
+		default:
+			return fmt.Errorf("sqltarget: WithDialect(%q): the target speaks %q or %q", d, SQLite, MySQL)
+		}
+		return nil
+	}
+}
+
+// New returns a target with the given id over db, a SQLite database
+// (ideally opened with sqlite.OpenDB from audit/sqlite) or a MySQL or
+// MariaDB database opened with github.com/go-sql-driver/mysql. The dialect
+// is chosen from db's driver package, or set with [WithDialect]; other
+// drivers are refused.
 //
 // Commit markers are keyed by change id alone. Two pipelines that keep
 // their audit trails in different stores but change one database must not
@@ -61,11 +85,18 @@ func New(id string, db *sql.DB, opts ...Option) (*Target, error) {
 	if db == nil {
 		return nil, fmt.Errorf("sqltarget: target %q: db is nil", id)
 	}
-	t := &Target{id: id, db: db, markerTable: "flamingock_marker", sqlite: isSQLiteDriver(db.Driver())}
+	t := &Target{id: id, db: db, markerTable: "flamingock_marker"}
 	for _, o := range opts {
 		if err := o(t); err != nil {
 			return nil, err
 		}
+	}
+	if t.dialect.name == "" {
+		d, err := dialectOf(db.Driver())
+		if err != nil {
+			return nil, fmt.Errorf("sqltarget: target %q: %w (a wrapped driver, such as an instrumented one, can name its database with WithDialect)", id, err)
+		}
+		t.dialect = d
 	}
 	return t, nil
 }
@@ -82,7 +113,7 @@ func (t *Target) TxTypes() []reflect.Type {
 }
 
 // sharedStore is what an audit store offers to write inside this target's
-// transactions; audit/sqlite implements it.
+// transactions; audit/sqlite and audit/mysql implement it.
 type sharedStore interface {
 	DB() *sql.DB
 	AppendTx(ctx context.Context, tx *sql.Tx, e audit.Entry) (audit.Entry, error)
@@ -99,6 +130,9 @@ func (t *Target) SharedAudit(store audit.Store) (targets.TxAppender, bool) {
 		x, ok := tx.(interface{ SQLTx() *sql.Tx })
 		if !ok {
 			return audit.Entry{}, fmt.Errorf("sqltarget: shared audit append: transaction %T is not one of this target's", tx)
+		}
+		if err := t.dialect.checkOpen(ctx, x.SQLTx(), e.ChangeID); err != nil {
+			return audit.Entry{}, err
 		}
 		return s.AppendTx(ctx, x.SQLTx(), e)
 	}, true
@@ -125,11 +159,7 @@ func (t *Target) ensureMarkerTable(ctx context.Context) error {
 	if t.created {
 		return nil
 	}
-	_, err := t.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+t.markerTable+` (
-	change_id TEXT PRIMARY KEY,
-	run_id    TEXT NOT NULL,
-	token     INTEGER NOT NULL
-)`)
+	_, err := t.db.ExecContext(ctx, t.dialect.createMarker(t.markerTable))
 	if err != nil {
 		return fmt.Errorf("sqltarget: creating marker table %s: %w", t.markerTable, err)
 	}
@@ -142,7 +172,7 @@ func (t *Target) ReadMarker(ctx context.Context, changeID string) (targets.Marke
 	// Reading must not write: Plan (a dry run) reads markers too. A marker
 	// table that does not exist yet holds no marker.
 	var exists int
-	err := t.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, t.markerTable).Scan(&exists)
+	err := t.db.QueryRowContext(ctx, t.dialect.markerExists, t.markerTable).Scan(&exists)
 	if err != nil {
 		return targets.Marker{}, false, fmt.Errorf("sqltarget: looking up marker table %s: %w", t.markerTable, err)
 	}
@@ -182,14 +212,29 @@ func (x *Tx) Provide(d *targets.Deps) { targets.Provide(d, x.tx) }
 
 // WriteMarker upserts the change's marker unless a marker at or above since
 // exists, in which case another attempt committed the change.
+//
+// On MySQL it first checks that the change's transaction is still open,
+// and otherwise fails with an [ImplicitCommitError] and writes no marker:
+// the transaction ended before the change returned, most likely committed
+// by DDL, but a deadlock rolls a transaction back too, and a marker written
+// now would claim a commit nobody can prove.
 func (x *Tx) WriteMarker(ctx context.Context, m targets.Marker, since int64) error {
-	res, err := x.tx.ExecContext(ctx, `INSERT INTO `+x.t.markerTable+` (change_id, run_id, token) VALUES (?, ?, ?)
-ON CONFLICT (change_id) DO UPDATE SET run_id = excluded.run_id, token = excluded.token
-WHERE `+x.t.markerTable+`.token < ?`, m.ChangeID, m.RunID, m.Token, since)
+	if err := x.t.dialect.checkOpen(ctx, x.tx, m.ChangeID); err != nil {
+		return err
+	}
+	return x.upsertMarker(ctx, m, since)
+}
+
+func (x *Tx) upsertMarker(ctx context.Context, m targets.Marker, since int64) error {
+	args := []any{m.ChangeID, m.RunID, m.Token}
+	for range x.t.dialect.sinceParams {
+		args = append(args, since)
+	}
+	res, err := x.tx.ExecContext(ctx, x.t.dialect.upsertMarker(x.t.markerTable), args...)
 	if err != nil {
 		return fmt.Errorf("sqltarget: writing marker of %q: %w", m.ChangeID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
+	if n, err := res.RowsAffected(); err != nil || x.t.dialect.markerWritten(n) {
 		return err
 	}
 	existing, found, err := readMarker(ctx, x.tx, x.t.markerTable, m.ChangeID)
@@ -199,29 +244,22 @@ WHERE `+x.t.markerTable+`.token < ?`, m.ChangeID, m.RunID, m.Token, since)
 	if !found {
 		return fmt.Errorf("sqltarget: marker of %q was neither written nor found", m.ChangeID)
 	}
+	if existing == m {
+		return nil // MySQL counts an update to the same values as no row
+	}
 	return &targets.MarkerConflictError{Existing: existing}
 }
 
-// BlocksLockTakeover implements [targets.Tx]: it is true
-// on SQLite, where the transaction (begun IMMEDIATE with sqlite.OpenDB's
+// BlocksLockTakeover tells the runner whether this transaction keeps other
+// processes from taking the audit lock: it is true
+// on SQLite (false on MySQL, whose transactions lock rows), where the transaction (begun IMMEDIATE with sqlite.OpenDB's
 // settings, or at its first write otherwise) holds the database's only write
 // lock until it ends, so no other process can write at all, let alone take
 // over an audit lock kept in the same file. The runner then pauses its lease
 // heartbeat, whose refresh could only wait for this transaction, and relies
 // on the shared-transaction append (audit/sqlite's AppendTx) to renew the
 // lease when it records APPLIED.
-func (x *Tx) BlocksLockTakeover() bool { return x.t.sqlite }
-
-// isSQLiteDriver reports whether d belongs to a SQLite driver package
-// (modernc.org/sqlite, github.com/mattn/go-sqlite3, ...), judged by the
-// driver type's package path.
-func isSQLiteDriver(d driver.Driver) bool {
-	t := reflect.TypeOf(d)
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t != nil && strings.Contains(strings.ToLower(t.PkgPath()), "sqlite")
-}
+func (x *Tx) BlocksLockTakeover() bool { return x.t.dialect.blocksDatabase }
 
 // Commit commits the transaction.
 func (x *Tx) Commit(context.Context) error { return x.tx.Commit() }

@@ -1,0 +1,159 @@
+package mysql_test
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/audittest"
+	"github.com/flamingock/flamingock-go/audit/mysql"
+	"github.com/flamingock/flamingock-go/internal/mytest"
+)
+
+// These cases damage the tables from outside the store, as an operator's
+// hand-written SQL or a partial restore would. The history is the record;
+// the latest states and the digest are derived from it.
+
+// damageTrail opens a store on a fresh database and appends: a STARTED then
+// APPLIED, b FAILED, c APPLIED.
+func damageTrail(t *testing.T) (*sql.DB, *mysql.Store, audit.Lease, []audit.Entry) {
+	t.Helper()
+	db, _ := mytest.NewDB(t)
+	ctx := context.Background()
+	s, err := mysql.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []audit.Entry
+	for _, x := range []struct {
+		id string
+		st audit.State
+	}{{"a", audit.Started}, {"a", audit.Applied}, {"b", audit.Failed}, {"c", audit.Applied}} {
+		e := audittest.SampleEntry(x.id, x.st, l.Token)
+		e.Checksum = "cs-" + x.id
+		got, err := s.Append(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, got)
+	}
+	return db, s, l, out
+}
+
+func exec(t *testing.T, db *sql.DB, stmt string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(stmt, args...); err != nil {
+		t.Fatalf("%s: %v", stmt, err)
+	}
+}
+
+// checkStates fails unless the snapshot's states are want and the digest
+// counts the applied ones among them.
+func checkStates(t *testing.T, s *mysql.Store, want map[string]audit.State, step string) {
+	t.Helper()
+	ctx := context.Background()
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("%s: Snapshot: %v", step, err)
+	}
+	var applied audit.AppliedDigest
+	for id, st := range want {
+		if snap[id].State != st {
+			t.Errorf("%s: %s is %q, want %q", step, id, snap[id].State, st)
+		}
+		if audit.IsAppliedState(st) {
+			applied.Add(audit.ChangeDigest(id, snap[id].Checksum))
+		}
+	}
+	if len(snap) != len(want) {
+		t.Errorf("%s: snapshot has %d changes, want %d", step, len(snap), len(want))
+	}
+	if d, err := s.AppliedDigest(ctx); err != nil || d != applied {
+		t.Errorf("%s: digest %+v (%v), want %+v", step, d, err, applied)
+	}
+}
+
+func TestDamageHistoryDroppedRefusesToOpen(t *testing.T) {
+	db, _, _, _ := damageTrail(t)
+	exec(t, db, "DROP TABLE flamingock_audit")
+	for i := range 2 { // the first refusal must not have created anything
+		_, err := mysql.New(context.Background(), db)
+		if err == nil || !strings.Contains(err.Error(), "history table `flamingock_audit` is missing") {
+			t.Fatalf("open %d after the history was dropped: %v", i+1, err)
+		}
+	}
+}
+
+func TestDamageLockDroppedKeepsTokensGrowing(t *testing.T) {
+	db, s, l, _ := damageTrail(t)
+	ctx := context.Background()
+	if err := s.ReleaseLock(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, "DROP TABLE flamingock_lock")
+	s2, err := mysql.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := s2.AcquireLock(ctx, audittest.Owner("b"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2.Token <= l.Token {
+		t.Errorf("token after the lock table was dropped is %d, not above %d", l2.Token, l.Token)
+	}
+}
+
+func TestDamageHistoryDeletedByHand(t *testing.T) {
+	db, s, l, entries := damageTrail(t)
+	ctx := context.Background()
+	exec(t, db, "DELETE FROM flamingock_audit WHERE change_id = 'c'")
+	// The instance already open sees it: c never happened.
+	checkStates(t, s, map[string]audit.State{"a": audit.Applied, "b": audit.Failed}, "after c's history was deleted")
+	e, err := s.Append(ctx, audittest.SampleEntry("d", audit.Applied, l.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Seq <= entries[3].Seq {
+		t.Errorf("seq %d reuses the deleted entry's %d", e.Seq, entries[3].Seq)
+	}
+	exec(t, db, "DELETE FROM flamingock_audit WHERE change_id = 'a'")
+	checkStates(t, s, map[string]audit.State{"b": audit.Failed, "d": audit.Applied}, "after a's history was deleted")
+}
+
+func TestDamageLatestEditedByHand(t *testing.T) {
+	db, s, l, _ := damageTrail(t)
+	ctx := context.Background()
+	want := map[string]audit.State{"a": audit.Applied, "b": audit.Failed, "c": audit.Applied}
+	exec(t, db, "UPDATE flamingock_audit_latest SET state = 'FAILED' WHERE change_id = 'a'")
+	checkStates(t, s, want, "after a's latest state was edited")
+	exec(t, db, "DELETE FROM flamingock_audit_latest WHERE change_id = 'c'")
+	s2, err := mysql.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStates(t, s2, want, "after c's latest row was deleted, another instance")
+	if _, err := s.Append(ctx, audittest.SampleEntry("c", audit.RolledBack, l.Token)); err != nil {
+		t.Fatal(err)
+	}
+	want["c"] = audit.RolledBack
+	checkStates(t, s, want, "after the next append")
+}
+
+func TestDamageUnknownStateIsReadAsWritten(t *testing.T) {
+	db, s, _, entries := damageTrail(t)
+	exec(t, db, "UPDATE flamingock_audit SET state = 'APPLIED_MAYBE' WHERE change_id = 'a'")
+	exec(t, db, "UPDATE flamingock_audit_latest SET state = 'APPLIED_MAYBE' WHERE change_id = 'a'")
+	checkStates(t, s, map[string]audit.State{"a": "APPLIED_MAYBE", "b": audit.Failed, "c": audit.Applied}, "with a garbled state")
+	h, err := s.History(context.Background(), audit.HistoryQuery{})
+	if err != nil || len(h) != len(entries) {
+		t.Errorf("history with a garbled state: %d entries (%v), want %d", len(h), err, len(entries))
+	}
+}
