@@ -296,9 +296,18 @@ func (a *attempt) committedShared() (bool, error) {
 
 // failed records FAILED for an attempt whose effects were rolled back (or
 // never happened) and returns the run error.
+//
+// A cause that matches [targets.ErrNotAtomic] left effects outside the
+// transaction, which the rollback could not undo: it is recorded as
+// non-transactional, so the decision table treats it as what it is (an
+// issue under manual recovery) rather than as rolled back, which would have
+// the next run apply the change again.
 func (a *attempt) failed(cause error) error {
 	e := a.entry(audit.Failed)
 	e.Error = cause.Error()
+	if errors.Is(cause, targets.ErrNotAtomic) {
+		e.TxStrategy = audit.NonTx
+	}
 	return a.fail(cause, nil, a.record(e))
 }
 

@@ -2,6 +2,7 @@ package targets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 
@@ -76,3 +77,12 @@ type MarkerConflictError struct {
 func (e *MarkerConflictError) Error() string {
 	return fmt.Sprintf("change %q was already committed by run %s (marker token %d)", e.Existing.ChangeID, e.Existing.RunID, e.Existing.Token)
 }
+
+// ErrNotAtomic marks (through errors.Is) an error a transactional target
+// returns when it finds, before recording the change in its transaction,
+// that the change's effects were not confined to that transaction: MySQL's
+// implicit commit on DDL is one case. Rolling back cannot undo them, so the
+// runner records the failure as non-transactional: under recovery "manual"
+// the change is an issue an operator resolves, and it is never applied
+// again by itself on top of what it left.
+var ErrNotAtomic = errors.New("the change's effects escaped its transaction")

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/flamingock/flamingock-go/targets"
 )
 
 // dialect is what differs between the databases the target serves: how the
@@ -115,6 +117,10 @@ func (e *ImplicitCommitError) Error() string {
 		"Declare the change transactional=false and give it a rollback, "+
 		"or move the DDL into a non-transactional change of its own", e.ChangeID)
 }
+
+// Unwrap makes the error match [targets.ErrNotAtomic], so the runner
+// records the failure as non-transactional (an issue, not a retry).
+func (e *ImplicitCommitError) Unwrap() error { return targets.ErrNotAtomic }
 
 // checkOpen fails with an [ImplicitCommitError] when tx's session is no
 // longer in a transaction. @@in_transaction is 1 from START TRANSACTION

@@ -248,6 +248,18 @@ func TestMySQLImplicitCommitIsRefused(t *testing.T) {
 			if _, found, err := e.target.ReadMarker(context.Background(), "ddl"); err != nil || found {
 				t.Errorf("marker after the refusal: found=%v, %v", found, err)
 			}
+			// The failure is recorded as non-transactional: an issue for an
+			// operator, so the next run neither applies the change again
+			// nor skips it silently.
+			if latest := audittest.Latest(t, e.store, "ddl"); latest.TxStrategy != audit.NonTx || !audit.IsIssue(latest) {
+				t.Errorf("latest entry strategy %s (issue %v), want NON_TX and an issue", latest.TxStrategy, audit.IsIssue(latest))
+			}
+			if _, err := e.runner(t, stage(ddlChange("ddl"))).Run(context.Background()); !errors.As(err, new(*flamingock.IssuesError)) {
+				t.Errorf("second run: %v, want an *IssuesError", err)
+			}
+			if n := e.effects(t, "ddl"); n != 2 {
+				t.Errorf("effects after the second run %d, want still 2 (not applied again)", n)
+			}
 		})
 	}
 }
