@@ -42,8 +42,8 @@ func TestFrom(t *testing.T) {
 			name:    "release build stamped by the linker",
 			bi:      &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: ModulePath, Version: "(devel)"}, Settings: vcs},
 			version: "v0.3.0", stamp: "abcdef0",
-			want:    []string{"flamingock-go v0.3.0 (commit abcdef0)\n"},
-			not:     []string{"modified"},
+			want: []string{"flamingock-go v0.3.0 (commit abcdef0)\n"},
+			not:  []string{"modified"},
 		},
 		{
 			name: "no build information",
