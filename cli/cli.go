@@ -92,7 +92,8 @@ func Command(runner *flamingock.Runner, opts ...Option) *cobra.Command {
 	e := &env{cfg: newConfig(opts), runner: runner}
 	root := e.root("Plan, apply and check this application's changes, and repair its audit trail")
 	root.AddCommand(e.planCmd(), e.applyCmd(), e.validateCmd(), e.statusCmd())
-	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd())
+	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd(), e.versionCmd())
+	setVersion(root)
 	e.addExamples(root)
 	e.addCompletions(root)
 	return root
@@ -112,10 +113,10 @@ func Command(runner *flamingock.Runner, opts ...Option) *cobra.Command {
 func Standalone(opts ...Option) *cobra.Command {
 	e := &env{cfg: newConfig(opts), standalone: true}
 	root := e.root("Inspect and repair a flamingock-go audit trail")
-	root.Version = flamingock.Version
+	setVersion(root)
 	root.PersistentFlags().StringVar(&e.storeURL, "store", "",
 		"audit store URL: sqlite:///abs/path.db, sqlite:rel/path.db, postgres://user@host:5432/db or couchbase://host/bucket (default $"+EnvStore+")")
-	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd())
+	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd(), e.versionCmd())
 	for _, name := range []string{"plan", "apply", "validate", "status"} {
 		root.AddCommand(appOnly(name))
 	}

@@ -41,6 +41,7 @@ var examples = map[string]string{
 	"lock": `  PROG lock show
   PROG lock release --force`,
 	"lock show":    `  PROG lock show --json`,
+	"version":      `  PROG version             # flamingock-go version and commit, the application's, Go's`,
 	"lock release": "  PROG lock release --force                  # an expired lease whose holder is gone\n  PROG lock release --force --even-if-valid  # a valid lease of a process you know is dead",
 }
 

@@ -48,7 +48,7 @@ func (r *Runner) execute(l *heldLock, rep *Report, p *Plan) error {
 			return fmt.Errorf("run stopped before change %q: %w", pc.Change.ID, err)
 		}
 		if len(r.cfg.listeners) > 0 {
-			r.emit(ChangeStarted{Stage: pc.Stage, ChangeID: pc.Change.ID, Action: pc.Action, Protocol: pc.Protocol})
+			r.emit(ChangeStarted{RunID: rep.RunID, Stage: pc.Stage, Target: targetID(pc.Change), ChangeID: pc.Change.ID, Action: pc.Action, Protocol: pc.Protocol})
 		}
 		r.logChangeStarted(rep.RunID, pc)
 		a := attempt{r: r, l: l, pc: pc, runID: rep.RunID}
@@ -63,7 +63,7 @@ func (r *Runner) execute(l *heldLock, rep *Report, p *Plan) error {
 		res.State, res.Err = a.state, err
 		rep.Changes = append(rep.Changes, res)
 		if len(r.cfg.listeners) > 0 {
-			r.emit(ChangeFinished{Result: res})
+			r.emit(ChangeFinished{RunID: rep.RunID, Target: targetID(pc.Change), Result: res})
 		}
 		r.logChangeFinished(rep.RunID, pc, res)
 		if err != nil {

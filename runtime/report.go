@@ -239,18 +239,31 @@ type LockWaiting struct {
 }
 
 // LockAcquired is sent when the run holds the lock.
-type LockAcquired struct{ Lease audit.Lease }
+type LockAcquired struct {
+	RunID string
+	Lease audit.Lease
+	// Waited is how long acquiring took, waits for another holder included.
+	Waited time.Duration
+}
 
 // ChangeStarted is sent before a change runs.
 type ChangeStarted struct {
+	RunID    string
 	Stage    string
 	ChangeID string
+	// Target is the id of the target the change runs against.
+	Target   string
 	Action   Action
 	Protocol audit.TxStrategy
 }
 
 // ChangeFinished is sent after a change's outcome is recorded.
-type ChangeFinished struct{ Result ChangeResult }
+type ChangeFinished struct {
+	RunID string
+	// Target is the id of the target the change ran against.
+	Target string
+	Result ChangeResult
+}
 
 // RunFinished is sent at the end of every run, successful or not.
 type RunFinished struct {

@@ -146,8 +146,9 @@ func (r *Runner) run(ctx context.Context, rep *Report) error {
 		return err
 	}
 	defer l.release()
-	r.emit(LockAcquired{Lease: l.lease()})
-	r.logLockAcquired(rep.RunID, l.lease(), time.Since(lockStart))
+	waited := time.Since(lockStart)
+	r.emit(LockAcquired{RunID: rep.RunID, Lease: l.lease(), Waited: waited})
+	r.logLockAcquired(rep.RunID, l.lease(), waited)
 	// Another instance may have run while we waited: decide from what the
 	// store says now that we hold the lock.
 	if snap, err = r.cfg.store.Snapshot(l.ctx); err != nil {
