@@ -298,7 +298,7 @@ func (r *recorder) finishRun(e flamingock.RunFinished) {
 	// Only a run that planned knows what was pending: one that failed
 	// before (lock timeout, store unreachable) reports no changes.
 	if rep.UpToDate || len(rep.Changes) > 0 {
-		pending := len(rep.Changes) - rep.Count(flamingock.ActionSkip)
+		pending := rep.Total - rep.Count(flamingock.ActionSkip)
 		r.ins.pending.Record(ctx, int64(pending))
 		r.ins.issues.Record(ctx, int64(rep.Count(flamingock.ActionIssue)))
 	}

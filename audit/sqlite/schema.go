@@ -375,6 +375,9 @@ func rebuildIn(ctx context.Context, tx *sql.Tx, c config) error {
 	if err != nil {
 		return err
 	}
+	if oldRows == 0 && newRows == 0 {
+		return nil // a new trail: nothing was rebuilt, nothing to report
+	}
 	c.log().Warn("flamingock audit store: rebuilt the latest states and the applied digest from the history (a table was re-created, the digest was missing, or audit rows were edited by hand)",
 		"history", c.historyTable, "latest", c.latestTable, "digest", c.digestTable(),
 		"changes_before", oldRows, "changes_after", newRows, "applied", d.Count)
