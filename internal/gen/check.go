@@ -81,6 +81,14 @@ func checkPackage(pkg *packages.Package, c *collector) *Package {
 			k.rollback(s, byID)
 		}
 	}
+	for _, ch := range k.sqlChanges(packageDir(pkg)) {
+		if prev, dup := byID[ch.ID]; dup {
+			c.errorf(ch.IDPos, "change %q: duplicate change id: also declared at %s", ch.ID, c.at(prev.IDPos))
+			continue
+		}
+		byID[ch.ID] = ch
+		changes = append(changes, ch)
+	}
 	if len(changes) == 0 {
 		return nil
 	}
@@ -89,7 +97,9 @@ func checkPackage(pkg *packages.Package, c *collector) *Package {
 	}
 	k.sortByOrder(changes)
 	for _, ch := range changes {
-		ch.Checksum = checksum(k.fset, k.readFile, k.decl(ch.Apply), k.decl(ch.Rollback))
+		if ch.SQL == nil { // an SQL change's checksum is its file's
+			ch.Checksum = checksum(k.fset, k.readFile, k.decl(ch.Apply), k.decl(ch.Rollback))
+		}
 	}
 	return &Package{
 		Path:        pkg.PkgPath,

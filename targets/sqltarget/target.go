@@ -13,6 +13,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/sqlscript"
 )
 
 // Target is a SQLite database target. Create it with [New].
@@ -72,12 +73,16 @@ func New(id string, db *sql.DB, opts ...Option) (*Target, error) {
 // ID implements [flamingock.Target].
 func (t *Target) ID() string { return t.id }
 
-// Provide gives non-transactional changes the *sql.DB.
-func (t *Target) Provide(d *flamingock.Deps) { flamingock.Provide(d, t.db) }
+// Provide gives non-transactional changes the *sql.DB, and SQL-file
+// changes an [sqlscript.Execer] over it.
+func (t *Target) Provide(d *flamingock.Deps) {
+	flamingock.Provide(d, t.db)
+	flamingock.Provide[sqlscript.Execer](d, execer{t.db, t.dialect()})
+}
 
 // TxTypes reports that transactional changes receive a *sql.Tx.
 func (t *Target) TxTypes() []reflect.Type {
-	return []reflect.Type{flamingock.TypeOf[*sql.Tx]()}
+	return []reflect.Type{flamingock.TypeOf[*sql.Tx](), flamingock.TypeOf[sqlscript.Execer]()}
 }
 
 // sharedStore is what an audit store offers to write inside this target's
@@ -176,8 +181,12 @@ type Tx struct {
 // SQLTx returns the underlying transaction.
 func (x *Tx) SQLTx() *sql.Tx { return x.tx }
 
-// Provide gives transactional changes the *sql.Tx.
-func (x *Tx) Provide(d *flamingock.Deps) { flamingock.Provide(d, x.tx) }
+// Provide gives transactional changes the *sql.Tx, and SQL-file changes an
+// [sqlscript.Execer] over it.
+func (x *Tx) Provide(d *flamingock.Deps) {
+	flamingock.Provide(d, x.tx)
+	flamingock.Provide[sqlscript.Execer](d, execer{x.tx, x.t.dialect()})
+}
 
 // WriteMarker upserts the change's marker unless a marker at or above since
 // exists, in which case another attempt committed the change.
