@@ -1,6 +1,6 @@
 // Package sqlscript splits SQL scripts into statements, per dialect, the way
 // each database's own client reads them: PostgreSQL dollar-quoted bodies,
-// E” strings and nested comments; MySQL and MariaDB DELIMITER blocks,
+// E-strings (E'...') and nested comments; MySQL and MariaDB DELIMITER blocks,
 // backslash escapes and # comments; SQLite triggers whose BEGIN ... END
 // bodies hold semicolons.
 //

@@ -18,7 +18,7 @@ import (
 
 // pgFiles are SQL-file changes in PostgreSQL's dialect, with the corners
 // the splitter must get right: a dollar-quoted body with semicolons, an
-// E” string with an escaped quote and semicolon, a nested comment.
+// E-string (E'...') with an escaped quote and semicolon, a nested comment.
 var pgFiles = fstest.MapFS{
 	"0001_schema.sql": {Data: []byte(`-- flamingock:change id=schema
 CREATE TABLE notes (id int PRIMARY KEY, body text);
