@@ -130,12 +130,13 @@ func importMigrate(fsys fs.FS, entries []fs.DirEntry, opt Options) ([]File, []Pr
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := sqlscript.Split(string(up), opt.Dialect); err != nil {
+		stmts, err := sqlscript.Split(string(up), opt.Dialect)
+		if err != nil {
 			problems = append(problems, Problem{File: p.up, Msg: fmt.Sprintf("cannot be split as %v: %v", opt.Dialect, err)})
 			continue
 		}
 		var b strings.Builder
-		b.WriteString(header(opt, p.up, p.version, p.name, true))
+		b.WriteString(header(opt, p.up, p.version, p.name, !outsideTx(stmts, opt.Dialect)))
 		b.WriteString(withNewline(string(up)))
 		from := []string{p.up}
 		if p.down != "" {
@@ -158,6 +159,27 @@ func importMigrate(fsys fs.FS, entries []fs.DirEntry, opt Options) ([]File, []Pr
 		out = append(out, File{Name: p.version + "_" + p.name + ".sql", Content: b.String(), From: from})
 	}
 	return out, problems, nil
+}
+
+// noTxStatement matches PostgreSQL statements that refuse to run inside a
+// transaction block.
+var noTxStatement = regexp.MustCompile(`(?is)^(CREATE|DROP|REINDEX)\b.*\bCONCURRENTLY\b|^(CREATE|DROP)\s+(DATABASE|TABLESPACE)\b|^VACUUM\b|^ALTER\s+SYSTEM\b`)
+
+// outsideTx reports whether a golang-migrate file must run outside a
+// transaction, as golang-migrate runs it (it sends the file as it is; a
+// single statement runs on its own): PostgreSQL's CREATE INDEX
+// CONCURRENTLY and the like. Everything else is imported transactional,
+// which is safer than golang-migrate's own handling.
+func outsideTx(stmts []sqlscript.Statement, d sqlscript.Dialect) bool {
+	if d != sqlscript.PostgreSQL {
+		return false
+	}
+	for _, s := range stmts {
+		if noTxStatement.MatchString(s.SQL) {
+			return true
+		}
+	}
+	return false
 }
 
 func withNewline(s string) string {
