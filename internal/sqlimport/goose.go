@@ -171,15 +171,33 @@ func render(sec gooseSection, d sqlscript.Dialect) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cannot be split as %v: %v", d, err)
 	}
-	if len(got) != len(sec.stmts) {
-		return "", fmt.Errorf("goose runs %d statements in the section at line %d, the %v splitter finds %d: wrap multi-statement bodies in -- +goose StatementBegin/End and import again", len(sec.stmts), sec.line, d, len(got))
-	}
-	for i, s := range got {
-		if normalise(s.SQL) != normalise(sec.stmts[i]) {
-			return "", fmt.Errorf("statement %d of the section at line %d differs after splitting as %v:\n\tgoose: %s\n\tflamingock: %s", i+1, sec.line, d, sec.stmts[i], s.SQL)
+	// Each goose statement must be one splitter statement or, for a
+	// StatementBegin/End block that holds several, consecutive ones that
+	// together are its text: the same SQL, sent one statement at a time.
+	j := 0
+	for i, g := range sec.stmts {
+		want, acc := squash(g), ""
+		for acc != want && j < len(got) && len(acc) < len(want) {
+			if acc != "" {
+				acc += ";"
+			}
+			acc += squash(got[j].SQL)
+			j++
+		}
+		if acc != want {
+			return "", fmt.Errorf("statement %d of the section at line %d is split differently as %v (goose would run it as one statement:\n\t%s\n): wrap multi-statement bodies in -- +goose StatementBegin/End and import again", i+1, sec.line, d, g)
 		}
 	}
+	if j != len(got) {
+		return "", fmt.Errorf("the %v splitter finds %d statements in the section at line %d where goose runs %d", d, len(got), sec.line, len(sec.stmts))
+	}
 	return text, nil
+}
+
+// squash is normalise without any whitespace: statements compare by their
+// text, whatever the line breaks between the parts of a block.
+func squash(s string) string {
+	return strings.Join(strings.Fields(normalise(s)), "")
 }
 
 // normalise drops comment lines, a final ";" and surrounding space, so
