@@ -28,11 +28,11 @@ func TestQuickstartAppliesOnceThenIsUpToDate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := strings.Count(logs[0].String(), `msg="flamingock: change finished"`); n != 4 || !strings.Contains(logs[0].String(), "applied=4") {
-		t.Errorf("first run: want 4 change-finished lines and a summary with applied=4:\n%s", &logs[0])
+	if n := strings.Count(logs[0].String(), `msg="flamingock: change finished"`); n != 5 || !strings.Contains(logs[0].String(), "applied=5") {
+		t.Errorf("first run: want 5 change-finished lines and a summary with applied=5:\n%s", &logs[0])
 	}
-	if !strings.Contains(logs[1].String(), `msg="flamingock: up to date"`) || !strings.Contains(logs[1].String(), "changes=4") || strings.Contains(logs[1].String(), "change started") {
-		t.Errorf("second run: want one up-to-date line with changes=4 and no change started:\n%s", &logs[1])
+	if !strings.Contains(logs[1].String(), `msg="flamingock: up to date"`) || !strings.Contains(logs[1].String(), "changes=5") || strings.Contains(logs[1].String(), "change started") {
+		t.Errorf("second run: want one up-to-date line with changes=5 and no change started:\n%s", &logs[1])
 	}
 	store, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
@@ -43,12 +43,20 @@ func TestQuickstartAppliesOnceThenIsUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(h) != 4 {
-		t.Fatalf("%d APPLIED entries, want 4 (one per change, none from the second run)", len(h))
+	if len(h) != 5 {
+		t.Fatalf("%d APPLIED entries, want 5 (one per change, none from the second run)", len(h))
 	}
 	var status string
 	if err := store.DB().QueryRow(`SELECT status FROM accounts WHERE email = 'admin@example.com'`).Scan(&status); err != nil || status != "active" {
 		t.Fatalf("admin status %q: %v", status, err)
+	}
+	// The SQL-file change's trigger logs a status change.
+	if _, err := store.DB().Exec(`UPDATE accounts SET status = 'locked' WHERE email = 'admin@example.com'`); err != nil {
+		t.Fatal(err)
+	}
+	var oldStatus, newStatus string
+	if err := store.DB().QueryRow(`SELECT old_status, new_status FROM account_events`).Scan(&oldStatus, &newStatus); err != nil || oldStatus != "active" || newStatus != "locked" {
+		t.Fatalf("account event %q -> %q: %v", oldStatus, newStatus, err)
 	}
 	body, err := os.ReadFile(filepath.Join(outboxDir, "welcome-admin.json"))
 	if err != nil {

@@ -59,18 +59,41 @@ func checkPackage(pkg *packages.Package, c *collector) *Package {
 	}, func(d rules.Diagnostic) {
 		c.errorf(k.pos(d.Pos), "%s", d.Msg)
 	})
-	if len(found.Changes) == 0 {
-		return nil
-	}
 	changes := make([]*Change, 0, len(found.Changes))
+	byID := map[string]*Change{}
 	for _, rc := range found.Changes {
-		changes = append(changes, k.change(rc))
+		ch := k.change(rc)
+		byID[ch.ID] = ch
+		changes = append(changes, ch)
+	}
+	// SQL-file changes join the Go changes the rules found: the rules check
+	// Go against Go, so ids and orders shared with an SQL file are checked
+	// here.
+	for _, ch := range k.sqlChanges(packageDir(pkg)) {
+		if prev, dup := byID[ch.ID]; dup {
+			c.errorf(ch.IDPos, "change %q: duplicate change id: also declared at %s", ch.ID, c.at(prev.IDPos))
+			continue
+		}
+		byID[ch.ID] = ch
+		changes = append(changes, ch)
+	}
+	if len(changes) == 0 {
+		return nil
 	}
 	slices.SortStableFunc(changes, func(a, b *Change) int {
 		return cmp.Or(annotations.CompareOrders(a.Order, b.Order), comparePos(a.Pos, b.Pos))
 	})
+	for i := 1; i < len(changes); i++ {
+		prev, ch := changes[i-1], changes[i]
+		if (ch.SQL != nil || prev.SQL != nil) && ch.Order != "" && prev.Order != "" && annotations.CompareOrders(prev.Order, ch.Order) == 0 {
+			c.errorf(ch.OrderPos, "change %q: order %s collides with order %s of change %q at %s; orders within a package must differ",
+				ch.ID, ch.Order, prev.Order, prev.ID, c.at(prev.OrderPos))
+		}
+	}
 	for _, ch := range changes {
-		ch.Checksum = checksum(k.fset, k.readFile, k.decl(ch.Apply), k.decl(ch.Rollback))
+		if ch.SQL == nil { // an SQL change's checksum is its file's
+			ch.Checksum = checksum(k.fset, k.readFile, k.decl(ch.Apply), k.decl(ch.Rollback))
+		}
 	}
 	return &Package{
 		Path:        pkg.PkgPath,

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/flamingock/flamingock-go/internal/sqlimport"
 )
 
 // Exit codes of the command. -check and -diff follow `wire diff` and
@@ -38,6 +40,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // run is Main with a working directory ("" for the current one).
 func run(ctx context.Context, dir string, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "import" {
+		return sqlimport.Main(args[1:], stdout, stderr)
+	}
 	fl := flag.NewFlagSet("flamingock-gen", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	check := fl.Bool("check", false, "write nothing; exit 1 and print a unified diff if a generated file is not current")

@@ -126,6 +126,10 @@ func modelDigest(p *Package) [sha256.Size]byte {
 				w.str(types.TypeString(t, qualifier))
 			}
 		}
+		if ch.SQL != nil {
+			w.str(ch.SQL.Name)
+			w.str(strconv.FormatBool(ch.SQL.HasRollback))
+		}
 	}
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])

@@ -112,6 +112,7 @@ func emitBody(p *Package) ([]byte, error) {
 	comment(f, e.table+" is the registry: constants and function values\nonly, which the compiler lays out as static data.")
 	f.Var().Id(e.table).Op("=").Index(jen.Op("...")).Qual(RuntimePath, "Change").Custom(multiline, entries...)
 
+	e.embedVar(f, p)
 	for _, a := range e.adapterList {
 		e.adapterType(f, a)
 	}
@@ -157,6 +158,7 @@ type emitter struct {
 	// package-level names and the imports'.
 	declared map[string]bool
 	table    string // name of the change table
+	sqlFS    string // name of the embed.FS of the SQL change files
 
 	adapters    map[string]*adapter // by signature key
 	adapterList []*adapter          // in order of first use
@@ -186,6 +188,9 @@ func newEmitter(p *Package) *emitter {
 			}
 		}
 	}
+	if len(embedFiles(p)) > 0 {
+		paths["embed"] = "embed"
+	}
 	reserved := maps.Clone(p.Declared)
 	reserved["Stage"] = true
 	e := &emitter{
@@ -200,6 +205,9 @@ func newEmitter(p *Package) *emitter {
 		e.declared[name] = true
 	}
 	e.table = e.fresh("flamingock_changes")
+	if len(embedFiles(p)) > 0 {
+		e.sqlFS = e.fresh("flamingock_sql")
+	}
 	return e
 }
 
@@ -249,8 +257,15 @@ func (e *emitter) change(ch *Change) jen.Code {
 		field("Checksum", jen.Lit(ch.Checksum)),
 		field("Source", jen.Qual(RuntimePath, "Position").Values(
 			jen.Id("File").Op(":").Lit(ch.File), jen.Id("Line").Op(":").Lit(ch.Line))),
-		field("Apply", e.funcValue(ch.Apply)),
 	)
+	if ch.SQL != nil {
+		fields = append(fields, field("Apply", e.sqlValue(ch, false)))
+		if ch.SQL.HasRollback {
+			fields = append(fields, field("Rollback", e.sqlValue(ch, true)))
+		}
+		return jen.Custom(multiline, fields...)
+	}
+	fields = append(fields, field("Apply", e.funcValue(ch.Apply)))
 	if ch.Rollback != nil {
 		fields = append(fields, field("Rollback", e.funcValue(ch.Rollback)))
 	}

@@ -55,6 +55,10 @@ type Change struct {
 	Apply    *Func
 	Rollback *Func // nil when the change has no rollback
 
+	// SQL is set, and Apply and Rollback are nil, for a change written as
+	// an SQL file.
+	SQL *SQLSource
+
 	// Pos is where the directive starts; OrderPos points at the order
 	// (the order= key, or the directive when the order came from the file
 	// name); IDPos at the id= key. Errors about the change point there.

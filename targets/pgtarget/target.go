@@ -17,6 +17,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/postgres"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/sqlscript"
 	"github.com/flamingock/flamingock-go/targets"
 )
 
@@ -162,12 +163,16 @@ func (t *Target) ID() string { return t.id }
 // Pool returns the pool the target runs changes on.
 func (t *Target) Pool() *pgxpool.Pool { return t.pool }
 
-// Provide gives non-transactional changes the *pgxpool.Pool.
-func (t *Target) Provide(d *targets.Deps) { targets.Provide(d, t.pool) }
+// Provide gives non-transactional changes the *pgxpool.Pool, and SQL-file
+// changes an [sqlscript.Execer] over it.
+func (t *Target) Provide(d *targets.Deps) {
+	targets.Provide(d, t.pool)
+	targets.Provide[sqlscript.Execer](d, execer{t.pool})
+}
 
 // TxTypes reports that transactional changes receive a pgx.Tx.
 func (t *Target) TxTypes() []reflect.Type {
-	return []reflect.Type{flamingock.TypeOf[pgx.Tx]()}
+	return []reflect.Type{flamingock.TypeOf[pgx.Tx](), flamingock.TypeOf[sqlscript.Execer]()}
 }
 
 // SharedAudit returns an appender that writes audit entries inside the
@@ -364,8 +369,12 @@ type pendingAppend struct {
 	entry audit.Entry
 }
 
-// Provide gives transactional changes the pgx.Tx.
-func (x *Tx) Provide(d *targets.Deps) { targets.Provide(d, x.tx) }
+// Provide gives transactional changes the pgx.Tx, and SQL-file changes an
+// [sqlscript.Execer] over it.
+func (x *Tx) Provide(d *targets.Deps) {
+	targets.Provide(d, x.tx)
+	targets.Provide[sqlscript.Execer](d, execer{x.tx})
+}
 
 // PgxTx returns the underlying pgx transaction.
 func (x *Tx) PgxTx() pgx.Tx { return x.tx }

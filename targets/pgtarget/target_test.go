@@ -18,6 +18,7 @@ import (
 	"github.com/flamingock/flamingock-go/audit/postgres"
 	"github.com/flamingock/flamingock-go/internal/pgtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/sqlscript"
 	"github.com/flamingock/flamingock-go/targets"
 	"github.com/flamingock/flamingock-go/targets/pgtarget"
 )
@@ -62,8 +63,11 @@ func TestProvidesPoolOutsideAndTxInside(t *testing.T) {
 	if got, err := targets.Resolve[*pgxpool.Pool](deps); err != nil || got != pool {
 		t.Errorf("outside a transaction: got %v, %v; want the target's pool", got, err)
 	}
-	if types := tg.TxTypes(); len(types) != 1 || types[0] != flamingock.TypeOf[pgx.Tx]() {
-		t.Errorf("TxTypes: got %v, want [pgx.Tx]", types)
+	if types := tg.TxTypes(); len(types) != 2 || types[0] != flamingock.TypeOf[pgx.Tx]() || types[1] != flamingock.TypeOf[sqlscript.Execer]() {
+		t.Errorf("TxTypes: got %v, want [pgx.Tx sqlscript.Execer]", types)
+	}
+	if ex, err := targets.Resolve[sqlscript.Execer](deps); err != nil || ex.Dialect() != sqlscript.PostgreSQL {
+		t.Errorf("outside a transaction: Execer %v, %v; want one in PostgreSQL's dialect", ex, err)
 	}
 	tx, err := tg.Begin(ctx)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/flamingock/flamingock-go/sqlscript"
 	"github.com/flamingock/flamingock-go/targets"
 )
 
@@ -17,6 +18,9 @@ import (
 // target's back.
 type dialect struct {
 	name string
+	// script is how SQL-file changes on this database are split into
+	// statements.
+	script sqlscript.Dialect
 	// createMarker creates the marker table if it does not exist.
 	createMarker func(table string) string
 	// markerExists counts the tables named ? in the connection's database.
@@ -38,7 +42,8 @@ type dialect struct {
 }
 
 var sqliteDialect = dialect{
-	name: "SQLite",
+	script: sqlscript.SQLite,
+	name:   "SQLite",
 	createMarker: func(table string) string {
 		return `CREATE TABLE IF NOT EXISTS ` + table + ` (
 	change_id TEXT PRIMARY KEY,
@@ -58,7 +63,8 @@ WHERE ` + table + `.token < ?`
 }
 
 var mysqlDialect = dialect{
-	name: "MySQL",
+	script: sqlscript.MySQL,
+	name:   "MySQL",
 	createMarker: func(table string) string {
 		return "CREATE TABLE IF NOT EXISTS `" + table + "` (\n" +
 			"	change_id VARCHAR(255) NOT NULL PRIMARY KEY,\n" +

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flamingock/flamingock-go/audit"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
+	"github.com/flamingock/flamingock-go/sqlscript"
 	"github.com/flamingock/flamingock-go/targets"
 )
 
@@ -104,12 +105,16 @@ func New(id string, db *sql.DB, opts ...Option) (*Target, error) {
 // ID implements [targets.Target].
 func (t *Target) ID() string { return t.id }
 
-// Provide gives non-transactional changes the *sql.DB.
-func (t *Target) Provide(d *targets.Deps) { targets.Provide(d, t.db) }
+// Provide gives non-transactional changes the *sql.DB, and SQL-file
+// changes an [sqlscript.Execer] over it.
+func (t *Target) Provide(d *targets.Deps) {
+	targets.Provide(d, t.db)
+	targets.Provide[sqlscript.Execer](d, execer{t.db, t.dialect.script})
+}
 
 // TxTypes reports that transactional changes receive a *sql.Tx.
 func (t *Target) TxTypes() []reflect.Type {
-	return []reflect.Type{flamingock.TypeOf[*sql.Tx]()}
+	return []reflect.Type{flamingock.TypeOf[*sql.Tx](), flamingock.TypeOf[sqlscript.Execer]()}
 }
 
 // sharedStore is what an audit store offers to write inside this target's
@@ -207,8 +212,12 @@ type Tx struct {
 // SQLTx returns the underlying transaction.
 func (x *Tx) SQLTx() *sql.Tx { return x.tx }
 
-// Provide gives transactional changes the *sql.Tx.
-func (x *Tx) Provide(d *targets.Deps) { targets.Provide(d, x.tx) }
+// Provide gives transactional changes the *sql.Tx, and SQL-file changes an
+// [sqlscript.Execer] over it.
+func (x *Tx) Provide(d *targets.Deps) {
+	targets.Provide(d, x.tx)
+	targets.Provide[sqlscript.Execer](d, execer{x.tx, x.t.dialect.script})
+}
 
 // WriteMarker upserts the change's marker unless a marker at or above since
 // exists, in which case another attempt committed the change.
