@@ -42,6 +42,9 @@ func (k killingStore) Append(ctx context.Context, e audit.Entry) (audit.Entry, e
 }
 
 func child() int {
+	if crashtest.Param("MODE") == "undo" {
+		return undoChild()
+	}
 	ctx := context.Background()
 	e, err := openEnv(ctx, crashtest.Param("AUDIT_DB"), crashtest.Param("TARGET_DB"))
 	if err != nil {
