@@ -34,6 +34,12 @@ type UndoOptions struct {
 	Actor string
 	// Why is recorded after "undo: " in each entry's reason.
 	Why string
+	// Confirmed, when not nil, is the list of change ids, in undo order,
+	// that an operator confirmed from [Runner.PlanUndo]. Undo refuses
+	// unless, planned again under the lock, it would undo exactly these:
+	// a run or another undo between the plan and the confirmation must
+	// not change what gets undone.
+	Confirmed []string
 }
 
 func (o UndoOptions) validate() error {
@@ -155,6 +161,16 @@ func (r *Runner) undo(ctx context.Context, rep *Report, opts UndoOptions) error 
 		return err
 	}
 	up := r.planUndo(snap, nil, opts)
+	if opts.Confirmed != nil {
+		var got []string
+		for _, pc := range up.Changes {
+			got = append(got, pc.Change.ID)
+		}
+		if !slices.Equal(got, opts.Confirmed) {
+			up.Refusals = append(up.Refusals, fmt.Sprintf("the changes to undo are now [%s], not the confirmed [%s]: the audit changed since the plan; plan and confirm again",
+				strings.Join(got, " "), strings.Join(opts.Confirmed, " ")))
+		}
+	}
 	if err := up.Err(); err != nil {
 		return err
 	}
