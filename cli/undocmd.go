@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -184,9 +185,12 @@ func (e *env) undoCmd() *cobra.Command {
 		}
 		if !yes {
 			o.printf("Undo these %d change(s)? Type yes to go on: ", len(up.Changes))
-			line, _ := bufio.NewReader(c.InOrStdin()).ReadString('\n')
+			in := c.InOrStdin()
+			line, _ := bufio.NewReader(in).ReadString('\n')
+			if f, ok := in.(*os.File); !ok || !cliout.IsTerminal(f) {
+				o.printf("%s\n", strings.TrimSpace(line)) // a terminal echoed the answer; show a piped one
+			}
 			if a := strings.ToLower(strings.TrimSpace(line)); a != "yes" && a != "y" {
-				o.printf("\n")
 				return errors.New("not confirmed: nothing was undone (answer yes, or pass --yes when there is no terminal)")
 			}
 		}
