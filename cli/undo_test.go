@@ -127,3 +127,36 @@ func TestUndoScenario(t *testing.T) {
 		t.Errorf("undo --json refusal: %v %+v\n%s", err, doc, r.stdout)
 	}
 }
+
+// A rollback that fails outside a transaction leaves an issue; the CLI
+// says it was an undo, and resolving it lets the next run apply the
+// change again.
+func TestFailedUndoIsAnIssueTheCLIExplains(t *testing.T) {
+	store, _ := openSQLite(t)
+	w := newWorkshop(t)
+	target := flamingock.NewDependencyTarget("files", func(d *flamingock.Deps) { flamingock.Provide(d, w.root) })
+	r, err := flamingock.New(undoPipeline(false), flamingock.WithAuditStore(store), flamingock.WithTargets(target),
+		flamingock.WithLogger(slog.New(slog.DiscardHandler)), flamingock.WithLockWait(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := embedded(r)
+	expect(t, execute(t, app, "apply"), 0)
+	// Someone removed the index by hand: the rollback's Remove fails.
+	if err := w.root.Remove("users.idx"); err != nil {
+		t.Fatal(err)
+	}
+	res := expect(t, execute(t, app, "undo", "--last", "1", "--yes", "--reason", "bad index"), 1)
+	if !strings.Contains(res.stderr, "may have left the target half restored") || !strings.Contains(res.stderr, "issue get --change add-index") {
+		t.Errorf("undo error does not say what to do:\n%s", res.stderr)
+	}
+	res = expect(t, execute(t, app, "issue", "get", "--change", "add-index"), 0)
+	if !strings.Contains(res.stdout, "An undo (undo: bad index) ran the change's rollback function") {
+		t.Errorf("issue get does not explain the undo:\n%s", res.stdout)
+	}
+	expect(t, execute(t, app, "audit", "fix", "--change", "add-index", "--resolution", "rolled-back", "--reason", "index gone"), 0)
+	expect(t, execute(t, app, "apply"), 0)
+	if !w.has("users.idx") {
+		t.Error("the run after the resolution did not apply add-index again")
+	}
+}

@@ -133,8 +133,35 @@ func (r *Runner) Undo(ctx context.Context, opts UndoOptions) (*Report, error) {
 	err := r.undo(ctx, rep, opts)
 	rep.Finished = time.Now()
 	r.emit(RunFinished{Report: rep, Err: err})
-	r.logRunFinished(rep, err)
+	r.logUndoFinished(rep, err)
 	return rep, err
+}
+
+// logUndoFinished logs an undo's outcome: each change it rolled back, and
+// the summary or the error.
+func (r *Runner) logUndoFinished(rep *Report, err error) {
+	if err != nil {
+		r.cfg.logger.Error("flamingock: undo failed", "run_id", rep.RunID, "undone", rep.Count(ActionUndo)-failedCount(rep), "error", err)
+		return
+	}
+	if !r.infoEnabled {
+		return
+	}
+	for _, c := range rep.Changes {
+		r.cfg.logger.Info("flamingock: change undone", "run_id", rep.RunID, "change", c.ChangeID, "stage", c.Stage,
+			"protocol", string(c.Protocol), "state", string(c.State), "duration", c.Duration)
+	}
+	r.cfg.logger.Info("flamingock: undo finished", "run_id", rep.RunID, "undone", len(rep.Changes), "duration", rep.Finished.Sub(rep.Started))
+}
+
+func failedCount(rep *Report) int {
+	n := 0
+	for _, c := range rep.Changes {
+		if c.Err != nil {
+			n++
+		}
+	}
+	return n
 }
 
 func (r *Runner) undo(ctx context.Context, rep *Report, opts UndoOptions) error {
