@@ -42,8 +42,11 @@ func (k killingStore) Append(ctx context.Context, e audit.Entry) (audit.Entry, e
 }
 
 func child() int {
-	if crashtest.Param("MODE") == "undo" {
+	switch crashtest.Param("MODE") {
+	case "undo":
 		return undoChild()
+	case "undo-run":
+		return undoRunChild()
 	}
 	ctx := context.Background()
 	e, err := openEnv(ctx, crashtest.Param("AUDIT_DB"), crashtest.Param("TARGET_DB"))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -396,4 +397,116 @@ func TestUndoCrashAtEveryStep(t *testing.T) {
 			}
 		})
 	}
+}
+
+// undoRunChild undoes the last applied change and runs the pipeline, three
+// times, as another process does the same.
+func undoRunChild() int {
+	ctx := context.Background()
+	e, err := openEnv(ctx, crashtest.Param("AUDIT_DB"), crashtest.Param("TARGET_DB"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	defer e.close()
+	r, err := flamingock.New(undoPipeline(crashtest.Param("PROTOCOL"), hooks{}, nil), flamingock.WithAuditStore(e.store),
+		flamingock.WithTargets(e.target), flamingock.WithLockWait(time.Minute))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	for range 3 {
+		// Refused when the other processes undid everything meanwhile.
+		if _, err := r.Undo(ctx, flamingock.UndoOptions{Last: 1}); err != nil && !errors.Is(err, flamingock.ErrUndoRefused) {
+			fmt.Fprintln(os.Stderr, "undo:", err)
+			return 1
+		}
+		if _, err := r.Run(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "run:", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// Processes that undo and run at the same time never interleave: every
+// change's history alternates between applied and undone, and the target
+// holds each change's effect exactly when the audit says it is applied.
+func TestConcurrentUndoAndRunProcesses(t *testing.T) {
+	for _, protocol := range []string{"shared", "separate", "nontx"} {
+		t.Run(protocol, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			auditPath, targetPath := paths(t, protocol == "shared")
+			e, err := openEnv(ctx, auditPath, targetPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.runner(t, e.store, undoPipeline(protocol, hooks{}, nil)).Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e.close()
+			var wg sync.WaitGroup
+			outs := make([][]byte, 3)
+			errs := make([]error, 3)
+			for i := range 3 {
+				params := childParams(auditPath, targetPath, protocol, "manual")
+				params["MODE"] = "undo-run"
+				wg.Go(func() { outs[i], errs[i] = crashtest.Command("", params).CombinedOutput() })
+			}
+			wg.Wait()
+			for i := range 3 {
+				if errs[i] != nil {
+					t.Fatalf("process %d: %v\n%s", i, errs[i], outs[i])
+				}
+			}
+			e = newEnvAt(t, auditPath, targetPath)
+			undos := 0
+			for _, id := range []string{"one", "two", "three"} {
+				applied := false
+				for _, en := range audittestHistory(t, e, id) {
+					switch {
+					case en.State == audit.Applied:
+						if applied {
+							t.Errorf("%s: applied twice in a row (seq %d)", id, en.Seq)
+						}
+						applied = true
+					case en.State == audit.RolledBack && en.IsUndo():
+						if !applied {
+							t.Errorf("%s: undone while not applied (seq %d)", id, en.Seq)
+						}
+						applied = false
+						undos++
+					case en.State != audit.Started:
+						t.Errorf("%s: unexpected %s (seq %d)", id, en.State, en.Seq)
+					}
+				}
+				if !applied || e.effects(t, id) != 1 {
+					t.Errorf("%s: applied=%v in the audit, %d effects in the target", id, applied, e.effects(t, id))
+				}
+			}
+			if undos == 0 {
+				t.Error("no undo ran")
+			}
+		})
+	}
+}
+
+func newEnvAt(t *testing.T, auditPath, targetPath string) *env {
+	t.Helper()
+	e, err := openEnv(context.Background(), auditPath, targetPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.close)
+	return e
+}
+
+func audittestHistory(t *testing.T, e *env, id string) []audit.Entry {
+	t.Helper()
+	h, err := e.store.History(context.Background(), audit.HistoryQuery{ChangeID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
