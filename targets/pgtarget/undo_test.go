@@ -5,11 +5,14 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flamingock/flamingock-go/audit"
+	"github.com/flamingock/flamingock-go/audit/postgres"
+	"github.com/flamingock/flamingock-go/internal/crashtest"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 )
 
@@ -17,19 +20,29 @@ import (
 // rollback that deletes the change's effects, through the transaction for
 // a transactional change and the pool otherwise.
 func undoableChange(protocol, id, order string, h relHook) flamingock.Change {
+	del := func(ctx context.Context, db relDB) error {
+		if err := h.at(ctx, id, "undo-begin", db); err != nil {
+			return err
+		}
+		if _, err := db.Exec(ctx, "DELETE FROM effects WHERE change_id = $1", id); err != nil {
+			return err
+		}
+		return h.at(ctx, id, "undo-end", db)
+	}
 	if protocol == "nontx" {
 		c := relPoolChange(id, order, flamingock.RecoveryManual, h)
 		c.Rollback = flamingock.Func1[*pgxpool.Pool](func(ctx context.Context, pool *pgxpool.Pool) error {
-			_, err := pool.Exec(ctx, "DELETE FROM effects WHERE change_id = $1", id)
-			return err
+			conn, err := pool.Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Release()
+			return del(ctx, conn)
 		})
 		return c
 	}
 	c := relTxChange(id, order, flamingock.RecoveryManual, h)
-	c.Rollback = flamingock.Func1[pgx.Tx](func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, "DELETE FROM effects WHERE change_id = $1", id)
-		return err
-	})
+	c.Rollback = flamingock.Func1[pgx.Tx](func(ctx context.Context, tx pgx.Tx) error { return del(ctx, tx) })
 	return c
 }
 
@@ -170,4 +183,107 @@ func TestUndoRefusalOnPostgresTouchesNothing(t *testing.T) {
 		t.Errorf("a refused undo changed something: history %s", e.history(t, "two"))
 	}
 	e.checkConsistent(t)
+}
+
+// undoKillingStore dies before an undo of "two" records ROLLED_BACK
+// outside a transaction.
+type undoKillingStore struct{ *postgres.Store }
+
+func (k undoKillingStore) Append(ctx context.Context, e audit.Entry) (audit.Entry, error) {
+	if e.ChangeID == "two" && e.State == audit.RolledBack && e.IsUndo() {
+		crashtest.At("before-undone")
+	}
+	return k.Store.Append(ctx, e)
+}
+
+// undoCrashChild undoes "three" and then "two", dying at the step named
+// in the rollback of "two" or around its outcome.
+func undoCrashChild(ctx context.Context, protocol string) error {
+	e, err := relOpenChild(ctx, nil)
+	if err != nil {
+		return err
+	}
+	hook := relHook(func(_ context.Context, change, step string, _ relDB) error {
+		if change == "two" {
+			crashtest.At(step)
+		}
+		return nil
+	})
+	p := flamingock.NewPipeline(flamingock.Stage{Name: "undo", Changes: []flamingock.Change{
+		undoableChange(protocol, "one", "1", nil), undoableChange(protocol, "two", "2", hook), undoableChange(protocol, "three", "3", nil),
+	}})
+	// Under the shared protocol the ROLLED_BACK append is inside the
+	// transaction, and the target must see the store itself to share it.
+	var store audit.Store = undoKillingStore{e.store}
+	if protocol == "shared" {
+		store = e.store
+	}
+	r, err := flamingock.New(p, flamingock.WithAuditStore(store), flamingock.WithTargets(e.target),
+		flamingock.WithLockTTL(time.Second), flamingock.WithLockWait(30*time.Second),
+		flamingock.WithListener(func(ev flamingock.Event) {
+			if f, ok := ev.(flamingock.ChangeFinished); ok && f.Result.ChangeID == "two" {
+				crashtest.At("after-undone")
+			}
+		}))
+	if err != nil {
+		return err
+	}
+	_, err = r.Undo(ctx, flamingock.UndoOptions{Last: 2})
+	return err
+}
+
+// An undo killed with SIGKILL at each step on PostgreSQL: the next run
+// ends with every change applied once, or (outside a transaction, recovery
+// manual) with an issue.
+func TestUndoCrashAtEveryStepOnPostgres(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		protocol, step string
+		history        string
+		effects        int
+		issue          bool
+	}{
+		{"shared", "undo-begin", "APPLIED", 1, false},
+		{"shared", "undo-end", "APPLIED", 1, false},
+		{"shared", "after-undone", "APPLIED,ROLLED_BACK,APPLIED", 1, false},
+		{"separate", "undo-begin", "STARTED,APPLIED,STARTED,APPLIED", 1, false},
+		{"separate", "undo-end", "STARTED,APPLIED,STARTED,APPLIED", 1, false},
+		{"separate", "before-undone", "STARTED,APPLIED,STARTED,ROLLED_BACK,STARTED,APPLIED", 1, false},
+		{"separate", "after-undone", "STARTED,APPLIED,STARTED,ROLLED_BACK,STARTED,APPLIED", 1, false},
+		{"nontx", "undo-begin", "STARTED,APPLIED,STARTED", 1, true},
+		{"nontx", "undo-end", "STARTED,APPLIED,STARTED", 0, true},
+		{"nontx", "before-undone", "STARTED,APPLIED,STARTED", 0, true},
+		{"nontx", "after-undone", "STARTED,APPLIED,STARTED,ROLLED_BACK,STARTED,APPLIED", 1, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.protocol+"/"+tc.step, func(t *testing.T) {
+			relParallel(t)
+			ctx := context.Background()
+			e := relNewEnv(t, tc.protocol)
+			p := undoStage(tc.protocol, "one", "two", "three")
+			if _, err := e.mustRunner(t, p).Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			crashtest.RunUntilKilled(t, tc.step, relChildParams("undo-crash", e.layout, tc.protocol, "manual", ""))
+			// The dead child's lease (1s) expires before the run can lock.
+			_, err := e.mustRunner(t, p).Run(ctx)
+			if tc.issue != errors.Is(err, flamingock.ErrIssues) || (!tc.issue && err != nil) {
+				t.Fatalf("recovery run: %v (want issue=%v)", err, tc.issue)
+			}
+			if got := e.history(t, "two"); got != tc.history {
+				t.Errorf("history of two = %s, want %s", got, tc.history)
+			}
+			if got := e.effects(t, "two"); got != tc.effects {
+				t.Errorf("two has %d effects, want %d", got, tc.effects)
+			}
+			wantThree := 1
+			if tc.issue {
+				wantThree = 0
+			}
+			if got := e.effects(t, "three"); got != wantThree {
+				t.Errorf("three has %d effects, want %d", got, wantThree)
+			}
+			e.checkConsistent(t)
+		})
+	}
 }
