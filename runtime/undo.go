@@ -268,13 +268,17 @@ func (r *Runner) planUndo(snap audit.Snapshot, view *audit.View, opts UndoOption
 	// of changes undone beneath them.
 	var unknown []audit.Entry
 	for id, e := range snap {
-		if !known[id] && e.State != audit.RolledBack && e.State != audit.ManualMarkedAsRolledBack {
-			unknown = append(unknown, e)
+		if known[id] || e.State == audit.RolledBack || e.State == audit.ManualMarkedAsRolledBack {
+			continue
 		}
+		if st := standing(e); st == audit.StandingRecoverable && e.TxStrategy == audit.TxShared {
+			continue // its transaction never committed: not in place
+		}
+		unknown = append(unknown, e)
 	}
 	slices.SortFunc(unknown, func(a, b audit.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
 	for _, e := range unknown {
-		up.Refusals = append(up.Refusals, fmt.Sprintf("change %q is %s in the audit (run %s, seq %d) but this binary does not declare it: it was applied by a newer pipeline; undo with a binary that has it", e.ChangeID, e.State, e.RunID, e.Seq))
+		up.Refusals = append(up.Refusals, fmt.Sprintf("change %q is %s in the audit (run %s, seq %d) but this binary does not declare it: a newer release wrote it and it may be in place; undo with a binary that has it", e.ChangeID, e.State, e.RunID, e.Seq))
 	}
 
 	from := len(all)
