@@ -59,6 +59,26 @@ func ParseState(s string) (State, error) {
 	return "", fmt.Errorf("audit: unknown state %q (want one of %v)", s, States)
 }
 
+// ReasonUndo begins the [Entry.Reason] of every entry an undo writes
+// (runtime.Runner.Undo): "undo", "undo: <the operator's why>", or "undo;
+// recovered: <how>" for the entry a later run records from the commit
+// marker of an interrupted undo. It is what tells an undo's ROLLED_BACK
+// (asked for; the change was applied and is pending again) from the
+// ROLLED_BACK of a change that failed and was rolled back. The reason
+// rides in the existing reason field, so every store persists it without
+// a schema change.
+const ReasonUndo = "undo"
+
+// IsUndo reports whether e was written by an undo: its Reason is
+// [ReasonUndo], alone or followed by ':' or ';'.
+func (e *Entry) IsUndo() bool {
+	r := e.Reason
+	if !strings.HasPrefix(r, ReasonUndo) {
+		return false
+	}
+	return len(r) == len(ReasonUndo) || r[len(ReasonUndo)] == ':' || r[len(ReasonUndo)] == ';'
+}
+
 // TxStrategy records which execution protocol a change ran under.
 type TxStrategy string
 
@@ -103,7 +123,9 @@ type Entry struct {
 	// Actor is who wrote the entry: the service for a run, the operator for a
 	// manual resolution.
 	Actor string `json:"actor"`
-	// Reason is the operator's explanation of a manual resolution.
+	// Reason is the operator's explanation of a manual resolution, what a
+	// run recovered an outcome from ("recovered: ..."), or, for the entries
+	// of an undo, [ReasonUndo] and the operator's why (see [Entry.IsUndo]).
 	Reason string `json:"reason,omitempty"`
 	// Error is the text of the error(s) the attempt ended with; when a
 	// rollback failed too, both are kept.

@@ -31,3 +31,15 @@ func TestDecodeMetadata(t *testing.T) {
 		}
 	}
 }
+
+func TestIsUndo(t *testing.T) {
+	for reason, want := range map[string]bool{
+		"undo": true, "undo: bad release": true, "undo; recovered: marker": true,
+		"": false, "undone by hand": false, "undoing": false, "recovered: undo": false,
+	} {
+		e := Entry{Reason: reason}
+		if got := e.IsUndo(); got != want {
+			t.Errorf("IsUndo(%q) = %v, want %v", reason, got, want)
+		}
+	}
+}

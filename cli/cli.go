@@ -91,7 +91,7 @@ func WithProgress(p *Progress) Option {
 func Command(runner *flamingock.Runner, opts ...Option) *cobra.Command {
 	e := &env{cfg: newConfig(opts), runner: runner}
 	root := e.root("Plan, apply and check this application's changes, and repair its audit trail")
-	root.AddCommand(e.planCmd(), e.applyCmd(), e.validateCmd(), e.statusCmd())
+	root.AddCommand(e.planCmd(), e.applyCmd(), e.validateCmd(), e.statusCmd(), e.undoCmd())
 	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd(), e.versionCmd())
 	setVersion(root)
 	e.addExamples(root)
@@ -117,7 +117,7 @@ func Standalone(opts ...Option) *cobra.Command {
 	root.PersistentFlags().StringVar(&e.storeURL, "store", "",
 		"audit store URL: sqlite:///abs/path.db, sqlite:rel/path.db, postgres://user@host:5432/db or couchbase://host/bucket (default $"+EnvStore+")")
 	root.AddCommand(e.auditCmd(), e.issueCmd(), e.lockCmd(), e.versionCmd())
-	for _, name := range []string{"plan", "apply", "validate", "status"} {
+	for _, name := range []string{"plan", "apply", "validate", "status", "undo"} {
 		root.AddCommand(appOnly(name))
 	}
 	e.addExamples(root)

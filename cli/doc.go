@@ -12,8 +12,9 @@
 //   - [Command] takes the application's [flamingock.Runner] and is mounted
 //     as a subcommand of the application's own binary. Besides everything
 //     the standalone command does (against the runner's store) it offers the
-//     commands that need the compiled registry: plan, apply, validate and
-//     status.
+//     commands that need the compiled registry: plan, apply, validate,
+//     status, and undo (which rolls applied changes back with their
+//     rollback functions).
 //
 // [Execute] runs either in-process with explicit arguments and streams and
 // returns the process exit code: 0 success, 1 failure (or, for validate

@@ -16,7 +16,11 @@ var examples = map[string]string{
   PROG lock show                        # who holds the run lock`,
 	"plan": `  PROG plan                # what apply would do, change by change
   PROG plan -o wide        # with full stage paths and reasons
-  PROG plan --json | jq '.changes[] | select(.action != "skip")'`,
+  PROG plan --json | jq '.changes[] | select(.action != "skip")'
+  PROG plan --undo --last 2  # what undo --last 2 would roll back, or why it would refuse`,
+	"undo": `  PROG undo --last 1                         # lists the change, asks, then rolls it back
+  PROG undo --to add-orders-index --yes --reason "release 42 reverted"
+  PROG undo --last 2 --yes --json | jq '.results[].state'`,
 	"apply": `  PROG apply              # apply the pending changes now
   PROG apply --json       # the run's report as JSON`,
 	"validate": `  PROG validate && deploy-next-step   # in a pipeline: exit 1 while anything is pending

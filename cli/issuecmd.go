@@ -182,21 +182,28 @@ func explain(en audit.Entry, prog string, o *out) guidance {
 	}
 	where := fmt.Sprintf("run %s on host %s (pid %d), %s", en.RunID, en.Host, en.PID, cliout.Age(en.CreatedAt, o.now))
 	var g guidance
-	switch en.State {
-	case audit.Started:
+	switch {
+	case en.IsUndo() && (en.State == audit.Started || en.State == audit.RollbackFailed):
+		g.what = fmt.Sprintf("An undo (%s) ran the change's rollback function in %s outside a transaction, and it did not finish: the process died or lost the lock (%s), or the rollback failed. Target %q may still hold every effect of the change, some of them, or none.", en.Reason, where, en.State, target)
+		g.check = []string{
+			fmt.Sprintf("Make sure that undo is over: `%s lock show` shows no valid lease of run %s.", prog, en.RunID),
+			"Read the rollback's error, if any, in the history below.",
+			fmt.Sprintf("Inspect target %q for each effect of the change's apply function (stage %s): which are still in place?", target, en.Stage),
+		}
+	case en.State == audit.Started:
 		g.what = fmt.Sprintf("The change started in %s, and no outcome was ever recorded: the process was killed, crashed, or lost the run lock while the change was running. It ran outside a transaction, so it may not have run at all, may be partly applied, or may be fully applied in target %q.", where, target)
 		g.check = []string{
 			fmt.Sprintf("Make sure that run is over: pid %d on %s is gone, and `%s lock show` shows no valid lease of run %s. A live process would still be changing the target.", en.PID, en.Host, prog, en.RunID),
 			fmt.Sprintf("Inspect target %q for each effect of the change's apply function (stage %s): which of them are in place?", target, en.Stage),
 			fmt.Sprintf("Read the application's logs of run %s around %s.", en.RunID, o.time(en.CreatedAt)),
 		}
-	case audit.Failed:
+	case en.State == audit.Failed:
 		g.what = fmt.Sprintf("The change returned an error in %s. It ran outside a transaction and declares no rollback, so whatever it did before the error is still in target %q.", where, target)
 		g.check = []string{
 			"Read the error, and find in the change's apply function how far it got before failing.",
 			fmt.Sprintf("Inspect target %q for the effects made before the failure.", target),
 		}
-	case audit.RollbackFailed:
+	case en.State == audit.RollbackFailed:
 		g.what = fmt.Sprintf("The change failed in %s, then its rollback function failed too. Target %q may hold part of the change and part of the rollback.", where, target)
 		g.check = []string{
 			"Read both errors: the change's, then the rollback's.",

@@ -130,10 +130,20 @@ func writePlanJSON(o *out, p *flamingock.Plan) error {
 func (e *env) planCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "plan",
-		Short: "Show what apply would do with each change, and why (no lock, no writes)",
+		Short: "Show what apply would do with each change, and why (no lock, no writes); with --undo, what undo would roll back",
 		Args:  noArgs,
 	}
+	var undo bool
+	var uf undoFlags
+	c.Flags().BoolVar(&undo, "undo", false, "show what `undo` would roll back (with --to or --last), or why it would refuse")
+	uf.register(c)
 	c.RunE = e.run(func(c *cobra.Command, o *out) error {
+		if undo {
+			return e.planUndo(c, o, &uf)
+		}
+		if uf.to != "" || uf.last != 0 {
+			return usagef("--to and --last choose what plan --undo shows: add --undo")
+		}
 		p, err := e.plan(c)
 		if err != nil {
 			return err

@@ -23,4 +23,9 @@
 // and the audit store are the same database, a target transaction with a
 // commit marker when they are not, and a plain call with an optional
 // rollback for targets without transactions.
+//
+// [Runner.Undo] rolls applied changes back on demand with their rollback
+// functions, last applied first, under the same lock and protocols, and
+// records each as ROLLED_BACK with the reason "undo"; the next run applies
+// them again. [Runner.PlanUndo] is its dry run.
 package runtime

@@ -108,6 +108,9 @@ func (r *Runner) decide(ctx context.Context, pc *PlannedChange, view *audit.View
 	case audit.StandingFinal:
 		switch l.State {
 		case audit.RolledBack:
+			if l.IsUndo() {
+				return ActionApply, "undone by run " + l.RunID, nil
+			}
 			return ActionApply, "the last attempt failed and was rolled back", nil
 		case audit.ManualMarkedAsRolledBack:
 			return ActionApply, "an operator marked it rolled back", nil
@@ -120,6 +123,9 @@ func (r *Runner) decide(ctx context.Context, pc *PlannedChange, view *audit.View
 	case audit.TxShared:
 		return ActionApply, fmt.Sprintf("the last attempt (%s) ran in a shared transaction that did not commit", l.State), nil
 	case audit.TxSeparateWithMarker:
+		if !readMarkers && l.IsUndo() {
+			return ActionApply, fmt.Sprintf("an undo was interrupted (%s); the run reads its commit marker first: if the undo committed it records ROLLED_BACK and applies the change again, otherwise it records APPLIED", l.State), nil
+		}
 		if !readMarkers {
 			return ActionApply, fmt.Sprintf("the last attempt left %s; the run reads its commit marker first and records APPLIED without re-running if it committed", l.State), nil
 		}

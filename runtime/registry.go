@@ -58,7 +58,8 @@ type Change struct {
 	// leave it nil: their needs are Apply's (see [Change.NeedTypes]).
 	Needs []reflect.Type
 	// Apply runs the change. Rollback, when not nil, undoes a failed
-	// non-transactional change.
+	// non-transactional change, and is what [Runner.Undo] runs (in a
+	// transaction of the target for a transactional change).
 	Apply    Func
 	Rollback Func
 }

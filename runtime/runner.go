@@ -154,6 +154,9 @@ func (r *Runner) run(ctx context.Context, rep *Report) error {
 	if snap, err = r.cfg.store.Snapshot(l.ctx); err != nil {
 		return l.stopped("reading the audit snapshot", err)
 	}
+	if snap, err = r.settleUndos(l, rep.RunID, snap); err != nil {
+		return err
+	}
 	p, err := r.plan(l.ctx, snap, nil, true)
 	if err != nil {
 		return l.stopped("planning", err)

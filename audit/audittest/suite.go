@@ -59,6 +59,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"MethodsAfterClose", testMethodsAfterClose},
 		{"DigestFollowsAppends", testDigestFollowsAppends},
 		{"DigestConcurrentAppends", testDigestConcurrentAppends},
+		{"UndoEntryRoundTrips", testUndoEntryRoundTrips},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -834,5 +835,31 @@ func testMethodsAfterClose(t *testing.T, o Opener) {
 	s2 := open(t, o)
 	if info, err := s2.LockInfo(ctx); err != nil || info.Token != l.Token {
 		t.Errorf("lock after closing another instance: %+v, %v", info, err)
+	}
+}
+
+// testUndoEntryRoundTrips: an undo's entries keep their reason, which is
+// what tells them from a rollback after a failure, in the latest state and
+// the history; an undone change leaves the applied digest.
+func testUndoEntryRoundTrips(t *testing.T, o Opener) {
+	s := open(t, o)
+	l := acquire(t, s, "a", time.Minute)
+	mustAppend(t, s, SampleEntry("c1", audit.Applied, l.Token))
+	undo := SampleEntry("c1", audit.RolledBack, l.Token)
+	undo.Reason, undo.Actor, undo.Error = audit.ReasonUndo+": release 42 reverted", "alice@host", ""
+	mustAppend(t, s, undo)
+	latest := snapshot(t, s)["c1"]
+	if !latest.IsUndo() || latest.Reason != undo.Reason || latest.Actor != "alice@host" || latest.State != audit.RolledBack {
+		t.Fatalf("latest after an undo: %+v", latest)
+	}
+	h := history(t, s, audit.HistoryQuery{ChangeID: "c1"})
+	if len(h) != 2 || h[0].IsUndo() || !h[1].IsUndo() {
+		t.Fatalf("history after an undo: %+v", h)
+	}
+	if ds, ok := s.(audit.DigestStore); ok {
+		d, err := ds.AppliedDigest(context.Background())
+		if err != nil || d.Count != 0 {
+			t.Fatalf("applied digest after an undo: %+v, %v (want no change counted)", d, err)
+		}
 	}
 }

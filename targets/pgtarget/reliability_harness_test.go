@@ -361,6 +361,8 @@ func relChild() int {
 		err = relConcurrentChild(ctx)
 	case "pause":
 		err = relPauseChild(ctx, protocol, recovery, crashtest.Param("PAUSE_AT"))
+	case "undo-crash":
+		err = undoCrashChild(ctx, protocol)
 	default:
 		err = fmt.Errorf("unknown child mode %q", mode)
 	}

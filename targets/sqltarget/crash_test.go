@@ -42,6 +42,12 @@ func (k killingStore) Append(ctx context.Context, e audit.Entry) (audit.Entry, e
 }
 
 func child() int {
+	switch crashtest.Param("MODE") {
+	case "undo":
+		return undoChild()
+	case "undo-run":
+		return undoRunChild()
+	}
 	if crashtest.Param("BACKEND") == "mysql" {
 		if crashtest.Param("MODE") == "pause" {
 			return myPauseChild()
