@@ -36,7 +36,7 @@ func (r *Runner) wiringProblems(p *Plan, actions ...Action) []string {
 			t.Provide(provided)
 		} else {
 			for _, typ := range t.(TransactionalTarget).TxTypes() {
-				provided.values[typ] = nil
+				provided.set(typ, nil)
 			}
 		}
 		for _, need := range c.NeedTypes() {
@@ -70,8 +70,8 @@ func (r *Runner) targetIDs() []string {
 func typeNames(d *Deps) []string {
 	var out []string
 	for s := d; s != nil; s = s.parent {
-		for t := range s.values {
-			out = append(out, t.String())
+		for _, v := range s.values {
+			out = append(out, v.t.String())
 		}
 	}
 	slices.Sort(out)
