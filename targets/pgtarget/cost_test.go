@@ -24,7 +24,7 @@ const (
 	// applied change, the change's own INSERT through pgx included. The
 	// bench (bench/, go run .) measures goose's at about 35–40 for the
 	// same change.
-	maxPGAllocsPerChange = 90
+	maxPGAllocsPerChange = 85
 	// maxReusedPoolStartRoundTrips bounds a start with nothing pending on
 	// a pool already in use: postgres.New's table check, then Run's
 	// digest read.

@@ -164,10 +164,12 @@ func (t *Target) Pool() *pgxpool.Pool { return t.pool }
 // Provide gives non-transactional changes the *pgxpool.Pool.
 func (t *Target) Provide(d *flamingock.Deps) { flamingock.Provide(d, t.pool) }
 
-// TxTypes reports that transactional changes receive a pgx.Tx.
-func (t *Target) TxTypes() []reflect.Type {
-	return []reflect.Type{flamingock.TypeOf[pgx.Tx]()}
-}
+// TxTypes reports that transactional changes receive a pgx.Tx. The
+// runner asks for every change it plans, so the list is made once; callers
+// must not modify it.
+func (t *Target) TxTypes() []reflect.Type { return txTypes }
+
+var txTypes = []reflect.Type{flamingock.TypeOf[pgx.Tx]()}
 
 // SharedAudit returns an appender that writes audit entries inside the
 // target's transactions when store is an audit/postgres store on the same
