@@ -33,6 +33,9 @@ func printStartup(title string, rows []startupRow) {
 	for _, s := range systems {
 		header = append(header, s.name+" round trips")
 	}
+	for _, s := range systems {
+		header = append(header, s.name+" allocations")
+	}
 	printRow(header)
 	printSeparator(len(header))
 	for _, r := range rows {
@@ -51,10 +54,14 @@ func printStartup(title string, rows []startupRow) {
 		for _, m := range r.systems {
 			cells = append(cells, fmt.Sprintf("%.3g", m.tracedPerOp()))
 		}
+		for _, m := range r.systems {
+			cells = append(cells, fmt.Sprintf("%d", slices.Min(m.mallocs)))
+		}
 		printRow(cells)
 	}
 	fmt.Println()
 	fmt.Println("Round trips: what the pgx tracer saw per start (queries, batches, server-side prepares; not the connection handshake).")
+	fmt.Println("Allocations: the process's heap allocations during one start (runtime.MemStats), the smallest over the repetitions.")
 	fmt.Println()
 }
 
