@@ -30,6 +30,9 @@ type conn struct {
 	schema  string
 	tracer  *tracer
 	viaWire bool
+	// lazy leaves connecting to the first statement, as a process that
+	// has just started does: a fresh start times it.
+	lazy bool
 }
 
 func (s *server) connConfig(c conn) (*pgx.ConnConfig, error) {
@@ -52,8 +55,8 @@ func (s *server) route(cfg *pgx.ConnConfig, c conn) {
 	}
 }
 
-// pool opens a pgx pool for c with one connection established, so that
-// timed work does not include connecting.
+// pool opens a pgx pool for c with one connection established, unless
+// c.lazy.
 func (s *server) pool(ctx context.Context, c conn) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(s.url)
 	if err != nil {
@@ -64,6 +67,9 @@ func (s *server) pool(ctx context.Context, c conn) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.lazy {
+		return p, nil
+	}
 	if err := p.Ping(ctx); err != nil {
 		p.Close()
 		return nil, err
@@ -72,13 +78,16 @@ func (s *server) pool(ctx context.Context, c conn) (*pgxpool.Pool, error) {
 }
 
 // db opens a database/sql handle through pgx's stdlib driver for c, with
-// one connection established.
+// one connection established, unless c.lazy.
 func (s *server) db(ctx context.Context, c conn) (*sql.DB, error) {
 	cfg, err := s.connConfig(c)
 	if err != nil {
 		return nil, err
 	}
 	db := stdlib.OpenDB(*cfg)
+	if c.lazy {
+		return db, nil
+	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, err

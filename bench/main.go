@@ -24,15 +24,18 @@ const (
 
 func main() {
 	url := flag.String("url", cmp.Or(os.Getenv(envURL), defaultURL), "PostgreSQL server (default $"+envURL+" or the local server)")
-	sizes := flag.String("sizes", "10,100,1000,10000", "numbers of applied changes for the startup measurement, comma-separated")
-	reps := flag.Int("reps", 15, "repetitions of each startup measurement")
-	apply := flag.Int("apply", 1000, "number of changes applied from scratch")
-	applyReps := flag.Int("apply-reps", 5, "repetitions of the apply measurement")
+	sizes := flag.String("sizes", "10,1000,10000", "numbers of applied changes for the startup measurement, comma-separated (each a size of bench/changes)")
+	reps := flag.Int("reps", 9, "repetitions of each startup measurement")
+	apply := flag.Int("apply", 1000, "number of changes applied from scratch (a size of bench/changes)")
+	applyReps := flag.Int("apply-reps", 9, "repetitions of the apply measurement")
 	flag.Parse()
 
 	ns, err := parseSizes(*sizes)
-	if err == nil && (*reps < 1 || *applyReps < 1 || *apply < 1) {
-		err = fmt.Errorf("-reps, -apply and -apply-reps must be at least 1")
+	if err == nil && (*reps < 1 || *applyReps < 1) {
+		err = fmt.Errorf("-reps and -apply-reps must be at least 1")
+	}
+	if _, ok := stages[*apply]; err == nil && !ok {
+		err = fmt.Errorf("-apply: no generated package of %d changes in bench/changes (sizes 10, 1000, 10000)", *apply)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -52,6 +55,9 @@ func parseSizes(s string) ([]int, error) {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
 			return nil, fmt.Errorf("-sizes: %q is not a positive number", f)
+		}
+		if _, ok := stages[n]; !ok {
+			return nil, fmt.Errorf("-sizes: no generated package of %d changes in bench/changes (sizes 10, 1000, 10000)", n)
 		}
 		ns = append(ns, n)
 	}
@@ -75,18 +81,18 @@ func run(ctx context.Context, url string, ns []int, reps, apply, applyReps int) 
 
 	fmt.Println("\n### Startup with N changes applied, nothing pending")
 	fmt.Println()
-	var fresh, warm []startupRow
+	var fresh, reused []startupRow
 	for _, n := range ns {
 		f, w, err := measureStartup(ctx, srv, n, reps)
 		if err != nil {
 			return fmt.Errorf("startup, N=%d: %w", n, err)
 		}
-		fresh, warm = append(fresh, f), append(warm, w)
+		fresh, reused = append(fresh, f), append(reused, w)
 		fmt.Fprintf(os.Stderr, "startup N=%d done\n", n)
 	}
-	printStartup("Fresh instance: build the tool from its N definitions on a connected pool, then apply pending (none).", fresh)
-	printStartup("Same instance: apply pending (none) again on an instance that has already run once.", warm)
-	printSteps(fresh)
+	printStartup("Fresh pool: a new pool (or *sql.DB) per start, connected by its first statement; build the tool from its registry, apply pending (none).", fresh)
+	printStartup("Reused pool: the same, on a pool connected and warmed before the clock starts.", reused)
+	printFlatness(fresh, reused)
 
 	fmt.Printf("\n### Applying %d trivial transactional changes from scratch\n\n", apply)
 	rows, err := measureApply(ctx, srv, apply, applyReps)
@@ -148,6 +154,10 @@ type measurement struct {
 	wire   int64
 	// walBytes is the WAL the server wrote during each timed apply.
 	walBytes []int64
+	// mallocs and allocBytes are the process's heap allocations during
+	// each timed apply (runtime.MemStats; the bench does nothing else
+	// meanwhile).
+	mallocs, allocBytes []uint64
 }
 
 func (m *measurement) median() time.Duration { return median(m.times) }
@@ -168,30 +178,37 @@ func (m *measurement) tracedPerOp() float64 {
 type startupRow struct {
 	n       int
 	systems []*measurement // in the order of systems
-	// steps holds, for each of flamingockSteps, its times over the
-	// repetitions (fresh rows only).
-	steps [][]time.Duration
 }
 
+// startupMode is how a timed start reaches the server.
+type startupMode int
+
+const (
+	// freshPool: a new pool (or *sql.DB) per start, connected by the
+	// start's first statement, as in a new process.
+	freshPool startupMode = iota
+	// reusedPool: a pool connected and warmed before the clock starts,
+	// as when an application builds the tool again in a running process.
+	reusedPool
+)
+
 // measureStartup applies n changes with each system in its own schema,
-// then measures, repetitions interleaved across systems, a fresh startup
-// and a re-check on a warm instance. A last pass through the wire counter
-// counts round trips.
-func measureStartup(ctx context.Context, srv *server, n, reps int) (fresh, warm startupRow, err error) {
+// then times no-op starts in both modes: build the tool from the
+// registry (flamingock: the generated Stage()) and apply what is pending,
+// which is nothing. Within each repetition the systems run in turn, the
+// first one rotating from repetition to repetition, each after a forced
+// GC, so that no system always runs on a heap another left.
+func measureStartup(ctx context.Context, srv *server, n, reps int) (fresh, reused startupRow, err error) {
 	type state struct {
 		schema string
 		tr     *tracer
-		h      handle
-		warm   tool
+		h      handle // the reused pool
 	}
 	states := make([]*state, len(systems))
 	defer func() {
 		for _, st := range states {
 			if st == nil {
 				continue
-			}
-			if st.warm != nil {
-				st.warm.close()
 			}
 			if st.h != nil {
 				st.h.close()
@@ -203,7 +220,7 @@ func measureStartup(ctx context.Context, srv *server, n, reps int) (fresh, warm 
 			}
 		}
 	}()
-	fresh, warm = startupRow{n: n}, startupRow{n: n}
+	fresh, reused = startupRow{n: n}, startupRow{n: n}
 	for i, sys := range systems {
 		st := &state{tr: &tracer{}}
 		states[i] = st
@@ -228,122 +245,75 @@ func measureStartup(ctx context.Context, srv *server, n, reps int) (fresh, warm 
 			return
 		}
 		fresh.systems = append(fresh.systems, &measurement{})
-		warm.systems = append(warm.systems, &measurement{})
+		reused.systems = append(reused.systems, &measurement{})
+	}
+	// Applying n changes with three systems leaves the server writing
+	// dirty pages back; a checkpoint now keeps that out of the timed
+	// starts (and needs a superuser, as the local test server's is).
+	if err = srv.exec(ctx, "CHECKPOINT"); err != nil {
+		err = fmt.Errorf("checkpoint after setup: %w", err)
+		return
 	}
 
-	// One untimed round first: the first use of a statement on a
-	// connection prepares it, which a long-lived process pays once.
+	// One untimed round first: the first use of a statement on the reused
+	// pool prepares it, which a long-lived process pays once.
 	for r := -1; r < reps; r++ {
-		for i, sys := range systems {
-			st, m := states[i], fresh.systems[i]
-			if err = st.h.ready(ctx); err != nil {
-				return
-			}
-			before := st.tr.read()
-			start := time.Now()
-			t, berr := buildAndUp(ctx, st.h, n, true)
-			elapsed := time.Since(start)
-			if berr != nil {
-				err = fmt.Errorf("%s: fresh startup: %w", sys.name, berr)
-				return
-			}
-			if r >= 0 {
-				m.times = append(m.times, elapsed)
-				m.traced = addTally(m.traced, st.tr.read().minus(before))
-				m.ops++
-			}
-			if r < 0 {
-				st.warm = t // kept for the warm re-check
-				continue
-			}
-			t.close()
-		}
-	}
-	for r := -1; r < reps; r++ {
-		for i, sys := range systems {
-			st, m := states[i], warm.systems[i]
-			before := st.tr.read()
-			start := time.Now()
-			upToDate, uerr := st.warm.up(ctx)
-			elapsed := time.Since(start)
-			if uerr == nil && !upToDate {
-				uerr = fmt.Errorf("changes were applied, none should have been pending")
-			}
-			if uerr != nil {
-				err = fmt.Errorf("%s: re-check: %w", sys.name, uerr)
-				return
-			}
-			if r >= 0 {
-				m.times = append(m.times, elapsed)
-				m.traced = addTally(m.traced, st.tr.read().minus(before))
-				m.ops++
-			}
-		}
-	}
-
-	// Flamingock's fresh startup step by step, on the same data.
-	fresh.steps = make([][]time.Duration, len(flamingockSteps))
-	for i, sys := range systems {
-		fh, ok := states[i].h.(*flamingockHandle)
-		if !ok {
-			continue
-		}
-		for r := -1; r < reps; r++ {
-			d, serr := fh.stepTimes(ctx, n)
-			if serr != nil {
-				err = fmt.Errorf("%s: steps: %w", sys.name, serr)
-				return
-			}
-			if r >= 0 {
-				for s := range d {
-					fresh.steps[s] = append(fresh.steps[s], d[s])
+		for k := range systems {
+			i := (max(r, 0) + k) % len(systems)
+			st := states[i]
+			for _, mode := range []startupMode{freshPool, reusedPool} {
+				row := fresh
+				if mode == reusedPool {
+					row = reused
+				}
+				elapsed, traced, mallocs, serr := startOnce(ctx, srv, st.h, conn{schema: st.schema, tracer: st.tr, lazy: true}, systems[i], n, mode)
+				if serr != nil {
+					err = fmt.Errorf("%s: no-op start: %w", systems[i].name, serr)
+					return
+				}
+				if r >= 0 {
+					m := row.systems[i]
+					m.times = append(m.times, elapsed)
+					m.traced = addTally(m.traced, traced)
+					m.mallocs = append(m.mallocs, mallocs)
+					m.ops++
 				}
 			}
 		}
 	}
-
-	// Counting pass on the wire: a fresh startup, then a re-check on the
-	// same instance, once warmed up like the timed passes.
-	for i, sys := range systems {
-		var h handle
-		if h, err = sys.open(ctx, srv, conn{schema: states[i].schema, tracer: &tracer{}, viaWire: true}); err != nil {
-			return
-		}
-		fresh.systems[i].wire, warm.systems[i].wire, err = countStartup(ctx, srv, h, n)
-		h.close()
-		if err != nil {
-			err = fmt.Errorf("%s: counting pass: %w", sys.name, err)
-			return
-		}
-	}
-	return fresh, warm, nil
+	return fresh, reused, nil
 }
 
-func countStartup(ctx context.Context, srv *server, h handle, n int) (fresh, warm int64, err error) {
-	// Warm the connection as in the timed passes.
-	if err = h.ready(ctx); err != nil {
-		return
+// startOnce times one no-op start of sys in mode: on the reused handle h,
+// or on a new one opened lazily for c. It also returns the heap
+// allocations the start made (the whole process's, during the start).
+func startOnce(ctx context.Context, srv *server, h handle, c conn, sys system, n int, mode startupMode) (time.Duration, tally, uint64, error) {
+	if mode == reusedPool {
+		if err := h.ready(ctx); err != nil {
+			return 0, tally{}, 0, err
+		}
+	}
+	runtime.GC()
+	var memBefore, memAfter runtime.MemStats
+	runtime.ReadMemStats(&memBefore)
+	before := c.tracer.read()
+	start := time.Now()
+	if mode == freshPool {
+		var err error
+		if h, err = sys.open(ctx, srv, c); err != nil {
+			return 0, tally{}, 0, err
+		}
+		defer h.close()
 	}
 	t, err := buildAndUp(ctx, h, n, true)
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&memAfter)
 	if err != nil {
-		return
+		return 0, tally{}, 0, err
 	}
-	if _, err = t.up(ctx); err != nil {
-		return
-	}
+	traced := c.tracer.read().minus(before)
 	t.close()
-	if err = h.ready(ctx); err != nil {
-		return
-	}
-	before := srv.wire.turns.Load()
-	if t, err = buildAndUp(ctx, h, n, true); err != nil {
-		return
-	}
-	mid := srv.wire.turns.Load()
-	_, err = t.up(ctx)
-	after := srv.wire.turns.Load()
-	t.close()
-	return mid - before, after - mid, err
+	return elapsed, traced, memAfter.Mallocs - memBefore.Mallocs, nil
 }
 
 // buildAndUp builds a tool for n changes and applies what is pending,
@@ -400,8 +370,10 @@ func measureApply(ctx context.Context, srv *server, n, reps int) ([]*measurement
 	}
 	for r := 0; r <= reps; r++ {
 		counting := r == reps
-		for i, sys := range systems {
-			elapsed, traced, turns, wal, err := applyOnce(ctx, srv, sys, n, counting)
+		for k := range systems {
+			i := (r + k) % len(systems) // rotate which system goes first
+			sys := systems[i]
+			elapsed, traced, turns, wal, heap, err := applyOnce(ctx, srv, sys, n, counting)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", sys.name, err)
 			}
@@ -413,13 +385,15 @@ func measureApply(ctx context.Context, srv *server, n, reps int) ([]*measurement
 			ms[i].traced = addTally(ms[i].traced, traced)
 			ms[i].ops += int64(n)
 			ms[i].walBytes = append(ms[i].walBytes, wal)
+			ms[i].mallocs = append(ms[i].mallocs, heap.Mallocs)
+			ms[i].allocBytes = append(ms[i].allocBytes, heap.TotalAlloc)
 		}
 		fmt.Fprintf(os.Stderr, "apply round %d/%d done\n", r+1, reps+1)
 	}
 	return ms, nil
 }
 
-func applyOnce(ctx context.Context, srv *server, sys system, n int, viaWire bool) (elapsed time.Duration, traced tally, turns, wal int64, err error) {
+func applyOnce(ctx context.Context, srv *server, sys system, n int, viaWire bool) (elapsed time.Duration, traced tally, turns, wal int64, heap runtime.MemStats, err error) {
 	schema, err := srv.newSchema(ctx, sys.name)
 	if err != nil {
 		return
@@ -442,10 +416,16 @@ func applyOnce(ctx context.Context, srv *server, sys system, n int, viaWire bool
 	if err != nil {
 		return
 	}
+	runtime.GC()
+	var memBefore runtime.MemStats
+	runtime.ReadMemStats(&memBefore)
 	before, wireBefore := tr.read(), srv.wire.turns.Load()
 	start := time.Now()
 	t, err := buildAndUp(ctx, h, n, false)
 	elapsed = time.Since(start)
+	runtime.ReadMemStats(&heap)
+	heap.Mallocs -= memBefore.Mallocs
+	heap.TotalAlloc -= memBefore.TotalAlloc
 	if err != nil {
 		return
 	}
@@ -454,5 +434,5 @@ func applyOnce(ctx context.Context, srv *server, sys system, n int, viaWire bool
 	if wal, err = srv.walSince(ctx, lsn); err != nil {
 		return
 	}
-	return elapsed, traced, turns, wal, checkItems(ctx, srv, schema, n)
+	return elapsed, traced, turns, wal, heap, checkItems(ctx, srv, schema, n)
 }

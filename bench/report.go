@@ -23,45 +23,65 @@ func printStartup(title string, rows []startupRow) {
 	fmt.Println()
 	header := []string{"N"}
 	for _, s := range systems {
-		header = append(header, s.name)
+		header = append(header, s.name+" median (min)")
 	}
 	for i, s := range systems {
 		if i != g {
-			header = append(header, s.name+" ÷ goose")
+			header = append(header, s.name+" ÷ goose median (min)")
 		}
 	}
 	for _, s := range systems {
 		header = append(header, s.name+" round trips")
+	}
+	for _, s := range systems {
+		header = append(header, s.name+" allocations")
 	}
 	printRow(header)
 	printSeparator(len(header))
 	for _, r := range rows {
 		cells := []string{fmt.Sprintf("%d", r.n)}
 		for _, m := range r.systems {
-			cells = append(cells, ms(m.median()))
+			lo, _ := minMax(m.times)
+			cells = append(cells, ms(m.median())+" ("+ms(lo)+")")
 		}
+		glo, _ := minMax(r.systems[g].times)
 		for i, m := range r.systems {
 			if i != g {
-				cells = append(cells, ratio(m.median(), r.systems[g].median()))
+				lo, _ := minMax(m.times)
+				cells = append(cells, ratio(m.median(), r.systems[g].median())+" ("+ratio(lo, glo)+")")
 			}
 		}
 		for _, m := range r.systems {
-			cells = append(cells, roundTrips(m.wire, m.tracedPerOp()))
+			cells = append(cells, fmt.Sprintf("%.3g", m.tracedPerOp()))
+		}
+		for _, m := range r.systems {
+			cells = append(cells, fmt.Sprintf("%d", slices.Min(m.mallocs)))
 		}
 		printRow(cells)
 	}
 	fmt.Println()
+	fmt.Println("Round trips: what the pgx tracer saw per start (queries, batches, server-side prepares; not the connection handshake).")
+	fmt.Println("Allocations: the process's heap allocations during one start (runtime.MemStats), the smallest over the repetitions.")
+	fmt.Println()
 }
 
-func printSteps(rows []startupRow) {
-	fmt.Println("Flamingock's fresh startup step by step (medians; the \"of which\" columns are parts of Run timed apart, the last a read Run skips when the digests match).")
-	fmt.Println()
-	printRow(append([]string{"N"}, flamingockSteps...))
-	printSeparator(len(flamingockSteps) + 1)
-	for _, r := range rows {
-		cells := []string{fmt.Sprintf("%d", r.n)}
-		for _, times := range r.steps {
-			cells = append(cells, ms(median(times)))
+// printFlatness prints, per system and mode, the largest N's start against
+// the smallest's.
+func printFlatness(fresh, reused []startupRow) {
+	if len(fresh) < 2 {
+		return
+	}
+	lo, hi := 0, len(fresh)-1
+	fmt.Printf("Growth: start at N = %d ÷ start at N = %d, median (min).\n\n", fresh[hi].n, fresh[lo].n)
+	printRow([]string{"system", "fresh pool", "reused pool"})
+	printSeparator(3)
+	for i, s := range systems {
+		cells := []string{s.name}
+		for _, rows := range [][]startupRow{fresh, reused} {
+			a, b := rows[hi].systems[i], rows[lo].systems[i]
+			amin, _ := minMax(a.times)
+			bmin, _ := minMax(b.times)
+			cells = append(cells, ratio(a.median(), b.median())+" ("+ratio(amin, bmin)+")")
 		}
 		printRow(cells)
 	}
@@ -70,18 +90,20 @@ func printSteps(rows []startupRow) {
 
 func printApply(n int, rows []*measurement) {
 	g := gooseIndex()
-	printRow([]string{"system", "total (median)", "min – max", "per change", "÷ goose", "round trips per change", "WAL per change"})
-	printSeparator(7)
+	gmin, _ := minMax(rows[g].times)
+	printRow([]string{"system", "total median (min – max)", "per change", "÷ goose median (min)", "round trips per change", "allocations per change", "bytes allocated per change", "WAL per change"})
+	printSeparator(8)
 	for i, m := range rows {
 		lo, hi := minMax(m.times)
 		cells := []string{
 			systems[i].name,
-			ms(m.median()),
-			ms(lo) + " – " + ms(hi),
+			ms(m.median()) + " (" + ms(lo) + " – " + ms(hi) + ")",
 			us(m.median() / time.Duration(n)),
-			ratio(m.median(), rows[g].median()),
+			ratio(m.median(), rows[g].median()) + " (" + ratio(lo, gmin) + ")",
 			// The wire count covers the whole run, startup included.
 			fmt.Sprintf("%.2f (tracer %.2f)", float64(m.wire)/float64(n), m.tracedPerOp()),
+			fmt.Sprintf("%.1f", float64(slices.Min(m.mallocs))/float64(n)),
+			fmt.Sprintf("%.0f B", float64(slices.Min(m.allocBytes))/float64(n)),
 			fmt.Sprintf("%d B", slices.Min(m.walBytes)/int64(n)),
 		}
 		printRow(cells)
@@ -89,6 +111,8 @@ func printApply(n int, rows []*measurement) {
 	fmt.Println()
 	fmt.Println("Round trips: counted on the wire (a local proxy), whole run divided by the number of changes;")
 	fmt.Println("in parentheses what the pgx tracer saw (queries, batches, server-side prepares).")
+	fmt.Println("Allocations: the bench process's heap allocations (runtime.MemStats) during the run, startup included,")
+	fmt.Println("divided by the number of changes, the smallest over the repetitions.")
 	fmt.Println("WAL: bytes the server wrote during the run divided by the number of changes, the smallest over the")
 	fmt.Println("repetitions (the count is server-wide, so other sessions can only add to it).")
 }

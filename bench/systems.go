@@ -7,20 +7,19 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"reflect"
 	"sync"
 	"testing/fstest"
-	"time"
 
 	"github.com/golang-migrate/migrate/v4"
 	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pressly/goose/v3"
 
-	"github.com/flamingock/flamingock-go/audit"
 	"github.com/flamingock/flamingock-go/audit/postgres"
+	"github.com/flamingock/flamingock-go/bench/changes/n10"
+	"github.com/flamingock/flamingock-go/bench/changes/n1000"
+	"github.com/flamingock/flamingock-go/bench/changes/n10000"
 	flamingock "github.com/flamingock/flamingock-go/runtime"
 	"github.com/flamingock/flamingock-go/targets/pgtarget"
 )
@@ -87,7 +86,7 @@ func (h *flamingockHandle) build(ctx context.Context, n int) (tool, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := flamingock.New(flamingock.NewPipeline(flamingockStage(n)),
+	r, err := flamingock.New(flamingock.NewPipeline(stages[n]()),
 		flamingock.WithAuditStore(store), flamingock.WithTargets(target),
 		flamingock.WithLogger(slog.New(slog.DiscardHandler))) // as goose: measure the work, not the log
 	if err != nil {
@@ -110,16 +109,19 @@ func (t flamingockTool) up(ctx context.Context) (bool, error) {
 
 func (flamingockTool) close() {}
 
-// definitions stand for what a binary with n changes holds before it
-// starts: the ids, orders and checksums flamingock-gen writes as string
-// literals, and one top-level function per change (for goose, the Go
-// migration functions). They are made once per n, outside any timing, so
-// that a timed build does what an application's startup does with them and
-// no formatting that a real binary would not do.
+// stages are the generated registries of bench/changes (go generate):
+// the Stage() an application calls at each start.
+var stages = map[int]func() flamingock.Stage{
+	10:    n10.Stage,
+	1000:  n1000.Stage,
+	10000: n10000.Stage,
+}
+
+// definitions stand for what a goose binary with n Go migrations holds
+// before it starts: one top-level function per migration. They are made
+// once per n, outside any timing.
 type definitions struct {
-	ids, orders, checksums []string
-	flamingock             []func(context.Context, pgx.Tx) error
-	goose                  []func(context.Context, *sql.Tx) error
+	goose []func(context.Context, *sql.Tx) error
 }
 
 var (
@@ -136,13 +138,6 @@ func definitionsFor(n int) *definitions {
 	d := &definitions{}
 	for i := range n {
 		v := int64(i + 1)
-		d.ids = append(d.ids, fmt.Sprintf("insert-item-%06d", v))
-		d.orders = append(d.orders, fmt.Sprintf("%06d", v))
-		d.checksums = append(d.checksums, fmt.Sprintf("sha256:%064x", v))
-		d.flamingock = append(d.flamingock, func(ctx context.Context, tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, insertItem, v)
-			return err
-		})
 		d.goose = append(d.goose, func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, insertItem, v)
 			return err
@@ -150,36 +145,6 @@ func definitionsFor(n int) *definitions {
 	}
 	definitionsCache[n] = d
 	return d
-}
-
-// flamingockStage builds what flamingock-gen generates for n changes each
-// declared as
-//
-//	//flamingock:change id=insert-item-000042 order=000042 target=db
-//	func InsertItem000042(ctx context.Context, tx pgx.Tx) error
-//
-// the way the generated Stage function does at startup: one Change value
-// per change with its literals, its Needs and the Func1 adapter. The bench
-// builds the values in a loop because 10,000 source files would only slow
-// the build; the runtime sees the same thing.
-func flamingockStage(n int) flamingock.Stage {
-	d := definitionsFor(n)
-	changes := make([]flamingock.Change, 0, n)
-	for i := range n {
-		changes = append(changes, flamingock.Change{
-			ID:            d.ids[i],
-			Order:         d.orders[i],
-			Author:        "bench",
-			Target:        "db",
-			Transactional: true,
-			Recovery:      flamingock.RecoveryManual,
-			Checksum:      d.checksums[i],
-			Source:        flamingock.Position{File: "bench/changes.go", Line: i + 1},
-			Needs:         []reflect.Type{flamingock.TypeOf[pgx.Tx]()},
-			Apply:         flamingock.Func1[pgx.Tx](d.flamingock[i]),
-		})
-	}
-	return flamingock.Stage{Name: "github.com/flamingock/flamingock-go/bench/changes", Changes: changes}
 }
 
 // --- goose -----------------------------------------------------------------
@@ -255,12 +220,15 @@ func (h *migrateHandle) ready(ctx context.Context) error {
 	return nil
 }
 
-func (h *migrateHandle) build(_ context.Context, n int) (tool, error) {
-	if h.spare == nil {
-		return nil, errors.New("migrate: build without ready")
-	}
+func (h *migrateHandle) build(ctx context.Context, n int) (tool, error) {
 	db := h.spare
 	h.spare = nil
+	if db == nil { // a fresh start: connect as part of the build
+		var err error
+		if db, err = h.srv.db(ctx, h.c); err != nil {
+			return nil, err
+		}
+	}
 	src, err := iofs.New(migrateFiles(n), ".")
 	if err != nil {
 		db.Close()
@@ -318,84 +286,4 @@ func migrateFiles(n int) fs.FS {
 	}
 	migrateFilesCache[n] = files
 	return files
-}
-
-// flamingockSteps are the steps of a fresh flamingock startup with nothing
-// pending, timed one by one, then parts of Run timed apart, and last the
-// read that the digest saves.
-var flamingockSteps = []string{
-	"postgres.New (table check)",
-	"build stage + flamingock.New",
-	"Runner.Run",
-	"of which AppliedDigest",
-	"of which the pipeline's digest (N hashes)",
-	"Snapshot (not read)",
-}
-
-// stepTimes times each of flamingockSteps once. The pipeline's digest is
-// what Run computes once per Runner (ChangeDigest over every change); the
-// snapshot is the read Run falls back to when the digests differ, timed to
-// show what the digest saves.
-func (h *flamingockHandle) stepTimes(ctx context.Context, n int) ([]time.Duration, error) {
-	var d []time.Duration
-	lap := func(start time.Time) { d = append(d, time.Since(start)) }
-
-	start := time.Now()
-	store, err := postgres.New(ctx, h.pool, postgres.WithSchema(h.schema))
-	if err != nil {
-		return nil, err
-	}
-	lap(start)
-
-	start = time.Now()
-	target, err := pgtarget.New("db", h.pool, pgtarget.WithSchema(h.schema))
-	if err != nil {
-		return nil, err
-	}
-	stage := flamingockStage(n)
-	r, err := flamingock.New(flamingock.NewPipeline(stage),
-		flamingock.WithAuditStore(store), flamingock.WithTargets(target),
-		flamingock.WithLogger(slog.New(slog.DiscardHandler))) // as goose: measure the work, not the log
-	if err != nil {
-		return nil, err
-	}
-	lap(start)
-
-	start = time.Now()
-	rep, err := r.Run(ctx)
-	if err != nil {
-		return nil, err
-	}
-	lap(start)
-	if !rep.UpToDate {
-		return nil, errors.New("changes were applied, none should have been pending")
-	}
-
-	start = time.Now()
-	stored, err := store.AppliedDigest(ctx)
-	if err != nil {
-		return nil, err
-	}
-	lap(start)
-
-	start = time.Now()
-	var pipeline audit.AppliedDigest
-	for _, c := range stage.Changes {
-		pipeline.Add(audit.ChangeDigest(c.ID, c.Checksum))
-	}
-	lap(start)
-	if pipeline != stored {
-		return nil, fmt.Errorf("the store's digest (%d applied) differs from the pipeline's (%d changes)", stored.Count, pipeline.Count)
-	}
-
-	start = time.Now()
-	snap, err := store.Snapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	lap(start)
-	if len(snap) != n {
-		return nil, fmt.Errorf("snapshot: %d changes, want %d", len(snap), n)
-	}
-	return d, nil
 }

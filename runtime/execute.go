@@ -221,7 +221,7 @@ func (a *attempt) recordApplied() error {
 // The change and its audit entry commit together or not at all.
 func (a *attempt) runShared() error {
 	tt := a.r.targetOf(a.change()).(targets.Transactional)
-	appendTx, _ := tt.SharedAudit(a.r.cfg.store)
+	appendTx := a.r.sharedAppend[tt.ID()]
 	ctx := a.l.ctx
 	a.start = time.Now()
 	tx, err := tt.Begin(ctx)

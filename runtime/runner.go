@@ -33,6 +33,10 @@ type Runner struct {
 	infoEnabled bool
 	host        string
 	pid         int
+	// sharedAppend holds, per target that can write the audit store's
+	// entries inside its own transactions, its appender: asked once here
+	// rather than for every change planned and run.
+	sharedAppend map[string]targets.TxAppender
 }
 
 // New validates the options and returns a runner. Every problem is
@@ -69,6 +73,16 @@ func New(p Pipeline, opts ...Option) (*Runner, error) {
 	for _, s := range p {
 		r.count += len(s.Changes)
 	}
+	for id, t := range cfg.targets {
+		if tt, ok := t.(targets.Transactional); ok {
+			if appendTx, shared := tt.SharedAudit(cfg.store); shared {
+				if r.sharedAppend == nil {
+					r.sharedAppend = map[string]targets.TxAppender{}
+				}
+				r.sharedAppend[id] = appendTx
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -85,11 +99,11 @@ func (r *Runner) protocolOf(c *Change) audit.TxStrategy {
 	if !c.Transactional {
 		return audit.NonTx
 	}
-	tt, ok := r.targetOf(c).(targets.Transactional)
-	if !ok {
+	t := r.targetOf(c)
+	if _, ok := t.(targets.Transactional); !ok {
 		return audit.NonTx
 	}
-	if _, shared := tt.SharedAudit(r.cfg.store); shared {
+	if _, shared := r.sharedAppend[t.ID()]; shared {
 		return audit.TxShared
 	}
 	return audit.TxSeparateWithMarker

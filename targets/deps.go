@@ -13,19 +13,52 @@ import (
 // Lookup is by type identity, not assignability: a change that wants an
 // interface type receives a value registered under that interface type.
 type Deps struct {
-	values map[reflect.Type]any
+	// values is searched in order: a set holds a few values (what a
+	// target provides for one execution, what the application
+	// registered), for which a scan beats a map and allocates nothing.
+	values []dep
 	parent *Deps
+	// inline backs values up to its length, so that the set every change
+	// execution builds costs one allocation.
+	inline [2]dep
+}
+
+type dep struct {
+	t reflect.Type
+	v any
 }
 
 // NewDeps returns an empty set whose lookups fall back to parent (which may
 // be nil).
 func NewDeps(parent *Deps) *Deps {
-	return &Deps{values: map[reflect.Type]any{}, parent: parent}
+	d := &Deps{parent: parent}
+	d.values = d.inline[:0]
+	return d
 }
 
 // Provide registers v under the static type T, replacing an earlier value.
 func Provide[T any](d *Deps, v T) {
-	d.values[reflect.TypeFor[T]()] = v
+	d.set(reflect.TypeFor[T](), v)
+}
+
+func (d *Deps) set(t reflect.Type, v any) {
+	for i := range d.values {
+		if d.values[i].t == t {
+			d.values[i].v = v
+			return
+		}
+	}
+	d.values = append(d.values, dep{t, v})
+}
+
+// lookup finds t in d alone, not its parents.
+func (d *Deps) lookup(t reflect.Type) (any, bool) {
+	for i := range d.values {
+		if d.values[i].t == t {
+			return d.values[i].v, true
+		}
+	}
+	return nil, false
 }
 
 // ProvideAs registers v under type t. v must be assignable to t. Targets use
@@ -34,7 +67,7 @@ func (d *Deps) ProvideAs(t reflect.Type, v any) error {
 	if v == nil || !reflect.TypeOf(v).AssignableTo(t) {
 		return fmt.Errorf("dependency of type %T cannot be provided as %s", v, t)
 	}
-	d.values[t] = v
+	d.set(t, v)
 	return nil
 }
 
@@ -43,8 +76,8 @@ func (d *Deps) ProvideAs(t reflect.Type, v any) error {
 func (d *Deps) Types() []reflect.Type {
 	var out []reflect.Type
 	for s := d; s != nil; s = s.parent {
-		for t := range s.values {
-			out = append(out, t)
+		for _, v := range s.values {
+			out = append(out, v.t)
 		}
 	}
 	return out
@@ -53,7 +86,7 @@ func (d *Deps) Types() []reflect.Type {
 // Has reports whether a value of type t can be resolved.
 func (d *Deps) Has(t reflect.Type) bool {
 	for s := d; s != nil; s = s.parent {
-		if _, ok := s.values[t]; ok {
+		if _, ok := s.lookup(t); ok {
 			return true
 		}
 	}
@@ -66,7 +99,7 @@ func (d *Deps) Has(t reflect.Type) bool {
 func Resolve[T any](d *Deps) (T, error) {
 	t := reflect.TypeFor[T]()
 	for s := d; s != nil; s = s.parent {
-		if v, ok := s.values[t]; ok {
+		if v, ok := s.lookup(t); ok {
 			return v.(T), nil
 		}
 	}

@@ -17,7 +17,7 @@ import (
 const ddlLockKey = 0x666c616d696e676f // "flamingo"
 
 // entryColumns are the columns an append writes, in the order of
-// entryArgs. seq and created_at are assigned by the database.
+// appendArgs. seq and created_at are assigned by the database.
 var entryColumns = []string{
 	"run_id", "stage", "change_id", "author", "change_order", "state", "target_id",
 	"tx_strategy", "recovery", "checksum", "duration_ns", "host", "pid",

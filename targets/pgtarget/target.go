@@ -170,10 +170,12 @@ func (t *Target) Provide(d *targets.Deps) {
 	targets.Provide[sqlscript.Execer](d, execer{t.pool})
 }
 
-// TxTypes reports that transactional changes receive a pgx.Tx.
-func (t *Target) TxTypes() []reflect.Type {
-	return []reflect.Type{flamingock.TypeOf[pgx.Tx](), flamingock.TypeOf[sqlscript.Execer]()}
-}
+// TxTypes reports that transactional changes receive a pgx.Tx. The
+// runner asks for every change it plans, so the list is made once; callers
+// must not modify it.
+func (t *Target) TxTypes() []reflect.Type { return txTypes }
+
+var txTypes = []reflect.Type{flamingock.TypeOf[pgx.Tx](), flamingock.TypeOf[sqlscript.Execer]()}
 
 // SharedAudit returns an appender that writes audit entries inside the
 // target's transactions when store is an audit/postgres store on the same
