@@ -32,6 +32,11 @@ func mysqlErrno(err error) uint16 {
 	return 0
 }
 
+// errTablesMissing is wrapped by New's error when a table or column is
+// missing and it may not create it, for the operations tools to add their
+// hint.
+var errTablesMissing = errors.New("the audit tables are not in place")
+
 // Store is an [audit.Store] kept in MySQL or MariaDB tables. It is safe for
 // concurrent use.
 type Store struct {
@@ -97,10 +102,10 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if !cfg.autoCreate {
 		errs := make([]error, len(missing))
 		for i, m := range missing {
-			errs[i] = fmt.Errorf("mysql audit store: %s does not exist and auto-create is off (WithoutAutoCreate); create it with the statements from mysql.Schema or drop the option", m)
+			errs[i] = fmt.Errorf("mysql audit store: %s does not exist and auto-create is off (WithoutAutoCreate); create it with the statements from mysql.Schema or drop the option: %w", m, errTablesMissing)
 		}
 		if len(errs) == 0 {
-			return nil, errors.New("mysql audit store: the tables exist but a column the store needs is missing and auto-create is off (WithoutAutoCreate); compare them with the statements from mysql.Schema")
+			return nil, fmt.Errorf("mysql audit store: the tables exist but a column the store needs is missing and auto-create is off (WithoutAutoCreate); compare them with the statements from mysql.Schema: %w", errTablesMissing)
 		}
 		return nil, errors.Join(errs...)
 	}
@@ -229,7 +234,7 @@ func historyLost(missing []string, c config) error {
 		return nil
 	}
 	return fmt.Errorf("mysql audit store: the history table %s is missing while other tables of the store remain; "+
-		"the history is the audit trail's record and cannot be rebuilt: restore it from a backup (New creates nothing meanwhile)", quote(c.history))
+		"the history is the audit trail's record and cannot be rebuilt: restore it from a backup, or drop the other tables on purpose to start a new trail (New creates nothing meanwhile): %w", quote(c.history), audit.ErrHistoryMissing)
 }
 
 // DB returns the database the store uses. Targets use it to recognise a
