@@ -139,17 +139,31 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 }
 
 // tablesPresent reports whether every table and column the store uses
-// exists, with a statement that names them all and reads nothing.
+// exists, with a statement that names them all. The same statement checks,
+// with two primary-key lookups, that the history leads the latest states:
+// its newest entry is its change's latest state, and it is not empty beside
+// latest states. Every append keeps that so; a history restored from an
+// older backup, replaced, or emptied with TRUNCATE (which fires no trigger)
+// does not. Then the digest is marked unknown, and the next read rebuilds
+// from the history, or refuses when the history is empty.
 func (s *Store) tablesPresent(ctx context.Context) (bool, error) {
 	var a, b, c, d sql.NullInt64
-	err := s.db.QueryRowContext(ctx, s.q.probe).Scan(&a, &b, &c, &d)
+	var behind bool
+	err := s.db.QueryRowContext(ctx, s.q.probe).Scan(&a, &b, &c, &d, &behind)
 	switch {
 	case err == nil:
-		return true, nil
 	case mysqlErrno(err) == errNoSuchTable || mysqlErrno(err) == errBadField:
 		return false, nil
+	default:
+		return false, fmt.Errorf("mysql audit store: check tables: %w", err)
 	}
-	return false, fmt.Errorf("mysql audit store: check tables: %w", err)
+	if behind {
+		if _, err := s.db.ExecContext(ctx, s.q.digestForget); err != nil {
+			return false, fmt.Errorf("mysql audit store: mark %s unknown: the latest states in %s are not those of the history in %s: %w",
+				quote(s.cfg.digestTable()), quote(s.cfg.latest), quote(s.cfg.history), err)
+		}
+	}
+	return true, nil
 }
 
 // missingTables names the tables that do not exist in the connection's
