@@ -206,3 +206,42 @@ func TestDamageHistoryRestoredFromAnOlderBackup(t *testing.T) {
 	}
 	checkStates(t, s, map[string]audit.State{"a": audit.Started}, "after the restore")
 }
+
+// TestOpenKeepsTheDigestOfAHealthyTrail: the open's check that the history
+// leads the latest states does not fire on a trail the store wrote itself,
+// which would cost a rebuild on every start.
+func TestOpenKeepsTheDigestOfAHealthyTrail(t *testing.T) {
+	db, _, _, _ := damageTrail(t)
+	if _, err := mysql.New(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	var known bool
+	if err := db.QueryRow("SELECT applied_count IS NOT NULL FROM flamingock_audit_digest").Scan(&known); err != nil || !known {
+		t.Errorf("digest known after opening a healthy trail: %v (%v), want true", known, err)
+	}
+}
+
+// TestDamageHistoryRestoredBehindTheLatestStates: a backup whose newest
+// entry is still its change's latest state is not noticed at open, and its
+// AUTO_INCREMENT hands c's next entry the seq c's latest state already has,
+// so the upsert's "newer seq wins" guard keeps the old latest state. The
+// latest-state table's update trigger fires for that upsert too, sees the
+// seq not move forward, and marks the digest unknown: the next read
+// rebuilds from the history and shows the new entry instead of hiding it.
+func TestDamageHistoryRestoredBehindTheLatestStates(t *testing.T) {
+	db, _, l, entries := damageTrail(t)
+	exec(t, db, "CREATE TABLE backup LIKE flamingock_audit")
+	exec(t, db, "INSERT INTO backup SELECT * FROM flamingock_audit WHERE seq < ?", entries[3].Seq)
+	exec(t, db, "RENAME TABLE flamingock_audit TO damaged, backup TO flamingock_audit")
+	ctx := context.Background()
+	s, err := mysql.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := audittest.SampleEntry("c", audit.RolledBack, l.Token)
+	e.Checksum = "cs-c"
+	if got, err := s.Append(ctx, e); err != nil || got.Seq != entries[3].Seq {
+		t.Fatalf("append over the restored history: seq %d (%v); the case needs it to reuse %d", got.Seq, err, entries[3].Seq)
+	}
+	checkStates(t, s, map[string]audit.State{"a": audit.Applied, "b": audit.Failed, "c": audit.RolledBack}, "after an append over the restored history")
+}
