@@ -37,6 +37,11 @@ const tablesHint = "The CLI never creates tables: is this the application's data
 // an operations tool: a small pool of its own, a ping that says whether the
 // server answers, and a store that creates nothing.
 func openURL(ctx context.Context, u *storeurl.URL) (audit.Store, error) {
+	// The driver sends every parameter it does not know to the server as
+	// SET name=value; SET password=... would change the user's password.
+	if u.Has("password") {
+		return nil, u.Invalidf("write the password in the user info (mysql://user:password@host:3306/db, percent-encoded), not as a password parameter, which the driver would send to the server as SET password=...")
+	}
 	opts := []Option{WithoutAutoCreate()}
 	option := func(o func(string) Option) func(string) error {
 		return func(v string) error { opts = append(opts, o(v)); return nil }

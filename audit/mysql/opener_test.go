@@ -170,7 +170,7 @@ func TestOpenURLSecretsNeverPrinted(t *testing.T) {
 	}{
 		{"user-info password, unreachable", "mysql://ops:" + secret + "@127.0.0.1:1/app?timeout=2s", false},
 		{"percent-encoded user-info password, unreachable", "mysql://ops:" + secret[:4] + "%21" + secret[4:] + "@127.0.0.1:1/app?timeout=2s", false},
-		{"password parameter, unreachable", "mysql://ops@127.0.0.1:1/app?password=" + secret + "&timeout=2s", false},
+		{"password parameter", "mysql://ops@127.0.0.1:1/app?password=" + secret + "&timeout=2s", true},
 		{"wrong user-info password", strings.Replace(good, "mysql://root@", "mysql://root:"+secret+"@", 1), false},
 		{"password parameter, bad table name", good + "?password=" + secret + "&flamingock_latest_table=no-dashes", true},
 		{"password parameter, malformed for the driver", good + "?password=" + secret + "&timeout=soon", true},
@@ -194,5 +194,15 @@ func TestOpenURLSecretsNeverPrinted(t *testing.T) {
 				t.Errorf("the error should show the URL with the password as xxxxx: %v", err)
 			}
 		})
+	}
+}
+
+// TestOpenURLRefusesAPasswordParameter: the driver would send it to the
+// server as SET password=..., so it is a usage error saying where the
+// password goes.
+func TestOpenURLRefusesAPasswordParameter(t *testing.T) {
+	_, err := storeurl.Open(context.Background(), "mysql://ops@127.0.0.1:1/app?password=pw123")
+	if !errors.Is(err, storeurl.ErrInvalid) || !strings.Contains(err.Error(), "user info") || strings.Contains(err.Error(), "pw123") {
+		t.Errorf("a password parameter: %v, want a usage error pointing at the user info, without the password", err)
 	}
 }
