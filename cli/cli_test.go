@@ -98,7 +98,7 @@ func TestStoreURLs(t *testing.T) {
 		{"couchbase invalid key prefix", "couchbase://ops:secret@cb.example/audit?flamingock_key_prefix=a::b", 2, `WithKeyPrefix("a::b")`},
 		{"couchbase without a bucket", "couchbase://ops:secret@cb.example", 2, "couchbase://ops:xxxxx@cb.example: names no bucket"},
 		{"couchbase with an unknown parameter", "couchbase://ops:secret@cb.example/audit?flamingock_history_table=x", 2, `unknown parameter "flamingock_history_table"`},
-		{"unknown scheme", "mysql://root@localhost/app", 2, `unknown scheme "mysql"`},
+		{"unknown scheme", "mongodb://root@localhost/app", 2, `unknown scheme "mongodb"`},
 		{"no scheme", "app.db", 2, "want sqlite:///abs/path/app.db"},
 		{"postgres unreachable", "postgres://ops:secret@127.0.0.1:1/app?connect_timeout=2", 1, "cannot reach PostgreSQL at postgres://ops:xxxxx@127.0.0.1:1/app"},
 	} {

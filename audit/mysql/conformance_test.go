@@ -2,6 +2,7 @@ package mysql_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 	_ "time/tzdata" // a named zone for parseTime-zone, whatever the machine has
@@ -40,4 +41,59 @@ func TestConformance(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestDamage runs the suite's damage cases: tables dropped, rows edited and
+// garbled by hand with SQL, as an operator might.
+func TestDamage(t *testing.T) {
+	audittest.RunDamage(t, func(t *testing.T) audittest.DamageBackend {
+		d := mytest.New(t)
+		admin := d.DB(t)
+		return audittest.DamageBackend{
+			Open: func() (audit.Store, error) {
+				return mysql.New(context.Background(), d.DB(t))
+			},
+			Damage: sqlDamager{db: admin, tables: map[audittest.Part]string{
+				audittest.PartHistory: mysql.DefaultHistoryTable,
+				audittest.PartLatest:  mysql.DefaultLatestTable,
+				audittest.PartDigest:  mysql.DefaultHistoryTable + "_digest",
+				audittest.PartLock:    mysql.DefaultLockTable,
+			}},
+		}
+	})
+}
+
+// sqlDamager damages the store's tables with plain SQL, on a pool of its
+// own.
+type sqlDamager struct {
+	db     *sql.DB
+	tables map[audittest.Part]string
+}
+
+func (d sqlDamager) exec(stmt string, args ...any) error {
+	_, err := d.db.Exec(stmt, args...)
+	return err
+}
+
+func (d sqlDamager) Drop(p audittest.Part) error {
+	return d.exec("DROP TABLE `" + d.tables[p] + "`")
+}
+
+// SetRaw writes the text as it is: metadata is a MEDIUMTEXT column, so any
+// text, JSON or not, can be stored in it.
+func (d sqlDamager) SetRaw(changeID, field, raw string) error {
+	for _, p := range []audittest.Part{audittest.PartHistory, audittest.PartLatest} {
+		if err := d.exec("UPDATE `"+d.tables[p]+"` SET `"+field+"` = ? WHERE change_id = ?", raw, changeID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d sqlDamager) DeleteHistory(changeID string) error {
+	return d.exec("DELETE FROM `"+d.tables[audittest.PartHistory]+"` WHERE change_id = ?", changeID)
+}
+
+func (d sqlDamager) SetLatestState(changeID, state string) error {
+	return d.exec("UPDATE `"+d.tables[audittest.PartLatest]+"` SET state = ? WHERE change_id = ?", state, changeID)
 }

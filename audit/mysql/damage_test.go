@@ -3,6 +3,7 @@ package mysql_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +157,91 @@ func TestDamageUnknownStateIsReadAsWritten(t *testing.T) {
 	if err != nil || len(h) != len(entries) {
 		t.Errorf("history with a garbled state: %d entries (%v), want %d", len(h), err, len(entries))
 	}
+}
+
+// TestDamageHistoryEmptiedBesideLatestStates: DELETE of every row leaves
+// nothing to rebuild from, and TRUNCATE fires no trigger (the next open
+// notices it); either way, once another instance has opened, every
+// instance refuses to read rather than start the trail over.
+func TestDamageHistoryEmptiedBesideLatestStates(t *testing.T) {
+	for _, how := range []string{"TRUNCATE TABLE flamingock_audit", "DELETE FROM flamingock_audit"} {
+		t.Run(strings.Fields(how)[0], func(t *testing.T) {
+			db, s, _, _ := damageTrail(t)
+			ctx := context.Background()
+			exec(t, db, how)
+			s2, err := mysql.New(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, st := range map[string]*mysql.Store{"the open store": s, "a store opened after": s2} {
+				if _, err := st.Snapshot(ctx); !errors.Is(err, audit.ErrHistoryMissing) {
+					t.Errorf("%s: Snapshot: %v, want ErrHistoryMissing", name, err)
+				}
+				if _, err := st.AppliedDigest(ctx); !errors.Is(err, audit.ErrHistoryMissing) {
+					t.Errorf("%s: AppliedDigest: %v, want ErrHistoryMissing", name, err)
+				}
+			}
+			var n int
+			if err := db.QueryRow("SELECT count(*) FROM flamingock_audit_latest").Scan(&n); err != nil || n != 3 {
+				t.Errorf("latest states after the refusal: %d (%v), want the 3 kept", n, err)
+			}
+		})
+	}
+}
+
+// TestDamageHistoryRestoredFromAnOlderBackup: a history put back from a
+// backup taken after a's STARTED entry, by renaming tables (no trigger
+// fires), is noticed by the next open, because its newest entry is not its
+// change's latest state: the latest states follow the restored history and
+// the digest agrees. (A backup whose newest entry is still its change's
+// latest state is not noticed at open; see docs/reliability.md.)
+func TestDamageHistoryRestoredFromAnOlderBackup(t *testing.T) {
+	db, _, _, entries := damageTrail(t)
+	exec(t, db, "CREATE TABLE backup LIKE flamingock_audit")
+	exec(t, db, "INSERT INTO backup SELECT * FROM flamingock_audit WHERE seq <= ?", entries[0].Seq)
+	exec(t, db, "RENAME TABLE flamingock_audit TO damaged, backup TO flamingock_audit")
+	s, err := mysql.New(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStates(t, s, map[string]audit.State{"a": audit.Started}, "after the restore")
+}
+
+// TestOpenKeepsTheDigestOfAHealthyTrail: the open's check that the history
+// leads the latest states does not fire on a trail the store wrote itself,
+// which would cost a rebuild on every start.
+func TestOpenKeepsTheDigestOfAHealthyTrail(t *testing.T) {
+	db, _, _, _ := damageTrail(t)
+	if _, err := mysql.New(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	var known bool
+	if err := db.QueryRow("SELECT applied_count IS NOT NULL FROM flamingock_audit_digest").Scan(&known); err != nil || !known {
+		t.Errorf("digest known after opening a healthy trail: %v (%v), want true", known, err)
+	}
+}
+
+// TestDamageHistoryRestoredBehindTheLatestStates: a backup whose newest
+// entry is still its change's latest state is not noticed at open, and its
+// AUTO_INCREMENT hands c's next entry the seq c's latest state already has,
+// so the upsert's "newer seq wins" guard keeps the old latest state. The
+// latest-state table's update trigger fires for that upsert too, sees the
+// seq not move forward, and marks the digest unknown: the next read
+// rebuilds from the history and shows the new entry instead of hiding it.
+func TestDamageHistoryRestoredBehindTheLatestStates(t *testing.T) {
+	db, _, l, entries := damageTrail(t)
+	exec(t, db, "CREATE TABLE backup LIKE flamingock_audit")
+	exec(t, db, "INSERT INTO backup SELECT * FROM flamingock_audit WHERE seq < ?", entries[3].Seq)
+	exec(t, db, "RENAME TABLE flamingock_audit TO damaged, backup TO flamingock_audit")
+	ctx := context.Background()
+	s, err := mysql.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := audittest.SampleEntry("c", audit.RolledBack, l.Token)
+	e.Checksum = "cs-c"
+	if got, err := s.Append(ctx, e); err != nil || got.Seq != entries[3].Seq {
+		t.Fatalf("append over the restored history: seq %d (%v); the case needs it to reuse %d", got.Seq, err, entries[3].Seq)
+	}
+	checkStates(t, s, map[string]audit.State{"a": audit.Applied, "b": audit.Failed, "c": audit.RolledBack}, "after an append over the restored history")
 }

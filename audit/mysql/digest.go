@@ -104,6 +104,16 @@ func (s *Store) rebuildTx(ctx context.Context) (audit.AppliedDigest, error) {
 		// Another instance rebuilt while this one waited.
 		return digestFromHalves(count.Int64, hi.V, lo.V), tx.Commit()
 	}
+	// Rebuilding from an empty history would start the trail over: every
+	// change would run again.
+	var emptied bool
+	if err := tx.QueryRowContext(ctx, s.q.historyEmpty).Scan(&emptied); err != nil {
+		return audit.AppliedDigest{}, err
+	}
+	if emptied {
+		return audit.AppliedDigest{}, fmt.Errorf("the history is empty while %s holds latest states; restore the history from a backup, or empty %s on purpose to start a new trail: %w",
+			quote(s.cfg.latest), quote(s.cfg.latest), audit.ErrHistoryMissing)
+	}
 	if _, err := tx.ExecContext(ctx, s.q.clearLatest); err != nil {
 		return audit.AppliedDigest{}, err
 	}

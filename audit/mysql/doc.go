@@ -26,7 +26,18 @@
 //     when the history or the latest states are edited by hand, and the
 //     next read rebuilds the latest states and the digest from the
 //     history; a dropped latest-state or digest table is recreated and
-//     rebuilt the same way. A missing history is refused.
+//     rebuilt the same way. A missing history is refused with
+//     [audit.ErrHistoryMissing], and so is an emptied one beside latest
+//     states; the probe of [New] also notices a history restored or
+//     replaced behind the latest states. A metadata value that does not
+//     decode sets [audit.Entry.ReadError] on its entry only.
+//
+// Importing the package registers the mysql:// and mariadb:// store URLs
+// with package audit/storeurl, which the operations CLI opens (creating
+// nothing); flamingock_history_table, flamingock_latest_table,
+// flamingock_lock_table, flamingock_digest_table and flamingock_lock_key
+// set the options of the same names, and every other query parameter is
+// passed to the driver as written.
 //
 // [Store.AppendTx] appends inside a caller's *sql.Tx: targets/sqltarget uses it
 // to commit a change and its audit entry together when both live in the

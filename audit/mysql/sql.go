@@ -48,6 +48,7 @@ func appliedStatesSQL() string {
 // queries are the store's statements with its table names spliced in.
 type queries struct {
 	probe         string
+	historyEmpty  string
 	missing       string
 	digest        string
 	digestEnsure  string
@@ -108,8 +109,12 @@ func buildQueries(c config) queries {
 		// their tables (a table dropped by hand is recreated with its
 		// guards by the same statements).
 		probe: "SELECT (SELECT 1 FROM " + history + " WHERE 1 = 0), (SELECT 1 FROM " + lock + " WHERE 1 = 0), (SELECT 1 FROM " + digest + " WHERE 1 = 0)," +
-			" (SELECT 1 FROM " + latest + " WHERE 1 = 0 AND digest_hi IS NULL AND digest_lo IS NULL)",
-		missing: "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()",
+			" (SELECT 1 FROM " + latest + " WHERE 1 = 0 AND digest_hi IS NULL AND digest_lo IS NULL)," +
+			// The history leads the latest states (see tablesPresent).
+			" (NOT EXISTS (SELECT 1 FROM " + history + ") AND EXISTS (SELECT 1 FROM " + latest + "))" +
+			" OR COALESCE((SELECT NOT (l.seq <=> h.seq) FROM " + history + " AS h LEFT JOIN " + latest + " AS l ON l.change_id = h.change_id ORDER BY h.seq DESC LIMIT 1), FALSE)",
+		historyEmpty: "SELECT NOT EXISTS (SELECT 1 FROM " + history + ") AND EXISTS (SELECT 1 FROM " + latest + ")",
+		missing:      "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()",
 
 		digest:       "SELECT applied_count, sum_hi, sum_lo FROM " + digest + " WHERE lock_key = ?",
 		digestEnsure: "INSERT INTO " + digest + " (lock_key, applied_count, sum_hi, sum_lo) VALUES (?, NULL, NULL, NULL) ON DUPLICATE KEY UPDATE lock_key = lock_key",

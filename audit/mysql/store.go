@@ -32,6 +32,11 @@ func mysqlErrno(err error) uint16 {
 	return 0
 }
 
+// errTablesMissing is wrapped by New's error when a table or column is
+// missing and it may not create it, for the operations tools to add their
+// hint.
+var errTablesMissing = errors.New("the audit tables are not in place")
+
 // Store is an [audit.Store] kept in MySQL or MariaDB tables. It is safe for
 // concurrent use.
 type Store struct {
@@ -97,10 +102,10 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if !cfg.autoCreate {
 		errs := make([]error, len(missing))
 		for i, m := range missing {
-			errs[i] = fmt.Errorf("mysql audit store: %s does not exist and auto-create is off (WithoutAutoCreate); create it with the statements from mysql.Schema or drop the option", m)
+			errs[i] = fmt.Errorf("mysql audit store: %s does not exist and auto-create is off (WithoutAutoCreate); create it with the statements from mysql.Schema or drop the option: %w", m, errTablesMissing)
 		}
 		if len(errs) == 0 {
-			return nil, errors.New("mysql audit store: the tables exist but a column the store needs is missing and auto-create is off (WithoutAutoCreate); compare them with the statements from mysql.Schema")
+			return nil, fmt.Errorf("mysql audit store: the tables exist but a column the store needs is missing and auto-create is off (WithoutAutoCreate); compare them with the statements from mysql.Schema: %w", errTablesMissing)
 		}
 		return nil, errors.Join(errs...)
 	}
@@ -134,17 +139,31 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 }
 
 // tablesPresent reports whether every table and column the store uses
-// exists, with a statement that names them all and reads nothing.
+// exists, with a statement that names them all. The same statement checks,
+// with two primary-key lookups, that the history leads the latest states:
+// its newest entry is its change's latest state, and it is not empty beside
+// latest states. Every append keeps that so; a history restored from an
+// older backup, replaced, or emptied with TRUNCATE (which fires no trigger)
+// does not. Then the digest is marked unknown, and the next read rebuilds
+// from the history, or refuses when the history is empty.
 func (s *Store) tablesPresent(ctx context.Context) (bool, error) {
 	var a, b, c, d sql.NullInt64
-	err := s.db.QueryRowContext(ctx, s.q.probe).Scan(&a, &b, &c, &d)
+	var behind bool
+	err := s.db.QueryRowContext(ctx, s.q.probe).Scan(&a, &b, &c, &d, &behind)
 	switch {
 	case err == nil:
-		return true, nil
 	case mysqlErrno(err) == errNoSuchTable || mysqlErrno(err) == errBadField:
 		return false, nil
+	default:
+		return false, fmt.Errorf("mysql audit store: check tables: %w", err)
 	}
-	return false, fmt.Errorf("mysql audit store: check tables: %w", err)
+	if behind {
+		if _, err := s.db.ExecContext(ctx, s.q.digestForget); err != nil {
+			return false, fmt.Errorf("mysql audit store: mark %s unknown: the latest states in %s are not those of the history in %s: %w",
+				quote(s.cfg.digestTable()), quote(s.cfg.latest), quote(s.cfg.history), err)
+		}
+	}
+	return true, nil
 }
 
 // missingTables names the tables that do not exist in the connection's
@@ -229,7 +248,7 @@ func historyLost(missing []string, c config) error {
 		return nil
 	}
 	return fmt.Errorf("mysql audit store: the history table %s is missing while other tables of the store remain; "+
-		"the history is the audit trail's record and cannot be rebuilt: restore it from a backup (New creates nothing meanwhile)", quote(c.history))
+		"the history is the audit trail's record and cannot be rebuilt: restore it from a backup, or drop the other tables on purpose to start a new trail (New creates nothing meanwhile): %w", quote(c.history), audit.ErrHistoryMissing)
 }
 
 // DB returns the database the store uses. Targets use it to recognise a
@@ -408,10 +427,12 @@ func scanEntry(rows *sql.Rows) (audit.Entry, error) {
 		return audit.Entry{}, err
 	}
 	e.CreatedAt, e.State, e.TxStrategy, e.Duration = created.Time, audit.State(state), audit.TxStrategy(txs), time.Duration(duration)
+	// Metadata edited by hand into something else than an object of
+	// strings is returned as far as it reads, with a ReadError: one
+	// damaged row must not make every snapshot fail. A state the store
+	// does not know is returned as stored, for the runner to judge.
 	if metadata.Valid {
-		if err := json.Unmarshal([]byte(metadata.String), &e.Metadata); err != nil {
-			return audit.Entry{}, fmt.Errorf("entry %d (change %q): metadata: %w", e.Seq, e.ChangeID, err)
-		}
+		e.Metadata, e.ReadError = audit.DecodeMetadata([]byte(metadata.String))
 	}
 	return e, nil
 }

@@ -63,6 +63,7 @@ var storePackages = map[string]string{
 	"sqlite": "audit/sqlite", "sqlite3": "audit/sqlite", "file": "audit/sqlite",
 	"postgres": "audit/postgres", "postgresql": "audit/postgres",
 	"couchbase": "audit/couchbase", "couchbases": "audit/couchbase",
+	"mysql": "audit/mysql", "mariadb": "audit/mysql",
 }
 
 // Open opens the audit store raw names through the opener registered for
@@ -117,7 +118,7 @@ type Param struct {
 func Parse(raw string) (*URL, error) {
 	scheme, _, ok := strings.Cut(raw, ":")
 	if !ok || scheme == "" || !validScheme(scheme) {
-		return nil, fmt.Errorf("%w %s: no scheme: want sqlite:///abs/path/app.db, sqlite:relative/app.db, postgres://user@host:5432/db or couchbase://host/bucket", ErrInvalid, quote(Redact(raw)))
+		return nil, fmt.Errorf("%w %s: no scheme: want sqlite:///abs/path/app.db, sqlite:relative/app.db, postgres://user@host:5432/db, mysql://user@host:3306/db or couchbase://host/bucket", ErrInvalid, quote(Redact(raw)))
 	}
 	u := &URL{Scheme: strings.ToLower(scheme), Raw: raw, Base: raw}
 	base, query, hasQuery := strings.Cut(raw, "?")

@@ -77,6 +77,7 @@ func TestOpenScrubsSecrets(t *testing.T) {
 func TestOpenUnregisteredScheme(t *testing.T) {
 	for raw, want := range map[string]string{
 		"postgres://ops:pw@db/app": `import _ "github.com/flamingock/flamingock-go/audit/postgres"`,
+		"mariadb://ops:pw@db/app":  `import _ "github.com/flamingock/flamingock-go/audit/mysql"`,
 		"mongodb://db/app":         `unknown scheme "mongodb"`,
 		"app.db":                   "no scheme",
 	} {

@@ -9,6 +9,7 @@ import (
 	// The stores the standalone command opens by URL: each registers its
 	// schemes with package storeurl. Only this binary links them all.
 	_ "github.com/flamingock/flamingock-go/audit/couchbase"
+	_ "github.com/flamingock/flamingock-go/audit/mysql"
 	_ "github.com/flamingock/flamingock-go/audit/postgres"
 	_ "github.com/flamingock/flamingock-go/audit/sqlite"
 	"github.com/flamingock/flamingock-go/cli"

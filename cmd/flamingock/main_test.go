@@ -11,7 +11,7 @@ import (
 // every audit store of the module (the mounted command registers none).
 func TestOpensEveryStore(t *testing.T) {
 	got := storeurl.Schemes()
-	for _, s := range []string{"couchbase", "couchbases", "file", "postgres", "postgresql", "sqlite", "sqlite3"} {
+	for _, s := range []string{"couchbase", "couchbases", "file", "mariadb", "mysql", "postgres", "postgresql", "sqlite", "sqlite3"} {
 		if !slices.Contains(got, s) {
 			t.Errorf("scheme %q is not registered (registered: %v)", s, got)
 		}
