@@ -99,7 +99,7 @@ func printReport(out io.Writer, r *flamingock.Report) {
 		return
 	}
 	if r.UpToDate {
-		fmt.Fprintf(out, "Everything is up to date: %d changes applied, nothing pending.\n", len(r.Changes))
+		fmt.Fprintf(out, "Everything is up to date: %d changes applied, nothing pending.\n", r.Total)
 		return
 	}
 	applied := 0
