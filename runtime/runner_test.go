@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -651,5 +652,25 @@ func TestFuncNNeedsAreValidatedBeforeAnythingRuns(t *testing.T) {
 	}
 	if len(l.list()) != 0 {
 		t.Errorf("a change ran before validation failed: %v", l.list())
+	}
+}
+
+// TestDependencyTargetValuesAndProviders: NewDependencyTarget provides a
+// plain value under its dynamic type and calls a func(*targets.Deps) to
+// provide under a type of its choosing, such as an interface.
+func TestDependencyTargetValuesAndProviders(t *testing.T) {
+	var sb strings.Builder
+	var w io.Writer = &sb
+	target := flamingock.NewDependencyTarget("t", &sb, func(d *targets.Deps) { targets.Provide(d, w) })
+	d := targets.NewDeps(nil)
+	target.Provide(d)
+	if got, err := targets.Resolve[*strings.Builder](d); err != nil || got != &sb {
+		t.Errorf("*strings.Builder: %v, %v", got, err)
+	}
+	if got, err := targets.Resolve[io.Writer](d); err != nil || got != w {
+		t.Errorf("io.Writer: %v, %v", got, err)
+	}
+	if d.Has(reflect.TypeFor[func(*targets.Deps)]()) {
+		t.Error("the provider function itself was provided as a value")
 	}
 }

@@ -8,9 +8,11 @@ import (
 
 // NewDependencyTarget returns a non-transactional target that hands its
 // changes the given values, each under its dynamic type, plus what the
-// application registers with [WithDependency] (use that for a value a
-// change asks for by an interface type). Use it for systems without a
-// dedicated target package (REST APIs, file systems, ...).
+// application registers with [WithDependency]. A value of type
+// func(*targets.Deps) is not provided but called, to provide values under
+// types of its choosing (an interface type, with [targets.Provide]). Use it
+// for systems without a dedicated target package (REST APIs, file systems,
+// ...).
 func NewDependencyTarget(id string, values ...any) targets.Target {
 	return &dependencyTarget{id: id, values: values}
 }
@@ -24,6 +26,10 @@ func (t *dependencyTarget) ID() string { return t.id }
 
 func (t *dependencyTarget) Provide(d *targets.Deps) {
 	for _, v := range t.values {
+		if provide, ok := v.(func(*targets.Deps)); ok {
+			provide(d)
+			continue
+		}
 		if v != nil {
 			_ = d.ProvideAs(reflect.TypeOf(v), v) // cannot fail: v has the type it is provided as
 		}

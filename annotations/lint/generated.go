@@ -68,7 +68,7 @@ func (c *checker) generated(changes []*change, genFile *ast.File) {
 		}
 	}
 	for _, e := range entries {
-		if id := e.fields["ID"]; !declared[id] {
+		if id := e.fields["ID"]; !declared[id] && e.fields["Apply"] != sqlFileEntry {
 			c.report(changes[0].Comment.Slash, catGenerated, false, fmt.Sprintf(
 				"%s is out of date: it lists change %q, which package %s no longer declares; run flamingock-gen (go generate)", generatedName, id, c.pass.Pkg.Name()))
 		}
@@ -208,6 +208,11 @@ func entry(lit *ast.CompositeLit, funcs map[string]*ast.FuncDecl) registered {
 	return e
 }
 
+// sqlFileEntry is the Apply value of a change written in an SQL file. The
+// analyzer reads Go only: such entries are checked by flamingock-gen -check,
+// not here, and are not "changes the package no longer declares".
+const sqlFileEntry = "sqlfile"
+
 // unknownFunc stands for an Apply or Rollback value whose user function
 // cannot be told from the syntax; it is not compared.
 const unknownFunc = "?"
@@ -231,6 +236,10 @@ func fieldValue(x ast.Expr, funcs map[string]*ast.FuncDecl) string {
 		return strings.ToLower(strings.TrimPrefix(x.Sel.Name, "Recovery"))
 	case *ast.FuncLit:
 		return calledFunc(x.Body)
+	case *ast.CompositeLit: // flamingock.SQLFile{...}: a change written in SQL
+		if sel, ok := x.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "SQLFile" {
+			return sqlFileEntry
+		}
 	case *ast.CallExpr: // flamingock.Func1[*sql.Tx](CreateUsers): a typed adapter around the user function
 		if len(x.Args) == 1 {
 			if id, ok := x.Args[0].(*ast.Ident); ok {

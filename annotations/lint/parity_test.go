@@ -62,7 +62,10 @@ func checkParity(t *testing.T, root, path string) {
 	for _, f := range ar.Files {
 		if f.Name == "want/errors.txt" {
 			for _, line := range strings.Split(strings.TrimSpace(string(f.Data)), "\n") {
-				if !strings.HasPrefix(line, "flamingock-gen: ") && !containsAny(line, generatorOnly) {
+				// The analyzer reads Go: what the generator says about
+				// SQL-file changes is its own.
+				file, _, _ := strings.Cut(line, ":")
+				if !strings.HasPrefix(line, "flamingock-gen: ") && !containsAny(line, generatorOnly) && !strings.HasSuffix(file, ".sql") {
 					want = append(want, line)
 				}
 			}

@@ -40,4 +40,11 @@ var flamingock_changes = [...]flamingock.Change{
 		Apply:         flamingock.Func0(Backfill),
 		Rollback:      flamingock.Func0(UndoBackfill),
 	},
+	{
+		ID:            "add-events",
+		Order:         "3",
+		Transactional: true,
+		Recovery:      flamingock.RecoveryManual,
+		Apply:         flamingock.SQLFile{Name: "0003_add_events.sql", Path: "generated/table/0003_add_events.sql"},
+	},
 }

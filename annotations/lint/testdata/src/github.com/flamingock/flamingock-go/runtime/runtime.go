@@ -21,7 +21,7 @@ type Change struct {
 	Transactional                          bool
 	Recovery                               Recovery
 	Checksum                               string
-	Apply, Rollback                        ChangeFunc
+	Apply, Rollback                        any // ChangeFunc, a FuncN adapter or an SQLFile
 }
 
 type StageDigest struct {
@@ -38,3 +38,11 @@ type Stage struct {
 func Func0(fn func(context.Context) error) ChangeFunc { return nil }
 
 func Func1[D1 any](fn func(context.Context, D1) error) ChangeFunc { return nil }
+
+// SQLFile is a change written in an SQL file.
+type SQLFile struct {
+	Name, Path string
+	Rollback   bool
+}
+
+func (SQLFile) Call(context.Context, *Deps) error { return nil }
