@@ -256,10 +256,16 @@ func (e *env) auditFixCmd() *cobra.Command {
 	c.Flags().StringVar(&resolution, "resolution", "", "applied or rolled-back (required)")
 	c.Flags().StringVar(&reason, "reason", "", "what you checked or did in the target, kept in the audit trail (required)")
 	c.Flags().StringVar(&who, "by", "", "who resolved it (default $USER@hostname)")
-	c.Flags().DurationVar(&lockWait, "lock-wait", 30*time.Second, "how long to wait for a run that holds the lock")
+	c.Flags().DurationVar(&lockWait, "lock-wait", 30*time.Second, "how long to wait for a run that holds the lock (0 tries once)")
 	c.RunE = e.run(func(c *cobra.Command, o *out) error {
 		if err := required(c, "change", "resolution", "reason"); err != nil {
 			return err
+		}
+		if strings.TrimSpace(reason) == "" {
+			return usagef("--reason is blank: say what you checked or did in the target; it is kept in the audit trail")
+		}
+		if lockWait < 0 {
+			return usagef("--lock-wait %v: want a duration of 0 (try once) or more", lockWait)
 		}
 		mark, state := flamingock.MarkApplied, audit.ManualMarkedAsApplied
 		switch resolution {
@@ -277,7 +283,7 @@ func (e *env) auditFixCmd() *cobra.Command {
 			return err
 		}
 		defer done()
-		en, err := mark(c.Context(), store, flamingock.Resolution{ChangeID: change, By: who, Reason: reason, LockWait: lockWait})
+		en, err := mark(c.Context(), store, flamingock.Resolution{ChangeID: change, By: who, Reason: reason, LockWait: &lockWait})
 		switch {
 		case errors.Is(err, flamingock.ErrNoIssue):
 			return fmt.Errorf("%w; nothing was recorded (`%s issue list` shows the changes that need a resolution)", err, e.prog())

@@ -39,6 +39,8 @@ func TestUsageErrorsExitTwoAndSayWhatToDo(t *testing.T) {
 		{"bad resolution", ops, []string{"audit", "fix", "--change", "x", "--resolution", "done", "--reason", "r"}, `--resolution "done": want applied`},
 		{"bad state", ops, []string{"audit", "list", "--state", "DONE"}, "want one of STARTED, APPLIED"},
 		{"bad since", ops, []string{"audit", "list", "--since", "yesterday"}, "want a duration back from now"},
+		{"blank reason", ops, []string{"audit", "fix", "--change", "x", "--resolution", "applied", "--reason", " \t "}, "--reason is blank"},
+		{"negative lock wait", ops, []string{"audit", "fix", "--change", "x", "--resolution", "applied", "--reason", "r", "--lock-wait", "-1s"}, "--lock-wait -1s: want a duration of 0"},
 		{"bad duration flag", ops, []string{"audit", "fix", "--lock-wait", "soon"}, "invalid argument"},
 		{"release without --force", ops, []string{"lock", "release"}, "pass --force to confirm"},
 		{"no store", standalone(""), []string{"issue", "list"}, "pass --store URL or set FLAMINGOCK_STORE"},
@@ -265,6 +267,17 @@ func TestFixDefaultsAndRefusals(t *testing.T) {
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, r)
 			}
+		}
+	})
+	t.Run("lock wait 0s tries once", func(t *testing.T) {
+		lease, err := store.AcquireLock(context.Background(), audit.Owner{Host: "web-7", PID: 4242, RunID: "someone-else"}, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = store.ReleaseLock(context.Background(), lease) }()
+		r := expect(t, execute(t, ops, "audit", "fix", "--change", "seed-users", "--resolution", "applied", "--reason", "r", "--lock-wait", "0s"), 1)
+		if !strings.Contains(r.stderr, "timed out waiting for the run lock after 0s") {
+			t.Errorf("stderr lacks the lock timeout after 0s:\n%s", r)
 		}
 	})
 	t.Run("unknown change", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/flamingock/flamingock-go/audit"
@@ -18,8 +19,11 @@ type Resolution struct {
 	By string
 	// Reason says why (required): what was checked or fixed in the target.
 	Reason string
-	// LockWait bounds the wait for the run lock (default 30s).
-	LockWait time.Duration
+	// LockWait bounds the wait for the run lock: nil waits up to 30s, and
+	// a zero duration tries once, as WithLockWait(0) does. It is a pointer
+	// so that an operator's explicit 0 (--lock-wait 0s) is not taken for
+	// "unset".
+	LockWait *time.Duration
 }
 
 // MarkApplied records that an operator made sure the change is in place:
@@ -48,15 +52,15 @@ func resolve(ctx context.Context, store audit.Store, res Resolution, state audit
 	if res.By == "" {
 		errs = append(errs, errors.New("resolution: who resolved it (By) is empty"))
 	}
-	if res.Reason == "" {
+	if strings.TrimSpace(res.Reason) == "" {
 		errs = append(errs, errors.New("resolution: a reason is required"))
 	}
 	if len(errs) > 0 {
 		return audit.Entry{}, errors.Join(errs...)
 	}
-	wait := res.LockWait
-	if wait == 0 {
-		wait = 30 * time.Second
+	wait := 30 * time.Second
+	if res.LockWait != nil {
+		wait = *res.LockWait
 	}
 	// A short-lived runner gives resolutions the same lock discipline as
 	// runs: the entry is fenced by a lease no run holds at the same time.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -80,7 +81,10 @@ func Open(ctx context.Context, raw string) (audit.Store, error) {
 		if pkg, ok := storePackages[u.Scheme]; ok {
 			return nil, u.Invalidf("this program does not include the %s store: import _ \"github.com/flamingock/flamingock-go/%s\" (the standalone flamingock command includes every store)", u.Scheme, pkg)
 		}
-		return nil, u.Invalidf("unknown scheme %q (this program opens %s)", u.Scheme, strings.Join(Schemes(), ", "))
+		// Only the scheme is echoed: a string with an unknown scheme may be
+		// no URL at all (u:pass@tcp(host)/db is a MySQL DSN whose "scheme"
+		// is the user name), so Redact cannot know where its secrets are.
+		return nil, fmt.Errorf("%w: unknown scheme %q (this program opens %s)", ErrInvalid, u.Scheme, strings.Join(Schemes(), ", "))
 	}
 	s, err := open(ctx, u)
 	if err != nil {
@@ -113,19 +117,28 @@ type Param struct {
 	Raw        string
 }
 
-// Parse splits raw into a URL. It fails only when raw has no scheme or a
-// query parameter is not valid percent-encoding.
+// Parse splits raw into a URL. It fails when raw has no scheme, a query
+// parameter is not valid percent-encoding, or the user-info password holds
+// an unencoded '/', '?' or '#' (which drivers would read as the start of the
+// path or query).
 func Parse(raw string) (*URL, error) {
 	scheme, _, ok := strings.Cut(raw, ":")
 	if !ok || scheme == "" || !validScheme(scheme) {
-		return nil, fmt.Errorf("%w %s: no scheme: want sqlite:///abs/path/app.db, sqlite:relative/app.db, postgres://user@host:5432/db, mysql://user@host:3306/db or couchbase://host/bucket", ErrInvalid, quote(Redact(raw)))
+		// Nothing of raw is echoed: without a scheme it is no URL this
+		// package can take apart, so any part of it may be a secret (a
+		// keyword/value DSN's password=..., a MySQL DSN's user:pass@).
+		return nil, fmt.Errorf("%w: no scheme: want sqlite:///abs/path/app.db, sqlite:relative/app.db, postgres://user@host:5432/db, mysql://user@host:3306/db or couchbase://host/bucket", ErrInvalid)
 	}
 	u := &URL{Scheme: strings.ToLower(scheme), Raw: raw, Base: raw}
-	base, query, hasQuery := strings.Cut(raw, "?")
-	u.Base = base
-	if pw, ok := userinfoPassword(base); ok && pw != "" {
-		u.Secret(pw)
+	ui := splitUserinfo(raw)
+	if ui.password != "" {
+		u.Secret(ui.password)
 	}
+	if ui.ambiguous {
+		return nil, fmt.Errorf("%w %s: the password must percent-encode '/', '?' and '#' (as %%2F, %%3F, %%23)", ErrInvalid, Redact(raw))
+	}
+	base, query, hasQuery := cutQuery(raw, ui.queryFrom)
+	u.Base = base
 	if !hasQuery {
 		return u, nil
 	}
@@ -248,29 +261,44 @@ func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
 
 // secretParam reports whether a query parameter carries a secret: its name
-// mentions a password, secret or token (password, sslpassword, passwd,
-// client_secret, access_token, ...).
+// mentions a password, secret, token, key or credential (password,
+// sslpassword, passwd, client_secret, access_token, api_key, apikey,
+// access_key, ...). The module's own flamingock_* parameters hold no keys
+// (flamingock_key_prefix is a document-key prefix), so for them "key" does
+// not count.
 func secretParam(key string) bool {
 	k := strings.ToLower(key)
-	for _, w := range []string{"password", "passwd", "pwd", "secret", "token", "credential"} {
+	for _, w := range []string{"pass", "pwd", "secret", "token", "credential"} {
 		if strings.Contains(k, w) {
 			return true
 		}
 	}
-	return false
+	return strings.Contains(k, "key") && !strings.HasPrefix(k, "flamingock_")
 }
 
-// Redact returns raw with the user-info password and the values of
-// password-like query parameters replaced by xxxxx, and everything else as
-// written. It works on strings that do not parse as URLs.
+// Redact returns raw with its secrets replaced by xxxxx and everything else
+// as written: the user-info password (everything between the user name's
+// colon and the last '@' before the host, even when it holds '/' or '?'),
+// the values of secret-like query parameters, and in a string without
+// "://" the values of secret-like key=value pairs (a keyword/value DSN such
+// as "host=h password=x") and any user:password@ (a MySQL-style DSN). It
+// works on strings that do not parse as URLs.
 func Redact(raw string) string {
-	base, query, hasQuery := strings.Cut(raw, "?")
-	if pw, ok := userinfoPassword(base); ok && pw != "" {
-		at := authorityAt(base)
-		colon := strings.Index(base[:at], ":") // the scheme's colon
-		colon += 1 + strings.Index(base[colon+1:at], ":")
-		base = base[:colon+1] + "xxxxx" + base[at:]
+	ui := splitUserinfo(raw)
+	if ui.password != "" || ui.ambiguous {
+		raw = raw[:ui.colon+1] + "xxxxx" + raw[ui.at:]
+		ui = splitUserinfo(raw)
 	}
+	if !strings.Contains(raw, "://") {
+		raw = keywordValue.ReplaceAllStringFunc(raw, func(kv string) string {
+			m := keywordValue.FindStringSubmatch(kv)
+			if secretParam(m[1]) {
+				return m[1] + m[2] + "xxxxx"
+			}
+			return kv
+		})
+	}
+	base, query, hasQuery := cutQuery(raw, ui.queryFrom)
 	if !hasQuery {
 		return base
 	}
@@ -280,6 +308,11 @@ func Redact(raw string) string {
 	}
 	return base + "?" + strings.Join(pairs, "&")
 }
+
+// keywordValue matches one key=value pair of a keyword/value connection
+// string; a value is a single-quoted string (with \' escapes) or runs to the
+// next space.
+var keywordValue = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)(\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s&]*)`)
 
 func redactPair(pair string) string {
 	k, v, ok := strings.Cut(pair, "=")
@@ -293,32 +326,74 @@ func redactPair(pair string) string {
 	return pair
 }
 
-// authorityAt returns the index of the '@' ending the user info of base
-// (scheme://userinfo@hosts/path), or -1.
-func authorityAt(base string) int {
-	_, rest, ok := strings.Cut(base, "://")
-	if !ok {
-		return -1
-	}
-	start := len(base) - len(rest)
-	authority := rest
-	if i := strings.Index(rest, "/"); i >= 0 {
-		authority = rest[:i]
-	}
-	i := strings.LastIndex(authority, "@")
-	if i < 0 {
-		return -1
-	}
-	return start + i
+// userinfo locates the user info of a URL or DSN.
+type userinfo struct {
+	// password is the password as written, "" if none.
+	password string
+	// colon and at are the indexes of the colon before the password and of
+	// the '@' after it; valid when password != "" or ambiguous.
+	colon, at int
+	// queryFrom is where a query '?' may start: after the user info.
+	queryFrom int
+	// ambiguous is set when the password holds '/', '?' or '#', which a
+	// URL must percent-encode.
+	ambiguous bool
 }
 
-// userinfoPassword returns the password of base's user info as written.
-func userinfoPassword(base string) (string, bool) {
-	at := authorityAt(base)
-	if at < 0 {
-		return "", false
+// splitUserinfo finds the user info as everything before the last '@' of
+// the authority. The authority normally ends at the first '/', '?' or '#';
+// when no '@' is there but one comes later with user:password before it,
+// the password holds an unencoded '/', '?' or '#' and the user info ends at
+// that later '@' (unless the colon is followed by a port number, as in
+// h:5432/db?application_name=a@b). A string without "://" is a DSN when
+// its first '@' follows a user:password.
+func splitUserinfo(raw string) userinfo {
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 {
+		start = i + 3
+	} else {
+		// scheme:opaque, or a user:pass@host DSN with no scheme at all.
+		at := strings.LastIndex(raw, "@")
+		colon := strings.Index(raw, ":")
+		if at < 0 || colon < 0 || colon > at || strings.ContainsAny(raw[:colon], "/?#= ") {
+			return userinfo{}
+		}
+		return userinfo{password: raw[colon+1 : at], colon: colon, at: at, queryFrom: at}
 	}
-	_, rest, _ := strings.Cut(base[:at], "://")
-	_, pw, ok := strings.Cut(rest, ":")
-	return pw, ok
+	rest := raw[start:]
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndex(authority, "@")
+	ambiguous := false
+	if at < 0 {
+		at = strings.LastIndex(rest, "@")
+		colon := strings.Index(rest, ":")
+		if at < 0 || colon < 0 || colon > at || strings.ContainsAny(rest[:colon], "/?#") {
+			return userinfo{queryFrom: start}
+		}
+		port := rest[colon+1:]
+		if i := strings.IndexAny(port, "/?#"); i >= 0 {
+			port = port[:i]
+		}
+		if port != "" && strings.Trim(port, "0123456789") == "" {
+			return userinfo{queryFrom: start}
+		}
+		ambiguous = true
+	}
+	colon := strings.Index(rest[:at], ":")
+	if colon < 0 {
+		return userinfo{queryFrom: start + at}
+	}
+	return userinfo{password: rest[colon+1 : at], colon: start + colon, at: start + at, queryFrom: start + at, ambiguous: ambiguous}
+}
+
+// cutQuery splits raw at the first '?' at or after from.
+func cutQuery(raw string, from int) (base, query string, ok bool) {
+	i := strings.Index(raw[from:], "?")
+	if i < 0 {
+		return raw, "", false
+	}
+	return raw[:from+i], raw[from+i+1:], true
 }

@@ -22,6 +22,14 @@ func TestRedact(t *testing.T) {
 		{"x://h/p?client_secret=abc&access_token=def&PassWord=g", "x://h/p?client_secret=xxxxx&access_token=xxxxx&PassWord=xxxxx"},
 		{"sqlite:///var/app.db", "sqlite:///var/app.db"},
 		{"not a url at all", "not a url at all"},
+		{"postgres://u:pa?ssSECRET@127.0.0.1:1/db", "postgres://u:xxxxx@127.0.0.1:1/db"},
+		{"postgres://u:pa/ssSECRET@127.0.0.1:1/db?sslmode=disable", "postgres://u:xxxxx@127.0.0.1:1/db?sslmode=disable"},
+		{"couchbase://u:pa/SECRET@127.0.0.1:1/bkt", "couchbase://u:xxxxx@127.0.0.1:1/bkt"},
+		{"postgres://h:5432/db?application_name=a@b", "postgres://h:5432/db?application_name=a@b"},
+		{"host=127.0.0.1 port=1 user=u password=KWSECRET dbname=db", "host=127.0.0.1 port=1 user=u password=xxxxx dbname=db"},
+		{"host=h password = 'a b\\' c' sslmode=disable", "host=h password = xxxxx sslmode=disable"},
+		{"u:MYSECRET@tcp(127.0.0.1:3306)/test", "u:xxxxx@tcp(127.0.0.1:3306)/test"},
+		{"x://h/p?api_key=1&apikey=2&access_key=3&sslkey=4&passphrase=5&flamingock_key_prefix=k", "x://h/p?api_key=xxxxx&apikey=xxxxx&access_key=xxxxx&sslkey=xxxxx&passphrase=xxxxx&flamingock_key_prefix=k"},
 	} {
 		if got := storeurl.Redact(c.in); got != c.want {
 			t.Errorf("Redact(%q) = %q, want %q", c.in, got, c.want)
@@ -88,5 +96,16 @@ func TestOpenUnregisteredScheme(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), ":pw@") {
 			t.Errorf("password in %v", err)
 		}
+	}
+}
+
+func TestParseRejectsUnencodedPasswordDelimiters(t *testing.T) {
+	_, err := storeurl.Parse("postgres://u:pa/ss@h/db")
+	if !errors.Is(err, storeurl.ErrInvalid) || !strings.Contains(err.Error(), "percent-encode") {
+		t.Errorf("err = %v, want ErrInvalid asking to percent-encode", err)
+	}
+	u, err := storeurl.Parse("postgres://h:5432/db?application_name=a@b")
+	if err != nil || u.Base != "postgres://h:5432/db" || len(u.Params) != 1 {
+		t.Errorf("an '@' in a query value: %+v, %v", u, err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -39,15 +40,17 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *dbPath, *outboxDir, flag.Args()); err != nil {
+	if err := run(ctx, os.Stdout, *dbPath, *outboxDir, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-// run applies the pipeline, or with arguments "flamingock ..." runs an
-// operations command against it.
-func run(ctx context.Context, dbPath, outboxDir string, args []string) error {
+// run applies the pipeline and writes its one-line summary to stdout, or
+// with arguments "flamingock ..." runs an operations command against it. A
+// failed run returns its error and writes no summary: the error is the
+// news, and main prints it and exits non-zero.
+func run(ctx context.Context, stdout io.Writer, dbPath, outboxDir string, args []string) error {
 	// One database for the business data and the audit trail: the changes
 	// of the accounts stage commit together with their audit entries.
 	db, err := sqlite.OpenDB(dbPath)
@@ -83,21 +86,24 @@ func run(ctx context.Context, dbPath, outboxDir string, args []string) error {
 		// the CLI prints name it as typed: "quickstart flamingock ...".
 		root := &cobra.Command{Use: "quickstart"}
 		root.AddCommand(cli.Command(runner, cli.WithProgress(progress)))
-		os.Exit(cli.Execute(ctx, root, args, os.Stdin, os.Stdout, os.Stderr))
+		os.Exit(cli.Execute(ctx, root, args, os.Stdin, stdout, os.Stderr))
 	}
 	report, err := runner.Run(ctx)
-	printReport(report, dbPath)
-	return err
+	if err != nil {
+		return err
+	}
+	printReport(stdout, report, dbPath)
+	return nil
 }
 
 // printReport ends the run's log (the runner logs each change to
 // slog.Default as it goes) with one line from the report.
-func printReport(r *flamingock.Report, dbPath string) {
+func printReport(w io.Writer, r *flamingock.Report, dbPath string) {
 	if r.UpToDate {
-		fmt.Printf("Everything is up to date: %d changes applied, nothing pending (audit in %s).\n", r.Total, dbPath)
+		fmt.Fprintf(w, "Everything is up to date: %d changes applied, nothing pending (audit in %s).\n", r.Total, dbPath)
 		return
 	}
-	fmt.Printf("Applied %d of %d change(s) in %v; audit trail in %s.\n", countApplied(r), len(r.Changes), r.Finished.Sub(r.Started).Round(time.Millisecond), dbPath)
+	fmt.Fprintf(w, "Applied %d of %d change(s) in %v; audit trail in %s.\n", countApplied(r), len(r.Changes), r.Finished.Sub(r.Started).Round(time.Millisecond), dbPath)
 }
 
 func countApplied(r *flamingock.Report) int {

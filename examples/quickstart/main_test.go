@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,14 +20,17 @@ func TestQuickstartAppliesOnceThenIsUpToDate(t *testing.T) {
 	dbPath, outboxDir := filepath.Join(dir, "app.db"), filepath.Join(dir, "outbox")
 	// The runner logs to slog.Default: a line per change on the first run,
 	// one "up to date" line on the second.
-	var logs [2]bytes.Buffer
+	var logs, stdout [2]bytes.Buffer
 	prev := slog.Default()
 	t.Cleanup(func() { slog.SetDefault(prev) })
 	for i := range 2 {
 		slog.SetDefault(slog.New(slog.NewTextHandler(&logs[i], nil)))
-		if err := run(context.Background(), dbPath, outboxDir, nil); err != nil {
+		if err := run(context.Background(), &stdout[i], dbPath, outboxDir, nil); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if !strings.HasPrefix(stdout[0].String(), "Applied 5 of 5 change(s)") || !strings.HasPrefix(stdout[1].String(), "Everything is up to date: 5 changes applied") {
+		t.Errorf("summaries: first run %q, second run %q", &stdout[0], &stdout[1])
 	}
 	if n := strings.Count(logs[0].String(), `msg="flamingock: change finished"`); n != 5 || !strings.Contains(logs[0].String(), "applied=5") {
 		t.Errorf("first run: want 5 change-finished lines and a summary with applied=5:\n%s", &logs[0])
@@ -65,5 +69,27 @@ func TestQuickstartAppliesOnceThenIsUpToDate(t *testing.T) {
 	var msg map[string]string
 	if err := json.Unmarshal(body, &msg); err != nil || msg["email"] != "admin@example.com" {
 		t.Fatalf("welcome message %s: %v", body, err)
+	}
+}
+
+// TestQuickstartFailedRunPrintsNoSummary points the outbox at a regular
+// file, so the welcome stage fails: run must return that error and print no
+// "Applied ..." line that would read as success.
+func TestQuickstartFailedRunPrintsNoSummary(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "outbox")
+	if err := os.WriteFile(blocker, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var stdout bytes.Buffer
+	err := run(context.Background(), &stdout, filepath.Join(dir, "app.db"), blocker, nil)
+	if err == nil {
+		t.Fatal("run succeeded with the outbox path a regular file, want an error")
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("a failed run wrote a summary: %q (error %v)", &stdout, err)
 	}
 }
