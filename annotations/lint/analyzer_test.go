@@ -31,7 +31,7 @@ func TestSuggestedFixes(t *testing.T) {
 func TestRequireRollback(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), lint.Analyzer, "requirerollback/off")
 	setFlag(t, "require-rollback", "true")
-	analysistest.Run(t, analysistest.TestData(), lint.Analyzer, "requirerollback/on")
+	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), lint.Analyzer, "requirerollback/on")
 }
 
 // setFlag sets one of the analyzer's flags for the rest of the test.
