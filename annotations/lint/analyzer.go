@@ -26,7 +26,9 @@ The flamingock analyzer reports what flamingock-gen would reject in
 //flamingock:change and //flamingock:rollback directives and the functions
 they mark, a few mistakes it accepts (a non-transactional change without a
 rollback, a transactional change that takes a database handle outside its
-transaction), and a flamingock_gen.go that is missing or out of date.`
+transaction), and a flamingock_gen.go that is missing or out of date.
+With -require-rollback it also reports transactional changes without a
+rollback, which undo cannot roll back.`
 
 // Category names, one per check, set on every diagnostic so that drivers
 // which show or filter by category (gopls, golangci-lint) can tell them

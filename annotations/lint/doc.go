@@ -51,7 +51,11 @@
 //     package, a second rollback of one change, or a rollback whose
 //     parameter types differ from its change's.
 //   - norollback (warning): a change with transactional=false and no
-//     rollback. Suggested fix: declare that it has none (see Silencing).
+//     rollback. With the -require-rollback flag (off by default; for
+//     projects that undo applied changes with Runner.Undo, which refuses a
+//     change without a rollback), every change without a rollback,
+//     transactional ones included. Suggested fix: declare that it has none
+//     (see Silencing).
 //   - txescape (warning): a transactional change (the default) that takes
 //     *sql.DB or *sql.Conn (database/sql), *pgxpool.Pool or *pgxpool.Conn
 //     (github.com/jackc/pgx/v5/pgxpool), or *pgx.Conn

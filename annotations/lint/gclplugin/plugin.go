@@ -1,6 +1,8 @@
 package gclplugin
 
 import (
+	"strconv"
+
 	"github.com/flamingock/flamingock-go/annotations/lint"
 	"github.com/golangci/plugin-module-register/register"
 	"golang.org/x/tools/go/analysis"
@@ -11,14 +13,25 @@ const Name = "flamingock"
 
 func init() { register.Plugin(Name, New) }
 
-// Settings are the plugin's settings under linters.settings.custom.flamingock.settings.
-// There are none yet; unknown keys are rejected, so a typo in the
-// configuration is reported instead of silently ignored.
-type Settings struct{}
+// Settings are the plugin's settings under
+// linters.settings.custom.flamingock.settings. Unknown keys are rejected,
+// so a typo in the configuration is reported instead of silently ignored.
+type Settings struct {
+	// RequireRollback is the analyzer's -require-rollback flag: report
+	// transactional changes without a rollback too, for projects that
+	// undo changes.
+	RequireRollback bool `json:"require-rollback"`
+}
 
 // New builds the plugin from its settings in .golangci.yml.
 func New(settings any) (register.LinterPlugin, error) {
-	if _, err := register.DecodeSettings[Settings](settings); err != nil {
+	s, err := register.DecodeSettings[Settings](settings)
+	if err != nil {
+		return nil, err
+	}
+	// golangci-lint runs the one analyzer value, so its flag carries the
+	// setting, as the command line would.
+	if err := lint.Analyzer.Flags.Set("require-rollback", strconv.FormatBool(s.RequireRollback)); err != nil {
 		return nil, err
 	}
 	return plugin{}, nil

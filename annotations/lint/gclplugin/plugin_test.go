@@ -37,3 +37,22 @@ func TestUnknownSettingRejected(t *testing.T) {
 		t.Fatal("New accepted an unknown setting")
 	}
 }
+
+// The require-rollback setting sets the analyzer's -require-rollback flag,
+// and a configuration without it leaves the flag off.
+func TestRequireRollbackSetting(t *testing.T) {
+	flag := lint.Analyzer.Flags.Lookup("require-rollback")
+	t.Cleanup(func() { flag.Value.Set("false") })
+	if _, err := gclplugin.New(map[string]any{"require-rollback": true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := flag.Value.String(); got != "true" {
+		t.Errorf("after require-rollback: true, -require-rollback = %s", got)
+	}
+	if _, err := gclplugin.New(nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := flag.Value.String(); got != "false" {
+		t.Errorf("without settings, -require-rollback = %s", got)
+	}
+}
