@@ -142,6 +142,8 @@ func (e *env) auditListCmd() *cobra.Command {
 // entries were read with; it colours the issues.
 func entryTable(o *out, entries []audit.Entry, v *audit.View) *cliout.Table {
 	t := cliout.NewTable("SEQ", "CHANGE", "STATE", "WHEN", "DURATION", "RUN", "BY", "NOTE")
+	t.Mark(cliout.Whole, "SEQ", "STATE", "WHEN", "DURATION")
+	t.Mark(cliout.Free, "BY", "NOTE")
 	for _, en := range entries {
 		dur := "-"
 		if en.Duration > 0 && en.State != audit.Started {

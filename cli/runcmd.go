@@ -152,6 +152,8 @@ func (e *env) planCmd() *cobra.Command {
 			return writePlanJSON(o, p)
 		}
 		t := cliout.NewTable("STAGE", "CHANGE", "ACTION", "PROTOCOL", "REASON")
+		t.Mark(cliout.Whole, "ACTION", "PROTOCOL")
+		t.Mark(cliout.Free, "REASON")
 		for _, pc := range p.Changes {
 			t.Row(cliout.C(pc.Stage), cliout.C(pc.Change.ID), cliout.S(string(pc.Action), statusStyle(statusOf(pc))),
 				cliout.C(string(pc.Protocol)), cliout.C(pc.Reason))
@@ -181,6 +183,7 @@ func (e *env) statusCmd() *cobra.Command {
 			return writePlanJSON(o, p)
 		}
 		t := cliout.NewTable("STAGE", "CHANGE", "STATUS", "LAST STATE", "WHEN", "RUN")
+		t.Mark(cliout.Whole, "STATUS", "LAST STATE", "WHEN")
 		for _, pc := range p.Changes {
 			state, when, run := "-", "-", "-"
 			if l := pc.Latest; l != nil {
@@ -219,6 +222,8 @@ func (e *env) validateCmd() *cobra.Command {
 		}
 		doc := validateJSON{SchemaVersion: SchemaVersion, Pending: []string{}, Issues: []string{}, Blocked: []string{}, Drift: []string{}, Wiring: wiring(p)}
 		t := cliout.NewTable("STAGE", "CHANGE", "STATUS", "REASON")
+		t.Mark(cliout.Whole, "STATUS")
+		t.Mark(cliout.Free, "REASON")
 		for _, pc := range p.Changes {
 			s := statusOf(pc)
 			switch s {
