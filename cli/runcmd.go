@@ -42,6 +42,15 @@ func statusOf(pc flamingock.PlannedChange) string {
 	return statusPending
 }
 
+// protocolText is a protocol for a table: "?" when the plan does not know
+// it (the change's target is not registered; the wiring note explains).
+func protocolText(p audit.TxStrategy) string {
+	if p == "" {
+		return "?"
+	}
+	return string(p)
+}
+
 func statusStyle(s string) cliout.Style {
 	switch s {
 	case statusApplied:
@@ -157,7 +166,7 @@ func (e *env) planCmd() *cobra.Command {
 		t.Mark(cliout.Free, "REASON")
 		for _, pc := range p.Changes {
 			t.Row(cliout.C(pc.Stage), cliout.C(pc.Change.ID), cliout.S(string(pc.Action), statusStyle(statusOf(pc))),
-				cliout.C(string(pc.Protocol)), cliout.C(pc.Reason))
+				cliout.C(protocolText(pc.Protocol)), cliout.C(pc.Reason))
 		}
 		if err := o.table(t); err != nil {
 			return err
