@@ -109,6 +109,9 @@ func (e *env) issueGetCmd() *cobra.Command {
 		}
 		en, ok := v.Snapshot[change]
 		if !ok {
+			if err := misspeltChange(change, v.Snapshot); err != nil {
+				return err
+			}
 			return fmt.Errorf("the audit store has no entry for change %q: check the id (`%s audit list` shows the changes it knows)", change, e.prog())
 		}
 		if l := v.RunningLease(en); l != nil {
