@@ -107,14 +107,8 @@ func (e *env) auditListCmd() *cobra.Command {
 		if len(entries) == 0 && change != "" {
 			// A change id that is not in the trail at all is likely a typo.
 			if snap, err := store.Snapshot(c.Context()); err == nil {
-				if _, known := snap[change]; !known {
-					ids := make([]string, 0, len(snap))
-					for id := range snap {
-						ids = append(ids, id)
-					}
-					if near := suggest.Closest(change, ids); near != "" {
-						return usagef("--change %q: the audit trail has no such change; did you mean %q?", change, near)
-					}
+				if err := misspeltChange(change, snap); err != nil {
+					return err
 				}
 			}
 		}
@@ -137,11 +131,30 @@ func (e *env) auditListCmd() *cobra.Command {
 	return c
 }
 
+// misspeltChange is the usage error for a change id the audit trail does
+// not know but has one close to (a typo); nil when the id is known or
+// nothing is close.
+func misspeltChange(change string, snap audit.Snapshot) error {
+	if _, known := snap[change]; known {
+		return nil
+	}
+	ids := make([]string, 0, len(snap))
+	for id := range snap {
+		ids = append(ids, id)
+	}
+	if near := suggest.Closest(change, ids); near != "" {
+		return usagef("--change %q: the audit trail has no such change; did you mean %q?", change, near)
+	}
+	return nil
+}
+
 // entryTable lays entries out one per row. NOTE holds the error of a
 // failed attempt or the reason of a manual resolution. v is the view the
 // entries were read with; it colours the issues.
 func entryTable(o *out, entries []audit.Entry, v *audit.View) *cliout.Table {
 	t := cliout.NewTable("SEQ", "CHANGE", "STATE", "WHEN", "DURATION", "RUN", "BY", "NOTE")
+	t.Mark(cliout.Whole, "SEQ", "STATE", "WHEN", "DURATION")
+	t.Mark(cliout.Free, "BY", "NOTE")
 	for _, en := range entries {
 		dur := "-"
 		if en.Duration > 0 && en.State != audit.Started {
@@ -284,6 +297,13 @@ func (e *env) auditFixCmd() *cobra.Command {
 		}
 		defer done()
 		en, err := mark(c.Context(), store, flamingock.Resolution{ChangeID: change, By: who, Reason: reason, LockWait: &lockWait})
+		if errors.Is(err, flamingock.ErrNoIssue) {
+			if snap, serr := store.Snapshot(c.Context()); serr == nil {
+				if uerr := misspeltChange(change, snap); uerr != nil {
+					return uerr
+				}
+			}
+		}
 		switch {
 		case errors.Is(err, flamingock.ErrNoIssue):
 			return fmt.Errorf("%w; nothing was recorded (`%s issue list` shows the changes that need a resolution)", err, e.prog())

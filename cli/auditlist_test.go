@@ -65,3 +65,38 @@ func TestAuditListStageAndLimit(t *testing.T) {
 	}
 	expect(t, execute(t, ops, "audit", "list", "--limit", "-1"), cli.ExitUsage)
 }
+
+// TestMisspeltChangeAndClashingFormats: audit fix --change and issue get
+// --change suggest the known id closest to a misspelt one (a usage error,
+// nothing recorded); --json with -o table or wide asks for two formats.
+func TestMisspeltChangeAndClashingFormats(t *testing.T) {
+	store, url := openSQLite(t)
+	w := newWorkshop(t)
+	expect(t, execute(t, embedded(w.runner(t, store)), "apply"), 0)
+	ops := standalone(url)
+	before := expect(t, execute(t, ops, "audit", "list", "--history", "--json"), 0).stdout
+	for _, args := range [][]string{
+		{"audit", "fix", "--change", "seed-user", "--resolution", "applied", "--reason", "checked"},
+		{"issue", "get", "--change", "seed-user"},
+	} {
+		r := expect(t, execute(t, ops, args...), cli.ExitUsage)
+		if !strings.Contains(r.stderr, `--change "seed-user": the audit trail has no such change; did you mean "seed-users"?`) {
+			t.Errorf("%v should suggest the near id:\n%s", args, r)
+		}
+	}
+	if after := expect(t, execute(t, ops, "audit", "list", "--history", "--json"), 0).stdout; after != before {
+		t.Errorf("a misspelt fix changed the audit trail:\nbefore %s\nafter %s", before, after)
+	}
+	r := expect(t, execute(t, ops, "issue", "get", "--change", "something-else-entirely"), cli.ExitFailure)
+	if !strings.Contains(r.stderr, "has no entry for change") {
+		t.Errorf("an unknown id with nothing near keeps its error:\n%s", r)
+	}
+	for _, o := range []string{"table", "wide"} {
+		r := expect(t, execute(t, ops, "audit", "list", "--json", "-o", o), cli.ExitUsage)
+		if !strings.Contains(r.stderr, "--json and -o "+o+" ask for two formats") {
+			t.Errorf("--json -o %s should be a usage error:\n%s", o, r)
+		}
+	}
+	expect(t, execute(t, ops, "audit", "list", "--json", "-o", "json"), 0)
+	expect(t, execute(t, ops, "audit", "list", "-o", "table"), 0)
+}

@@ -440,6 +440,19 @@ func TestMountedUnderTheApplicationsRoot(t *testing.T) {
 	if !strings.Contains(collapse(r.stdout), "seed-users  issue") || !strings.Contains(r.stdout, "`shop flamingock issue list`") {
 		t.Errorf("status with an issue:\n%s", r)
 	}
+	// A second apply stops on the issue: its advice names the mounted
+	// command and its counts are those of status.
+	r = expect(t, execute(t, app, "flamingock", "apply"), 1)
+	if !strings.Contains(r.stderr, "`shop flamingock audit fix --change ID") || strings.Contains(r.stderr, "`flamingock audit fix") {
+		t.Errorf("the issues error should quote the mounted audit fix:\n%s", r)
+	}
+	if !strings.Contains(r.stdout, "1 issue, 1 blocked") {
+		t.Errorf("apply should count issues and blocked changes as status does:\n%s", r)
+	}
+	r = expect(t, execute(t, app, "flamingock", "status"), 0)
+	if !strings.Contains(r.stdout, "1 issue, 1 blocked") {
+		t.Errorf("status counts:\n%s", r)
+	}
 	expect(t, execute(t, app, "servee"), cli.ExitUsage)
 	expect(t, execute(t, app, "flamingock", "--nope"), cli.ExitUsage)
 	expect(t, execute(t, app, "flamingock", "audit", "list"), 0)

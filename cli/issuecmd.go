@@ -60,6 +60,8 @@ func (e *env) issueListCmd() *cobra.Command {
 			o.printf("No issues: no change needs manual intervention.\n")
 		} else {
 			t := cliout.NewTable("CHANGE", "STAGE", "STATE", "SINCE", "RUN", "HOST", "WHAT HAPPENED")
+			t.Mark(cliout.Whole, "STATE", "SINCE")
+			t.Mark(cliout.Free, "HOST", "WHAT HAPPENED")
 			for _, en := range list {
 				t.Row(cliout.C(en.ChangeID), cliout.C(en.Stage), stateCell(en, true), cliout.C(cliout.Age(en.CreatedAt, o.now)),
 					cliout.C(shortRun(en.RunID)), cliout.C(fmt.Sprintf("%s:%d", en.Host, en.PID)), cliout.C(summary(en.State)))
@@ -107,6 +109,9 @@ func (e *env) issueGetCmd() *cobra.Command {
 		}
 		en, ok := v.Snapshot[change]
 		if !ok {
+			if err := misspeltChange(change, v.Snapshot); err != nil {
+				return err
+			}
 			return fmt.Errorf("the audit store has no entry for change %q: check the id (`%s audit list` shows the changes it knows)", change, e.prog())
 		}
 		if l := v.RunningLease(en); l != nil {

@@ -55,9 +55,14 @@ func (e *env) out(c *cobra.Command) *out {
 }
 
 // checkOutput validates -o.
-func (e *env) checkOutput() error {
+func (e *env) checkOutput(c *cobra.Command) error {
 	switch e.output {
-	case outputTable, outputWide, outputJSON:
+	case outputTable, outputWide:
+		if f := c.Flag("output"); e.json && f != nil && f.Changed {
+			return usagef("--json and -o %s ask for two formats: give one (-o json is --json)", e.output)
+		}
+		return nil
+	case outputJSON:
 		return nil
 	}
 	return usagef("-o %q: want table, wide or json", e.output)
@@ -100,7 +105,7 @@ func (o *out) writeJSON(v any) error {
 // an [out] for this execution.
 func (e *env) run(body func(c *cobra.Command, o *out) error) func(*cobra.Command, []string) error {
 	return func(c *cobra.Command, _ []string) error {
-		if err := e.checkOutput(); err != nil {
+		if err := e.checkOutput(c); err != nil {
 			return err
 		}
 		return body(c, e.out(c))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -39,6 +40,15 @@ func statusOf(pc flamingock.PlannedChange) string {
 		return statusRunning
 	}
 	return statusPending
+}
+
+// protocolText is a protocol for a table: "?" when the plan does not know
+// it (the change's target is not registered; the wiring note explains).
+func protocolText(p audit.TxStrategy) string {
+	if p == "" {
+		return "?"
+	}
+	return string(p)
 }
 
 func statusStyle(s string) cliout.Style {
@@ -152,9 +162,11 @@ func (e *env) planCmd() *cobra.Command {
 			return writePlanJSON(o, p)
 		}
 		t := cliout.NewTable("STAGE", "CHANGE", "ACTION", "PROTOCOL", "REASON")
+		t.Mark(cliout.Whole, "ACTION", "PROTOCOL")
+		t.Mark(cliout.Free, "REASON")
 		for _, pc := range p.Changes {
 			t.Row(cliout.C(pc.Stage), cliout.C(pc.Change.ID), cliout.S(string(pc.Action), statusStyle(statusOf(pc))),
-				cliout.C(string(pc.Protocol)), cliout.C(pc.Reason))
+				cliout.C(protocolText(pc.Protocol)), cliout.C(pc.Reason))
 		}
 		if err := o.table(t); err != nil {
 			return err
@@ -181,6 +193,7 @@ func (e *env) statusCmd() *cobra.Command {
 			return writePlanJSON(o, p)
 		}
 		t := cliout.NewTable("STAGE", "CHANGE", "STATUS", "LAST STATE", "WHEN", "RUN")
+		t.Mark(cliout.Whole, "STATUS", "LAST STATE", "WHEN")
 		for _, pc := range p.Changes {
 			state, when, run := "-", "-", "-"
 			if l := pc.Latest; l != nil {
@@ -219,6 +232,8 @@ func (e *env) validateCmd() *cobra.Command {
 		}
 		doc := validateJSON{SchemaVersion: SchemaVersion, Pending: []string{}, Issues: []string{}, Blocked: []string{}, Drift: []string{}, Wiring: wiring(p)}
 		t := cliout.NewTable("STAGE", "CHANGE", "STATUS", "REASON")
+		t.Mark(cliout.Whole, "STATUS")
+		t.Mark(cliout.Free, "REASON")
 		for _, pc := range p.Changes {
 			s := statusOf(pc)
 			switch s {
@@ -330,8 +345,13 @@ func resultLine(rep *flamingock.Report) string {
 	if n := rep.Count(flamingock.ActionSkip); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d already applied", n))
 	}
-	if n := rep.Count(flamingock.ActionIssue) + rep.Count(flamingock.ActionBlocked); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d blocked by issues", n))
+	// The words and the split of status: an issue is a change that needs a
+	// human; blocked is one that waits behind an issue.
+	if n := rep.Count(flamingock.ActionIssue); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", n, statusIssue))
+	}
+	if n := rep.Count(flamingock.ActionBlocked); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", n, statusBlocked))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -339,6 +359,9 @@ func resultLine(rep *flamingock.Report) string {
 // applyError adds what to do next to a run's error: a failed change either
 // left an issue (a human decides) or will be retried by the next run.
 func applyError(ctx context.Context, err error, e *env) error {
+	if ie, ok := errors.AsType[*flamingock.IssuesError](err); ok {
+		return &issuesError{IssuesError: ie, prog: e.prog()}
+	}
 	re, ok := errors.AsType[*flamingock.RunError](err)
 	if !ok {
 		return err
@@ -349,6 +372,30 @@ func applyError(ctx context.Context, err error, e *env) error {
 	}
 	return fmt.Errorf("%w\nNothing of it remains in the target; the next run (or `%s apply`) tries it again", err, e.prog())
 }
+
+// issuesError is the runtime's list of issues that stopped a run, told
+// with the resolving commands as this program is invoked (a mounted CLI is
+// `shop flamingock`, not `flamingock`).
+type issuesError struct {
+	*flamingock.IssuesError
+	prog string
+}
+
+func (e *issuesError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d change(s) need manual intervention; their stages and every later stage are blocked:", len(e.Issues))
+	for _, is := range e.Issues {
+		l := is.Latest
+		fmt.Fprintf(&b, "\n  - %s (stage %s): last state %s at %s by run %s", l.ChangeID, is.Stage, l.State, l.CreatedAt.Format(time.RFC3339), l.RunID)
+		if l.Error != "" {
+			fmt.Fprintf(&b, ": %s", l.Error)
+		}
+	}
+	fmt.Fprintf(&b, "\nCheck the target system (`%s issue get --change ID` explains each), then record what you found with `%s audit fix --change ID --resolution applied|rolled-back --reason TEXT`.", e.prog, e.prog)
+	return b.String()
+}
+
+func (e *issuesError) Unwrap() error { return e.IssuesError }
 
 func toApplyJSON(rep *flamingock.Report, err error, o *out) applyJSON {
 	j := applyJSON{

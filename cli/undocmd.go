@@ -91,6 +91,7 @@ func printUndoPlan(o *out, up *flamingock.UndoPlan) error {
 		return nil
 	}
 	t := cliout.NewTable("STEP", "STAGE", "CHANGE", "PROTOCOL", "APPLIED", "RUN")
+	t.Mark(cliout.Whole, "STEP", "PROTOCOL", "APPLIED")
 	for i, pc := range up.Changes {
 		t.Row(cliout.C(fmt.Sprint(i+1)), cliout.C(pc.Stage), cliout.C(pc.Change.ID), cliout.C(string(pc.Protocol)),
 			cliout.C(o.time(pc.Latest.CreatedAt)), cliout.C(shortRun(pc.Latest.RunID)))

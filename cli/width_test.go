@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +99,43 @@ func checkWidth(t *testing.T, r result, width int) {
 			t.Errorf("line of %d columns, more than %d:\n%s\n%s", n, width, line, r)
 		}
 	}
+}
+
+// TestHistoryKeepsStatesAndTimesWhole: at 100 columns audit list --history
+// cuts the note, then who, then ids, but never a state or a time, so the two
+// manual resolutions read differently. The golden file is scrubbed of
+// times and run ids; a cut time would not match the scrubber and show.
+func TestHistoryKeepsStatesAndTimesWhole(t *testing.T) {
+	t.Setenv("COLUMNS", "")
+	store, url := openSQLite(t)
+	w := newWorkshop(t)
+	target := flamingock.NewDependencyTarget("files", w.root)
+	runner, err := flamingock.New(longPipeline(w), flamingock.WithAuditStore(store), flamingock.WithTargets(target),
+		flamingock.WithLogger(slog.New(slog.DiscardHandler)), flamingock.WithService("billing-service", "2.0.0"),
+		flamingock.WithLockWait(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := func() *cobra.Command { return cli.Command(runner, cli.WithLocation(testZone)) }
+	ops := standalone(url)
+	const id = "backfill-invoice-line-items-from-legacy-json-blobs"
+	expect(t, execute(t, app, "apply"), 1)
+	expect(t, execute(t, ops, "audit", "fix", "--change", id, "--resolution", "rolled-back",
+		"--reason", "checked the invoices table by hand: no line item was written by the failed backfill", "--by", "oncall-billing@example-corp.com"), 0)
+	expect(t, execute(t, app, "apply"), 1)
+	expect(t, execute(t, ops, "audit", "fix", "--change", id, "--resolution", "applied",
+		"--reason", "the backfill finished from the admin console; every legacy blob has its line items", "--by", "oncall-billing@example-corp.com"), 0)
+
+	r := expect(t, execute(t, ops, "audit", "list", "--history"), 0)
+	checkWidth(t, r, 100)
+	for _, want := range []string{"MANUAL_MARKED_AS_APPLIED", "MANUAL_MARKED_AS_ROLLED_BACK"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the history should show %s whole:\n%s", want, r)
+		}
+	}
+	times := regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z]+`)
+	if got := len(times.FindAllString(r.stdout, -1)); got != 10 {
+		t.Errorf("%d whole timestamps, want one on each of the 10 entries:\n%s", got, r)
+	}
+	golden(t, "history100.golden", "$ flamingock audit list --history\n"+newScrubber(w.dir).scrub(r.stdout))
 }

@@ -29,7 +29,26 @@ func TestPlanStatusValidateReportUnwiredChanges(t *testing.T) {
 			t.Errorf("%s should name the unregistered target and the near one:\n%s", cmd, r)
 		}
 	}
-	r := expect(t, execute(t, app, "validate"), 1)
+	// Without its target the protocol is unknown: "?", not NON_TX.
+	r := expect(t, execute(t, app, "plan"), 0)
+	if strings.Contains(r.stdout, "NON_TX") || !strings.Contains(collapse(r.stdout), "seed-users  apply  ?  ") {
+		t.Errorf("plan should show the protocol of an unwired change as ?:\n%s", r)
+	}
+	r = expect(t, execute(t, app, "plan", "--json"), 0)
+	var plan struct {
+		Changes []struct {
+			Protocol string `json:"protocol"`
+		} `json:"changes"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range plan.Changes {
+		if c.Protocol != "" {
+			t.Errorf("plan --json protocol = %q for an unwired change, want empty", c.Protocol)
+		}
+	}
+	r = expect(t, execute(t, app, "validate"), 1)
 	if !strings.Contains(r.stderr, "3 change(s) cannot be wired") {
 		t.Errorf("validate should fail on unwired changes:\n%s", r)
 	}

@@ -50,7 +50,9 @@ type PlannedChange struct {
 	Reason string
 	// Latest is the change's latest audit entry; nil when it has none.
 	Latest *audit.Entry
-	// Protocol is the protocol the change runs under if applied.
+	// Protocol is the protocol the change runs under if applied; empty
+	// when its target is not registered, which decides it (the plan's
+	// wiring problems say so). Run refuses such a change before it starts.
 	Protocol audit.TxStrategy
 	// Drift is set for an applied change whose checksum changed.
 	Drift bool
@@ -220,7 +222,10 @@ func (r *Runner) plan(ctx context.Context, snap audit.Snapshot, view *audit.View
 		stageIssue := false
 		for ci := range s.Changes {
 			c := &s.Changes[ci]
-			pc := PlannedChange{Stage: s.Name, Change: c, Protocol: r.protocolOf(c)}
+			pc := PlannedChange{Stage: s.Name, Change: c}
+			if r.targetOf(c) != nil {
+				pc.Protocol = r.protocolOf(c)
+			}
 			if e, ok := snap[c.ID]; ok {
 				pc.Latest = &e
 			}

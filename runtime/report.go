@@ -176,7 +176,9 @@ func (e *IssuesError) Error() string {
 			fmt.Fprintf(&b, ": %s", l.Error)
 		}
 	}
-	b.WriteString("\nCheck the target system, then record what you found with `flamingock audit fix --change ID --resolution applied|rolled-back --reason TEXT` (or MarkApplied / MarkRolledBack).")
+	// No program name: the operations CLI is mounted under the
+	// application's own command, and it names itself when it shows this.
+	b.WriteString("\nCheck the target system, then record what you found with MarkApplied / MarkRolledBack, or the operations CLI's `audit fix --change ID --resolution applied|rolled-back --reason TEXT`.")
 	return b.String()
 }
 

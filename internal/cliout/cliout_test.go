@@ -133,3 +133,35 @@ func TestTruncate(t *testing.T) {
 		t.Errorf("Truncate = %q", got)
 	}
 }
+
+// TestFitCutsFreeTextThenIDsNeverWhole: narrowing takes free text down to
+// its header first, then ids; whole columns keep every rune, even when the
+// table then stays wider than asked.
+func TestFitCutsFreeTextThenIDsNeverWhole(t *testing.T) {
+	build := func(width int) string {
+		tb := NewTable("CHANGE", "STATE", "BY", "NOTE")
+		tb.Mark(Whole, "STATE")
+		tb.Mark(Free, "BY", "NOTE")
+		tb.Row(C("backfill-invoices"), C("MANUAL_MARKED_AS_ROLLED_BACK"), C("oncall@example.com"), C("removed the rows by hand"))
+		tb.Fit(width)
+		var b bytes.Buffer
+		if err := tb.Write(&b, false); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	for _, c := range []struct {
+		width int
+		row   string
+	}{
+		{100, "backfill-invoices  MANUAL_MARKED_AS_ROLLED_BACK  oncall@example.com  removed the rows by hand"},
+		{70, "backfill-invoices  MANUAL_MARKED_AS_ROLLED_BACK  oncall@e…  removed t…"},
+		{58, "backfill-invoic…  MANUAL_MARKED_AS_ROLLED_BACK  onc…  rem…"},
+		{50, "backfil…  MANUAL_MARKED_AS_ROLLED_BACK  onc…  rem…"},
+		{20, "backf…  MANUAL_MARKED_AS_ROLLED_BACK  onc…  rem…"}, // wider than 20: the state stays whole
+	} {
+		if _, row, _ := strings.Cut(build(c.width), "\n"); row != c.row+"\n" {
+			t.Errorf("at %d columns: %q, want %q", c.width, row, c.row)
+		}
+	}
+}

@@ -23,14 +23,41 @@ func S(text string, st Style) Cell { return Cell{Text: text, Style: st} }
 // errors) goes there.
 type Table struct {
 	header []string
+	kinds  []Kind
 	rows   [][]Cell
 	width  int
 }
 
+// Kind says how a column gives way when [Table.Fit] must narrow a table.
+type Kind int
+
+const (
+	// ID columns hold what an operator copies into the next command
+	// (change ids, run ids, stages): cut with "…" only once the free text
+	// is as narrow as it goes. A column is an ID column unless marked.
+	ID Kind = iota
+	// Free columns hold prose (notes, reasons, errors, who): cut first.
+	Free
+	// Whole columns hold values that mean nothing when cut (states, times,
+	// durations, counts): never cut.
+	Whole
+)
+
 // Fit makes Write keep every line within width runes (0: no limit) by
-// narrowing the widest columns, down to their header's width, and cutting
-// their text with "…".
+// narrowing columns by their [Kind] and cutting their text with "…". A
+// table whose [Whole] columns alone are wider stays wider.
 func (t *Table) Fit(width int) { t.width = width }
+
+// Mark gives the columns with the given headers kind k.
+func (t *Table) Mark(k Kind, headers ...string) {
+	for i, h := range t.header {
+		for _, want := range headers {
+			if h == want {
+				t.kinds[i] = k
+			}
+		}
+	}
+}
 
 // Map replaces the text of every cell in the column with the given header.
 func (t *Table) Map(header string, f func(string) string) {
@@ -44,7 +71,9 @@ func (t *Table) Map(header string, f func(string) string) {
 }
 
 // NewTable returns a table with the given column headers.
-func NewTable(header ...string) *Table { return &Table{header: header} }
+func NewTable(header ...string) *Table {
+	return &Table{header: header, kinds: make([]Kind, len(header))}
+}
 
 // Row adds a row. Missing cells are empty; extra cells are an error of the
 // caller's and are dropped.
@@ -87,34 +116,32 @@ func (t *Table) Write(w io.Writer, color bool) error {
 }
 
 // narrow makes a full row fit the table's width, then cuts the cells to
-// their column. The last column, free text, gives way first, down to 16
-// runes; then the widest column, one rune at a time, down to its header:
-// ids in the other columns are what an operator copies into the next
-// command, so they are cut last.
+// their column. Free text gives way first, widest column first, down to
+// its header (at least 4 runes); then ids the same way: they are what an
+// operator copies into the next command. Whole columns never give way.
 func (t *Table) narrow(widths []int) {
 	total := 2 * (len(widths) - 1)
 	for _, w := range widths {
 		total += w
 	}
-	last := len(widths) - 1
-	if floor := max(utf8.RuneCountInString(t.header[last]), 16); total > t.width && widths[last] > floor {
-		cut := min(total-t.width, widths[last]-floor)
-		widths[last] -= cut
-		total -= cut
-	}
-	for total > t.width {
-		widest := -1
-		for i, w := range widths {
-			if w > max(utf8.RuneCountInString(t.header[i]), 4) && (widest < 0 || w > widths[widest]) {
-				widest = i
+	floor := func(i, least int) int { return max(utf8.RuneCountInString(t.header[i]), least) }
+	shrink := func(k Kind, least int) {
+		for total > t.width {
+			widest := -1
+			for i, w := range widths {
+				if t.kinds[i] == k && w > floor(i, least) && (widest < 0 || w > widths[widest]) {
+					widest = i
+				}
 			}
+			if widest < 0 {
+				return
+			}
+			widths[widest]--
+			total--
 		}
-		if widest < 0 {
-			break
-		}
-		widths[widest]--
-		total--
 	}
+	shrink(Free, 4)
+	shrink(ID, 4)
 	for _, r := range t.rows {
 		for i := range r {
 			r[i].Text = Truncate(r[i].Text, widths[i])
