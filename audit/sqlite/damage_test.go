@@ -63,6 +63,34 @@ func (d sqlDamager) SetLatestState(changeID, state string) error {
 	return err
 }
 
+func (d sqlDamager) InsertLatest(changeID, fromChangeID, state string) error {
+	latest := damageTables[audittest.PartLatest]
+	tx, err := d.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"CREATE TEMP TABLE forged AS SELECT * FROM " + latest + " WHERE change_id = ?", []any{fromChangeID}},
+		{"UPDATE forged SET change_id = ?, state = ?", []any{changeID, state}},
+		{"INSERT INTO " + latest + " SELECT * FROM forged", nil},
+		{"DROP TABLE forged", nil},
+	} {
+		if _, err := tx.Exec(q.sql, q.args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (d sqlDamager) RaiseLatest(changeID, state string) error {
+	_, err := d.db.Exec("UPDATE "+damageTables[audittest.PartLatest]+" SET state = ?, seq = seq + 1000 WHERE change_id = ?", state, changeID)
+	return err
+}
+
 // TestHistoryRowInsertedByHand: an operator records a resolution with SQL
 // instead of `audit fix`. Inserts fire no guard (the store's own appends
 // are inserts), but the next open finds the newest seqs of the history and
