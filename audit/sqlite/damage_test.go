@@ -118,3 +118,33 @@ func TestHistoryRowInsertedByHand(t *testing.T) {
 	}
 	wantDigest(t, s, map[string]string{"one": "one1"}, "after the reopen")
 }
+
+// TestOwnWritesKeepTheDigest: the guards that notice a latest-state row no
+// history entry is behind must not fire for the store's own appends, which
+// insert a row for a new change and move an existing one to a larger seq
+// right after writing the history entry. Fired, they would send every
+// run's up-to-date check through a rebuild.
+func TestOwnWritesKeepTheDigest(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, tempPath(t))
+	lease, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []audit.Entry{
+		entry("one", audit.Started, "one1", lease.Token),
+		entry("one", audit.Applied, "one1", lease.Token),
+		entry("two", audit.Applied, "two1", lease.Token),
+	} {
+		if _, err := s.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		var rows int
+		if err := s.DB().QueryRow("SELECT count(*) FROM flamingock_audit_latest_digest").Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows != 1 {
+			t.Fatalf("the append of %s %s removed the digest row: a guard fired for the store's own write", e.ChangeID, e.State)
+		}
+	}
+}
