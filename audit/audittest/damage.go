@@ -46,6 +46,14 @@ type Damager interface {
 	// SetLatestState overwrites the state in changeID's latest-state row
 	// only, leaving the history as it is.
 	SetLatestState(changeID, state string) error
+	// InsertLatest inserts a latest-state row for changeID, which has
+	// none, copied from fromChangeID's latest-state row with the change
+	// id and the state replaced: a row no history entry is behind.
+	InsertLatest(changeID, fromChangeID, state string) error
+	// RaiseLatest overwrites the state in changeID's latest-state row and
+	// raises its seq by 1000, the way the store's own upsert moves a row,
+	// leaving the history as it is.
+	RaiseLatest(changeID, state string) error
 }
 
 // DamageBackend is one case's backing data: how to open stores on it and how
@@ -82,6 +90,8 @@ func RunDamage(t *testing.T, newBackend func(t *testing.T) DamageBackend) {
 		{"LockDroppedKeepsTokensGrowing", testLockDropped},
 		{"HistoryDeletedByHand", testHistoryDeletedByHand},
 		{"LatestEditedByHand", testLatestEditedByHand},
+		{"LatestRowInsertedByHand", testLatestInsertedByHand},
+		{"LatestSeqRaisedByHand", testLatestRaisedByHand},
 		{"UnknownState", testUnknownState},
 		{"MetadataOfTheWrongType", testBadMetadata},
 	}
@@ -284,6 +294,34 @@ func testLatestEditedByHand(t *testing.T, b DamageBackend) {
 	damage(t, "set c's latest state", b.Damage.SetLatestState("c", string(audit.ManualMarkedAsRolledBack)))
 	checkSnapshot(t, open(t, b.Open), latestOf(entries), "after c's latest state was edited, another instance")
 	entries = append(entries, appendAbove(t, s, l, entries, "c", audit.RolledBack))
+	checkSnapshot(t, s, latestOf(entries), "after the next append")
+}
+
+func testLatestInsertedByHand(t *testing.T, b DamageBackend) {
+	s := open(t, b.Open)
+	l, entries := trail(t, s)
+	damage(t, "delete a's history", b.Damage.DeleteHistory("a"))
+	kept := entries[2:]
+	checkSnapshot(t, s, latestOf(kept), "after a's history was deleted")
+	// A latest state with no history entry behind it is not a record that
+	// a ran: the store goes back to what the history says, so that a is
+	// pending for the runner and for status alike.
+	damage(t, "insert a latest state for a", b.Damage.InsertLatest("a", "c", string(audit.Applied)))
+	checkSnapshot(t, s, latestOf(kept), "after a latest state of a was inserted")
+	checkSnapshot(t, open(t, b.Open), latestOf(kept), "after a latest state of a was inserted, another instance")
+	kept = append(kept, appendAbove(t, s, l, entries, "a", audit.Applied))
+	checkSnapshot(t, s, latestOf(kept), "after a was appended again")
+}
+
+func testLatestRaisedByHand(t *testing.T, b DamageBackend) {
+	s := open(t, b.Open)
+	l, entries := trail(t, s)
+	// Moving a row to a larger seq is what the store's own upsert does;
+	// moved to a seq no history entry has, it is a hand edit all the same.
+	damage(t, "raise b's latest state", b.Damage.RaiseLatest("b", string(audit.Applied)))
+	checkSnapshot(t, s, latestOf(entries), "after b's latest state was raised")
+	checkSnapshot(t, open(t, b.Open), latestOf(entries), "after b's latest state was raised, another instance")
+	entries = append(entries, appendAbove(t, s, l, entries, "b", audit.Applied))
 	checkSnapshot(t, s, latestOf(entries), "after the next append")
 }
 

@@ -129,6 +129,14 @@ func (d kvDamager) SetLatestState(string, string) error {
 	return fmt.Errorf("%w: the state document's latest entries are what the runner and the operations tools both read; there is no digest to disagree with them", audittest.ErrUnsupported)
 }
 
+func (d kvDamager) InsertLatest(string, string, string) error {
+	return fmt.Errorf("%w: the state document's latest entries are what the runner and the operations tools both read; there is no digest to disagree with them", audittest.ErrUnsupported)
+}
+
+func (d kvDamager) RaiseLatest(string, string) error {
+	return fmt.Errorf("%w: the state document's latest entries are what the runner and the operations tools both read; there is no digest to disagree with them", audittest.ErrUnsupported)
+}
+
 // TestStateDocumentDeleted: the state document holds the sequence, the
 // token, the lease and the latest entries. Deleted, it is rebuilt from the
 // history documents on the next open, not started empty: the latest entries

@@ -97,3 +97,34 @@ func (d sqlDamager) DeleteHistory(changeID string) error {
 func (d sqlDamager) SetLatestState(changeID, state string) error {
 	return d.exec("UPDATE `"+d.tables[audittest.PartLatest]+"` SET state = ? WHERE change_id = ?", state, changeID)
 }
+
+// InsertLatest writes a latest-state row for changeID, copied from
+// fromChangeID's, that no history entry is behind.
+func (d sqlDamager) InsertLatest(changeID, fromChangeID, state string) error {
+	latest := "`" + d.tables[audittest.PartLatest] + "`"
+	conn, err := d.db.Conn(context.Background())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"CREATE TEMPORARY TABLE forged AS SELECT * FROM " + latest + " WHERE change_id = ?", []any{fromChangeID}},
+		{"UPDATE forged SET change_id = ?, state = ?", []any{changeID, state}},
+		{"INSERT INTO " + latest + " SELECT * FROM forged", nil},
+		{"DROP TEMPORARY TABLE forged", nil},
+	} {
+		if _, err := conn.ExecContext(context.Background(), q.sql, q.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RaiseLatest moves changeID's latest-state row to a seq no history entry
+// has, with state.
+func (d sqlDamager) RaiseLatest(changeID, state string) error {
+	return d.exec("UPDATE `"+d.tables[audittest.PartLatest]+"` SET state = ?, seq = seq + 1000 WHERE change_id = ?", state, changeID)
+}

@@ -245,3 +245,52 @@ func TestDamageHistoryRestoredBehindTheLatestStates(t *testing.T) {
 	}
 	checkStates(t, s, map[string]audit.State{"a": audit.Applied, "b": audit.Failed, "c": audit.RolledBack}, "after an append over the restored history")
 }
+
+// TestDamageLatestRowInsertedByHand: a latest state that no history entry
+// is behind (an operator's INSERT after the history rows were deleted) is
+// not a record that the change ran; the store goes back to the history.
+func TestDamageLatestRowInsertedByHand(t *testing.T) {
+	db, s, l, _ := damageTrail(t)
+	ctx := context.Background()
+	exec(t, db, "DELETE FROM flamingock_audit WHERE change_id = 'a'")
+	want := map[string]audit.State{"b": audit.Failed, "c": audit.Applied}
+	checkStates(t, s, want, "after a's history was deleted")
+	exec(t, db, "CREATE TEMPORARY TABLE forged AS SELECT * FROM flamingock_audit_latest WHERE change_id = 'c'")
+	exec(t, db, "UPDATE forged SET change_id = 'a', state = 'APPLIED'")
+	exec(t, db, "INSERT INTO flamingock_audit_latest SELECT * FROM forged")
+	checkStates(t, s, want, "after a latest state of a was inserted")
+	s2, err := mysql.New(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStates(t, s2, want, "after a latest state of a was inserted, another instance")
+	if _, err := s.Append(ctx, audittest.SampleEntry("a", audit.Applied, l.Token)); err != nil {
+		t.Fatal(err)
+	}
+	want["a"] = audit.Applied
+	checkStates(t, s, want, "after a was appended again")
+}
+
+// TestDamageLatestSeqRaisedByHand: moving a row to a larger seq is what
+// the store's own upsert does; to a seq no history entry has, it is a hand
+// edit all the same.
+func TestDamageLatestSeqRaisedByHand(t *testing.T) {
+	db, s, _, _ := damageTrail(t)
+	exec(t, db, "UPDATE flamingock_audit_latest SET state = 'APPLIED', seq = seq + 1000 WHERE change_id = 'b'")
+	checkStates(t, s, map[string]audit.State{"a": audit.Applied, "b": audit.Failed, "c": audit.Applied}, "after b's latest state was raised")
+}
+
+// TestOwnWritesKeepTheDigest: the guards must not fire for the store's own
+// appends, which insert a latest-state row for a new change and move an
+// existing one to a larger seq after writing the history entry. Fired,
+// they would send every run's up-to-date check through a rebuild.
+func TestOwnWritesKeepTheDigest(t *testing.T) {
+	db, _, _, _ := damageTrail(t)
+	var unknown int
+	if err := db.QueryRow("SELECT count(*) FROM flamingock_audit_digest WHERE applied_count IS NULL").Scan(&unknown); err != nil {
+		t.Fatal(err)
+	}
+	if unknown != 0 {
+		t.Errorf("after the store's own appends the digest is unknown: a guard fired for the store's own write")
+	}
+}

@@ -206,6 +206,7 @@ const seedIndex = 4
 // at the same time do not fail; the digest row's insert is an upsert.
 func ddl(c config) []string {
 	hu, hd, lu, ld := c.guardTriggers()
+	unrecorded := "NOT EXISTS (SELECT 1 FROM " + quote(c.history) + " WHERE seq = NEW.seq AND change_id = NEW.change_id AND state = NEW.state)"
 	guard := func(name, event, table, cond string) string {
 		return "CREATE TRIGGER IF NOT EXISTS " + quote(name) + " AFTER " + event + " ON " + quote(table) + " FOR EACH ROW UPDATE " + quote(c.digestTable()) +
 			" SET applied_count = NULL, sum_hi = NULL, sum_lo = NULL WHERE applied_count IS NOT NULL" + cond
@@ -272,6 +273,13 @@ func ddl(c config) []string {
 		guard(hd, "DELETE", c.history, ""),
 		guard(lu, "UPDATE", c.latest, " AND NEW.seq <= OLD.seq"),
 		guard(ld, "DELETE", c.latest, ""),
+		// The store's own latest-state writes (an append's upsert, a
+		// rebuild) copy a history entry its transaction wrote before: an
+		// inserted row, or a row moved to a larger seq, that is no entry
+		// of the history was written by hand. One lookup of the history's
+		// primary key per written row.
+		guard(derivedName(c.latest, "_fg_ins"), "INSERT", c.latest, " AND "+unrecorded),
+		guard(derivedName(c.latest, "_fg_rse"), "UPDATE", c.latest, " AND NEW.seq > OLD.seq AND "+unrecorded),
 	}
 }
 

@@ -89,3 +89,14 @@ func (d sqlDamager) DeleteHistory(changeID string) error {
 func (d sqlDamager) SetLatestState(changeID, state string) error {
 	return d.exec("UPDATE "+d.tables[audittest.PartLatest]+" SET state = $1 WHERE change_id = $2", state, changeID)
 }
+
+func (d sqlDamager) InsertLatest(changeID, fromChangeID, state string) error {
+	latest := d.tables[audittest.PartLatest]
+	return d.exec("INSERT INTO "+latest+" SELECT * FROM jsonb_populate_record(NULL::"+latest+
+		", (SELECT to_jsonb(l) || jsonb_build_object('change_id', $1::text, 'state', $2::text) FROM "+latest+" AS l WHERE change_id = $3::text))",
+		changeID, state, fromChangeID)
+}
+
+func (d sqlDamager) RaiseLatest(changeID, state string) error {
+	return d.exec("UPDATE "+d.tables[audittest.PartLatest]+" SET state = $1, seq = seq + 1000 WHERE change_id = $2", state, changeID)
+}

@@ -221,3 +221,38 @@ func TestHistoryReplacedWhileOpen(t *testing.T) {
 		t.Errorf("latest of one %s, want the APPLIED just appended", got.State)
 	}
 }
+
+// TestOwnWritesKeepTheDigest: the guard that notices a latest-state row no
+// history entry is behind must not fire for the store's own appends, which
+// insert a row for a new change and move an existing one to a larger seq
+// in the statement that writes the history entry. Fired, it would send
+// every run's up-to-date check through a rebuild.
+func TestOwnWritesKeepTheDigest(t *testing.T) {
+	pool, schema := pgtest.NewPool(t)
+	ctx := context.Background()
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkDigest(t, s, "before the appends")
+	for _, e := range []audit.Entry{
+		entry("one", audit.Started, "sha256:one", l.Token),
+		entry("one", audit.Applied, "sha256:one", l.Token),
+		entry("two", audit.Applied, "sha256:two", l.Token),
+	} {
+		if _, err := s.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		var known bool
+		if err := pool.QueryRow(ctx, "SELECT applied_count IS NOT NULL FROM flamingock_audit_digest").Scan(&known); err != nil {
+			t.Fatal(err)
+		}
+		if !known {
+			t.Fatalf("the append of %s %s marked the digest unknown: a guard fired for the store's own write", e.ChangeID, e.State)
+		}
+	}
+}

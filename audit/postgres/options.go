@@ -212,6 +212,11 @@ func (c config) digestTable() string {
 // stale when the history or the latest-state table is edited by hand.
 func (c config) guardFunction() string { return derivedName(c.history, "_edited") }
 
+// unrecordedFunction names the trigger function that marks the derived
+// tables stale when a latest-state row is written that is no entry of the
+// history.
+func (c config) unrecordedFunction() string { return derivedName(c.history, "_unrecorded") }
+
 // derivedName appends suffix to a table name. A name that would pass
 // PostgreSQL's 63-byte limit (which the server would cut silently) is
 // shortened and made unique with a hash of the table name.

@@ -126,6 +126,23 @@ func TestRunnerOverADamagedTrail(t *testing.T) {
 	}
 	run("two's history deleted by hand", []string{"two:apply"}, map[string]int{"one": 1, "two": 2})
 
+	// The latest state put back by hand, after the history rows were
+	// deleted and a read had rebuilt without them: no history entry is
+	// behind it, so two is pending for Plan and Run alike, and runs.
+	if _, err := pool.Exec(ctx, "DELETE FROM flamingock_audit WHERE change_id = 'two'"); err != nil {
+		t.Fatal(err)
+	}
+	if store, err := postgres.New(ctx, pool, postgres.WithSchema(schema.Name)); err != nil {
+		t.Fatal(err)
+	} else if snap, err := store.Snapshot(ctx); err != nil || len(snap) != 1 {
+		t.Fatalf("snapshot after two's history was deleted again: %v (%v), want only one", snap, err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO flamingock_audit_latest SELECT * FROM jsonb_populate_record(NULL::flamingock_audit_latest,
+		(SELECT to_jsonb(l) || jsonb_build_object('change_id', 'two') FROM flamingock_audit_latest AS l WHERE change_id = 'one'))`); err != nil {
+		t.Fatal(err)
+	}
+	run("two's latest state inserted by hand", []string{"two:apply"}, map[string]int{"one": 1, "two": 3})
+
 	// Bug 1: a dropped history was re-created empty and the trail started
 	// over.
 	if _, err := pool.Exec(ctx, "DROP TABLE flamingock_audit"); err != nil {
@@ -134,7 +151,7 @@ func TestRunnerOverADamagedTrail(t *testing.T) {
 	if _, err := runner(); !errors.Is(err, audit.ErrHistoryMissing) {
 		t.Errorf("opening over a dropped history: %v, want ErrHistoryMissing", err)
 	}
-	if got := effects(); !reflect.DeepEqual(got, map[string]int{"one": 1, "two": 2}) {
+	if got := effects(); !reflect.DeepEqual(got, map[string]int{"one": 1, "two": 3}) {
 		t.Errorf("effects after the refusal %v", got)
 	}
 }

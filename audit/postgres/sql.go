@@ -85,12 +85,15 @@ type queries struct {
 // The names of the triggers that mark the derived tables stale when the
 // history or the latest-state table is edited by hand (see ddl).
 const (
-	guardTrigger    = "flamingock_edited"
-	guardRowTrigger = "flamingock_edited_row"
+	guardTrigger      = "flamingock_edited"
+	guardRowTrigger   = "flamingock_edited_row"
+	unrecordedTrigger = "flamingock_unrecorded"
 )
 
-// guardTriggers is how many guard triggers the probe must find.
-const guardTriggers = 3
+// guardTriggers is how many guard triggers the probe must find. A schema
+// from before a trigger was added has fewer, and New runs the creation
+// script again.
+const guardTriggers = 4
 
 func buildQueries(c config) queries {
 	history, latest, lock, digest := c.qualify(c.history), c.qualify(c.latest), c.qualify(c.lock), c.qualify(c.digestTable())
@@ -110,7 +113,7 @@ func buildQueries(c config) queries {
 		probe: "SELECT coalesce((SELECT (SELECT l.seq FROM " + latest + " AS l WHERE l.change_id = h.change_id) IS DISTINCT FROM h.seq" +
 			" FROM (SELECT seq, change_id FROM " + history + " ORDER BY seq DESC LIMIT 1) AS h), EXISTS (SELECT 1 FROM " + latest + "))," +
 			" (SELECT count(*) FROM pg_catalog.pg_trigger WHERE (tgrelid = to_regclass($1::text) AND tgname = '" + guardTrigger + "')" +
-			" OR (tgrelid = to_regclass($2::text) AND tgname IN ('" + guardTrigger + "', '" + guardRowTrigger + "')))," +
+			" OR (tgrelid = to_regclass($2::text) AND tgname IN ('" + guardTrigger + "', '" + guardRowTrigger + "', '" + unrecordedTrigger + "')))," +
 			" (SELECT 1 FROM " + lock + " WHERE false), (SELECT 1 FROM " + digest + " WHERE false)," +
 			" (SELECT 1 FROM " + latest + " WHERE false AND (" + strings.Join(digestColumns, ", ") + ") IS NULL)",
 		check: "SELECT to_regclass($1::text) IS NOT NULL, to_regclass($2::text) IS NOT NULL, to_regclass($3::text) IS NOT NULL, to_regclass($4::text) IS NOT NULL," +
@@ -259,8 +262,8 @@ ON CONFLICT (lock_key) DO UPDATE SET token = excluded.token WHERE l.token < excl
 	// latest-state row to a larger seq. Any other write to either table
 	// (an operator's UPDATE, DELETE or TRUNCATE) marks the digest unknown,
 	// and the next read rebuilds the latest states and the digest from the
-	// history. INSERTs fire nothing, and the row trigger's WHEN is false
-	// for the store's own upserts, so appends pay (almost) nothing.
+	// history. History INSERTs fire nothing, and the row trigger's WHEN is
+	// false for the store's own upserts, so appends pay (almost) nothing.
 	guard := c.qualify(c.guardFunction())
 	fmt.Fprintf(&b, `CREATE OR REPLACE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $flamingock$
 BEGIN
@@ -274,6 +277,22 @@ CREATE TRIGGER %[3]s AFTER DELETE OR TRUNCATE ON %[5]s FOR EACH STATEMENT EXECUT
 DROP TRIGGER IF EXISTS %[6]s ON %[5]s;
 CREATE TRIGGER %[6]s AFTER UPDATE ON %[5]s FOR EACH ROW WHEN (NEW.seq <= OLD.seq) EXECUTE PROCEDURE %[1]s();
 `, guard, digest, guardTrigger, history, latest, guardRowTrigger)
+	// The store's own latest-state writes (an append's upsert, a rebuild)
+	// copy a history entry that the same statement or transaction wrote
+	// before: an inserted row, or a row moved to a larger seq, that is no
+	// entry of the history was written by hand. A trigger's WHEN cannot
+	// hold a subquery, so the function looks; one lookup of the history's
+	// primary key per written row.
+	fmt.Fprintf(&b, `CREATE OR REPLACE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $flamingock$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM %[3]s WHERE seq = NEW.seq AND change_id = NEW.change_id AND state = NEW.state) THEN
+        UPDATE %[2]s SET applied_count = NULL, sum_hi = NULL, sum_lo = NULL WHERE applied_count IS NOT NULL;
+    END IF;
+    RETURN NULL;
+END $flamingock$;
+DROP TRIGGER IF EXISTS %[4]s ON %[5]s;
+CREATE TRIGGER %[4]s AFTER INSERT OR UPDATE ON %[5]s FOR EACH ROW EXECUTE PROCEDURE %[1]s();
+`, c.qualify(c.unrecordedFunction()), digest, history, unrecordedTrigger, latest)
 	return b.String()
 }
 

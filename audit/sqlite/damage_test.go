@@ -63,6 +63,34 @@ func (d sqlDamager) SetLatestState(changeID, state string) error {
 	return err
 }
 
+func (d sqlDamager) InsertLatest(changeID, fromChangeID, state string) error {
+	latest := damageTables[audittest.PartLatest]
+	tx, err := d.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"CREATE TEMP TABLE forged AS SELECT * FROM " + latest + " WHERE change_id = ?", []any{fromChangeID}},
+		{"UPDATE forged SET change_id = ?, state = ?", []any{changeID, state}},
+		{"INSERT INTO " + latest + " SELECT * FROM forged", nil},
+		{"DROP TABLE forged", nil},
+	} {
+		if _, err := tx.Exec(q.sql, q.args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (d sqlDamager) RaiseLatest(changeID, state string) error {
+	_, err := d.db.Exec("UPDATE "+damageTables[audittest.PartLatest]+" SET state = ?, seq = seq + 1000 WHERE change_id = ?", state, changeID)
+	return err
+}
+
 // TestHistoryRowInsertedByHand: an operator records a resolution with SQL
 // instead of `audit fix`. Inserts fire no guard (the store's own appends
 // are inserts), but the next open finds the newest seqs of the history and
@@ -89,4 +117,34 @@ func TestHistoryRowInsertedByHand(t *testing.T) {
 		t.Errorf("latest of one after a hand-inserted resolution and a reopen: %s by %s, want MANUAL_MARKED_AS_APPLIED by-hand", got.State, got.RunID)
 	}
 	wantDigest(t, s, map[string]string{"one": "one1"}, "after the reopen")
+}
+
+// TestOwnWritesKeepTheDigest: the guards that notice a latest-state row no
+// history entry is behind must not fire for the store's own appends, which
+// insert a row for a new change and move an existing one to a larger seq
+// right after writing the history entry. Fired, they would send every
+// run's up-to-date check through a rebuild.
+func TestOwnWritesKeepTheDigest(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, tempPath(t))
+	lease, err := s.AcquireLock(ctx, audittest.Owner("a"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []audit.Entry{
+		entry("one", audit.Started, "one1", lease.Token),
+		entry("one", audit.Applied, "one1", lease.Token),
+		entry("two", audit.Applied, "two1", lease.Token),
+	} {
+		if _, err := s.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		var rows int
+		if err := s.DB().QueryRow("SELECT count(*) FROM flamingock_audit_latest_digest").Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows != 1 {
+			t.Fatalf("the append of %s %s removed the digest row: a guard fired for the store's own write", e.ChangeID, e.State)
+		}
+	}
 }

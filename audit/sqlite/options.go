@@ -48,7 +48,19 @@ func (c config) guardTriggers() []guardTrigger {
 		{c.historyTable + "_edited_delete", c.historyTable, "DELETE", ""},
 		{c.latestTable + "_edited_update", c.latestTable, "UPDATE", "NEW.seq <= OLD.seq"},
 		{c.latestTable + "_edited_delete", c.latestTable, "DELETE", ""},
+		// The store's own latest-state writes copy the history entry it
+		// inserted just before, in the same transaction: an inserted row,
+		// or a row moved to a larger seq, that is no history entry was
+		// written by hand. One lookup of the history's primary key.
+		{c.latestTable + "_edited_insert", c.latestTable, "INSERT", c.unrecorded()},
+		{c.latestTable + "_edited_raise", c.latestTable, "UPDATE", "NEW.seq > OLD.seq AND " + c.unrecorded()},
 	}
+}
+
+// unrecorded is a trigger condition that holds when the latest-state row
+// NEW is not an entry of the history.
+func (c config) unrecorded() string {
+	return "NOT EXISTS (SELECT 1 FROM " + quote(c.historyTable) + " WHERE seq = NEW.seq AND change_id = NEW.change_id AND state = NEW.state)"
 }
 
 type guardTrigger struct{ name, table, event, when string }

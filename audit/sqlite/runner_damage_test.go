@@ -121,13 +121,31 @@ func TestRunnerOverADamagedTrail(t *testing.T) {
 	}
 	run("two's history deleted by hand", []string{"two:apply"}, map[string]int{"one": 1, "two": 2})
 
+	// The latest state put back by hand, after the history rows were
+	// deleted and a read had rebuilt without them: no history entry is
+	// behind it, so two is pending for Plan and Run alike, and runs.
+	if _, err := db.Exec("DELETE FROM flamingock_audit WHERE change_id = 'two'"); err != nil {
+		t.Fatal(err)
+	}
+	if store, err := sqlite.New(ctx, db); err != nil {
+		t.Fatal(err)
+	} else if snap, err := store.Snapshot(ctx); err != nil || len(snap) != 1 {
+		t.Fatalf("snapshot after two's history was deleted again: %v (%v), want only one", snap, err)
+	}
+	if _, err := db.Exec(`CREATE TEMP TABLE forged AS SELECT * FROM flamingock_audit_latest WHERE change_id = 'one';
+		UPDATE forged SET change_id = 'two';
+		INSERT INTO flamingock_audit_latest SELECT * FROM forged`); err != nil {
+		t.Fatal(err)
+	}
+	run("two's latest state inserted by hand", []string{"two:apply"}, map[string]int{"one": 1, "two": 3})
+
 	if _, err := db.Exec("DROP TABLE flamingock_audit"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := runner(); !errors.Is(err, audit.ErrHistoryMissing) {
 		t.Errorf("opening over a dropped history: %v, want ErrHistoryMissing", err)
 	}
-	if got := effects(); !reflect.DeepEqual(got, map[string]int{"one": 1, "two": 2}) {
+	if got := effects(); !reflect.DeepEqual(got, map[string]int{"one": 1, "two": 3}) {
 		t.Errorf("effects after the refusal %v", got)
 	}
 }
