@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -382,17 +381,7 @@ type issuesError struct {
 }
 
 func (e *issuesError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d change(s) need manual intervention; their stages and every later stage are blocked:", len(e.Issues))
-	for _, is := range e.Issues {
-		l := is.Latest
-		fmt.Fprintf(&b, "\n  - %s (stage %s): last state %s at %s by run %s", l.ChangeID, is.Stage, l.State, l.CreatedAt.Format(time.RFC3339), l.RunID)
-		if l.Error != "" {
-			fmt.Fprintf(&b, ": %s", l.Error)
-		}
-	}
-	fmt.Fprintf(&b, "\nCheck the target system (`%s issue get --change ID` explains each), then record what you found with `%s audit fix --change ID --resolution applied|rolled-back --reason TEXT`.", e.prog, e.prog)
-	return b.String()
+	return e.List() + fmt.Sprintf("\nCheck the target system (`%s issue get --change ID` explains each), then record what you found with `%s audit fix --change ID --resolution applied|rolled-back --reason TEXT`.", e.prog, e.prog)
 }
 
 func (e *issuesError) Unwrap() error { return e.IssuesError }

@@ -167,6 +167,15 @@ type IssuesError struct {
 }
 
 func (e *IssuesError) Error() string {
+	// No program name: the operations CLI is mounted under the
+	// application's own command, and it names itself when it shows this.
+	return e.List() + "\nCheck the target system, then record what you found with MarkApplied / MarkRolledBack, or the operations CLI's `audit fix --change ID --resolution applied|rolled-back --reason TEXT`."
+}
+
+// List is the error's text without the closing advice: the changes and
+// their last states, one per line, for a caller that gives its own advice
+// (the operations CLI names the commands as it was invoked).
+func (e *IssuesError) List() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d change(s) need manual intervention; their stages and every later stage are blocked:", len(e.Issues))
 	for _, is := range e.Issues {
@@ -176,9 +185,6 @@ func (e *IssuesError) Error() string {
 			fmt.Fprintf(&b, ": %s", l.Error)
 		}
 	}
-	// No program name: the operations CLI is mounted under the
-	// application's own command, and it names itself when it shows this.
-	b.WriteString("\nCheck the target system, then record what you found with MarkApplied / MarkRolledBack, or the operations CLI's `audit fix --change ID --resolution applied|rolled-back --reason TEXT`.")
 	return b.String()
 }
 

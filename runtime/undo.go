@@ -312,7 +312,7 @@ func (r *Runner) planUndo(snap audit.Snapshot, view *audit.View, opts UndoOption
 		}
 		switch st := standing(e); {
 		case st == audit.StandingIssue:
-			up.Refusals = append(up.Refusals, fmt.Sprintf("%s: change %q is an issue (%s): %s; resolve it first (flamingock audit fix %s)", c.Source, c.ID, e.State, audit.IssueReason(e), c.ID))
+			up.Refusals = append(up.Refusals, fmt.Sprintf("%s: change %q is an issue (%s): %s; resolve it first (the operations CLI's `audit fix --change %s`)", c.Source, c.ID, e.State, audit.IssueReason(e), c.ID))
 			continue
 		case st == audit.StandingRunning:
 			up.Refusals = append(up.Refusals, fmt.Sprintf("%s: change %q is being applied by run %s now", c.Source, c.ID, e.RunID))
