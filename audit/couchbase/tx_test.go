@@ -3,6 +3,7 @@ package couchbase_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -161,13 +162,16 @@ func TestLockWaitsForStagedTransaction(t *testing.T) {
 		}
 		// Staged now. Wait (on the store's clock) until the lease expired,
 		// then try to take over from another instance.
-		for {
+		for deadline := time.Now().Add(time.Minute); ; {
 			info, err := other.LockInfo(ctx)
 			if err != nil {
 				return err
 			}
 			if !info.Valid() {
 				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("the lease is still valid a minute later (expires %s)", info.ExpiresAt)
 			}
 			time.Sleep(5 * time.Millisecond) // polling the store clock
 		}
